@@ -1,0 +1,247 @@
+"""The alliance contract (alliance.yaml) as validated, immutable types.
+
+Money is read as exact decimals (the YAML loader hands Decimals, never floats) with at most
+two decimal places, and kept as integer pence.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.errors import ConfigError
+from domain.money import pounds_to_pence
+from domain.periods import Period
+
+SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+
+Money = Annotated[Decimal, Field(gt=0, decimal_places=2, allow_inf_nan=False)]
+Rate = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class PartnerSize(StrEnum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class AllianceInfo(Frozen):
+    name: str = Field(min_length=1)
+    commissioner: str = Field(min_length=1)
+    contract_start: str
+    year_start_month: int | None = Field(default=None, ge=1, le=12)
+    currency: str = "GBP"
+    officers_channel: str = "#alliance-officers"
+    board_channel: str = "#alliance-board"
+
+    @field_validator("contract_start", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> str:
+        return str(Period.parse(str(value)))
+
+    @field_validator("currency")
+    @classmethod
+    def _gbp(cls, value: str) -> str:
+        if value != "GBP":
+            raise ValueError("only GBP is supported")
+        return value
+
+    @property
+    def start(self) -> Period:
+        return Period.parse(self.contract_start)
+
+
+class Partner(Frozen):
+    id: str = Field(pattern=SLUG, max_length=64)
+    name: str = Field(min_length=1)
+    size: PartnerSize
+    annual_core: Money
+    slack_channel: str = Field(pattern=r"^#[a-z0-9][a-z0-9._-]*$")
+    contacts: list[str] = Field(default_factory=list)
+
+    @property
+    def annual_core_pence(self) -> int:
+        return pounds_to_pence(self.annual_core)
+
+
+class Measure(Frozen):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    weight: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+    monthly_target: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    kind: str = "boolean"
+
+    @field_validator("kind")
+    @classmethod
+    def _boolean(cls, value: str) -> str:
+        if value != "boolean":
+            raise ValueError("only boolean (achieved this month: Yes/No) measures are supported")
+        return value
+
+
+# Participant fields that are not outcome measures; measure ids must not reuse them.
+PARTICIPANT_FIELDS = ("participant_id", "referral_date", "complexity_band")
+OPTIONAL_FIELDS = ("postcode_district",)
+
+
+class Framework(Frozen):
+    version: int = Field(ge=1)
+    bands: dict[str, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]]
+    measures: list[Measure] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _bands(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        if not value:
+            raise ValueError("at least one complexity band is required")
+        for name in value:
+            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                raise ValueError(f"band name {name!r} must be lower_snake_case")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_measures(self) -> "Framework":
+        ids = [m.id for m in self.measures]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"measure ids must be unique; repeated: {', '.join(duplicates)}")
+        clashes = sorted(set(ids) & set(PARTICIPANT_FIELDS + OPTIONAL_FIELDS))
+        if clashes:
+            raise ValueError(f"measure ids clash with participant fields: {', '.join(clashes)}")
+        return self
+
+    @property
+    def measure_ids(self) -> list[str]:
+        return [m.id for m in self.measures]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*PARTICIPANT_FIELDS, *self.measure_ids, *OPTIONAL_FIELDS]
+
+    def target_points(self) -> Decimal:
+        """T: the alliance's monthly target points (targets count standard-band outcomes)."""
+        return sum((m.weight * m.monthly_target for m in self.measures), Decimal(0))
+
+
+class Payments(Frozen):
+    annual_outcome_pool: Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False)]
+    collar: Rate
+    cap: Rate
+    require_officer_approval: bool = False
+
+    @model_validator(mode="after")
+    def _collar_below_cap(self) -> "Payments":
+        if self.collar > self.cap:
+            raise ValueError("collar must not be greater than cap")
+        return self
+
+    @property
+    def annual_outcome_pool_pence(self) -> int:
+        return pounds_to_pence(self.annual_outcome_pool)
+
+
+class Review(Frozen):
+    bottom_fraction: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.10")
+    min_accepted_months: int = Field(default=9, ge=1, le=12)
+    control_limit_z: Annotated[Decimal, Field(gt=0)] = Decimal("1.96")
+    overdispersion: bool = True
+    persistence: bool = False
+    right_of_reply_days: int = Field(default=14, ge=1)
+    board_timeout_days: int = Field(default=30, ge=1)
+    step_down_percent_options: list[Annotated[int, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: [10, 25, 50, 100]
+    )
+
+
+class Deadlines(Frozen):
+    due_day: int = Field(ge=1, le=28)
+    reminder_days_before: list[Annotated[int, Field(ge=0, le=28)]] = Field(default_factory=list)
+
+
+class Contract(Frozen):
+    alliance: AllianceInfo
+    partners: list[Partner] = Field(min_length=1)
+    framework: Framework
+    payments: Payments
+    review: Review = Field(default_factory=Review)
+    deadlines: Deadlines
+
+    @model_validator(mode="after")
+    def _unique_partners(self) -> "Contract":
+        ids = [p.id for p in self.partners]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"partner ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+    @property
+    def partner_ids(self) -> list[str]:
+        return sorted(p.id for p in self.partners)
+
+    def fingerprint(self) -> str:
+        """A short hash of the contract's content: what a payment run was computed under."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+_MESSAGES = {
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "is not a known key",
+    "greater_than": lambda ctx: f"must be > {ctx['gt']}",
+    "greater_than_equal": lambda ctx: f"must be >= {ctx['ge']}",
+    "less_than": lambda ctx: f"must be < {ctx['lt']}",
+    "less_than_equal": lambda ctx: f"must be <= {ctx['le']}",
+    "decimal_max_places": lambda ctx: f"must have at most {ctx['decimal_places']} decimal places",
+    "string_pattern_mismatch": lambda ctx: f"must match {ctx['pattern']}",
+    "too_short": lambda ctx: f"must have at least {ctx['min_length']} item(s)",
+    "string_too_short": lambda ctx: "must not be empty",
+    "enum": lambda ctx: f"must be one of {ctx['expected']}",
+}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    render = _MESSAGES.get(error["type"])
+    message = render(error.get("ctx", {})) if render else str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    return f"{_key_path(loc)}: {message}"
+
+
+def parse_contract(data: object, source: str = "alliance.yaml") -> Contract:
+    """Validate already-parsed YAML; every problem is reported with its key path."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the file must be a mapping of sections (alliance, partners, ...)")
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(e) for e in exc.errors()]
+        raise ConfigError(f"{source} has {len(problems)} problem(s)", problems) from None

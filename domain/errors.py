@@ -1,0 +1,35 @@
+"""The exception tree. Every message is written for the person who must act on it."""
+
+
+class AllianceError(Exception):
+    """Base of every error a user can act on; the CLI prints it as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(AllianceError):
+    """The workspace or its alliance.yaml is missing or invalid."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class UsageError(AllianceError):
+    """A command was given something it cannot use (an unknown period, a bad option)."""
+
+    exit_code = 2
+
+
+class ReturnRejected(AllianceError):
+    """A return was read but has errors, or could not be read at all."""
+
+    exit_code = 1
+
+
+class IntegrityError(AllianceError):
+    """Stored history disagrees with what is being written (never overwritten silently)."""
+
+    exit_code = 3

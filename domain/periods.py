@@ -1,0 +1,63 @@
+"""Reporting periods (calendar months, ``YYYY-MM``) and their place in the contract year."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.errors import UsageError
+
+LONDON = ZoneInfo("Europe/London")
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        match = _PERIOD.match(text.strip()) if isinstance(text, str) else None
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise UsageError(f"period {text!r} is not a month written YYYY-MM (e.g. 2026-10)")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first_day - timedelta(days=1)
+
+    def next(self) -> "Period":
+        return self.plus(1)
+
+    def plus(self, months: int) -> "Period":
+        index = self.year * 12 + (self.month - 1) + months
+        return Period(index // 12, index % 12 + 1)
+
+    def months_since(self, other: "Period") -> int:
+        return (self.year - other.year) * 12 + (self.month - other.month)
+
+    def contains(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
+
+
+def contract_month(period: Period, contract_start: Period) -> tuple[int, int]:
+    """(contract year, month 1..12 within it) of ``period``; refuses periods before the start."""
+    offset = period.months_since(contract_start)
+    if offset < 0:
+        raise UsageError(f"period {period} is before the contract start {contract_start}")
+    return offset // 12 + 1, offset % 12 + 1
+
+
+def due_at(period: Period, due_day: int) -> datetime:
+    """The end (23:59:59 London time) of the due day in the month after ``period``, UTC-aware."""
+    following = period.next()
+    local = datetime.combine(date(following.year, following.month, due_day), time(23, 59, 59), LONDON)
+    return local.astimezone(ZoneInfo("UTC"))

@@ -1,0 +1,48 @@
+"""A partner's accepted return as typed rows, and the outcome points it earns."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from domain.contract import Framework
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participant_id: str
+    referral_date: date
+    complexity_band: str
+    achieved: frozenset[str]  # ids of the measures achieved this period
+    postcode_district: str | None = None
+
+
+@dataclass(frozen=True)
+class PointsBreakdown:
+    """Points by (measure, band): how a partner's outcome points were made up."""
+
+    total: Decimal
+    by_measure_band: dict[tuple[str, str], tuple[int, Decimal]]  # (count achieved, points)
+
+
+def row_points(row: ParticipantRow, framework: Framework) -> Decimal:
+    multiplier = framework.bands[row.complexity_band]
+    return sum(
+        (m.weight * multiplier for m in framework.measures if m.id in row.achieved),
+        Decimal(0),
+    )
+
+
+def points_breakdown(rows: Iterable[ParticipantRow], framework: Framework) -> PointsBreakdown:
+    cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    total = Decimal(0)
+    for row in rows:
+        multiplier = framework.bands[row.complexity_band]
+        for measure in framework.measures:
+            if measure.id not in row.achieved:
+                continue
+            points = measure.weight * multiplier
+            count, sub = cells.get((measure.id, row.complexity_band), (0, Decimal(0)))
+            cells[(measure.id, row.complexity_band)] = (count + 1, sub + points)
+            total += points
+    return PointsBreakdown(total=total, by_measure_band=dict(sorted(cells.items())))

@@ -1,0 +1,157 @@
+"""SQLModel tables. Money is integer pence (BIGINT); points and rates are decimal strings."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def _utc(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class PartnerBase(SQLModel):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    size: str
+    annual_core_pence: int = Field(sa_type=BigInteger)
+    slack_channel: str
+
+
+class PartnerRecord(PartnerBase, table=True):
+    __tablename__ = "partner"
+
+
+class PeriodRecord(SQLModel, table=True):
+    __tablename__ = "period"
+    id: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    state: str = Field(default="open")  # open -> due -> closed
+    last_cycle_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class SubmissionBase(SQLModel):
+    sha256: str = Field(max_length=64, unique=True)
+    filename: str
+    stored_path: str
+    received_at: datetime = Field(sa_column=_utc())
+    partner_id: str | None = Field(default=None, foreign_key="partner.id", index=True)
+    period: str | None = Field(default=None, max_length=7, index=True)
+    version: int | None = None
+    # received -> accepted | rejected | unreadable; accepted -> superseded
+    status: str = "received"
+    on_time: bool | None = None
+    row_count: int = 0
+    error_count: int = 0
+    warning_count: int = 0
+    info_count: int = 0
+    feedback_path: str | None = None
+
+
+class Submission(SubmissionBase, table=True):
+    __table_args__ = (UniqueConstraint("partner_id", "period", "version", name="uq_submission_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    processed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class FindingRecord(SQLModel, table=True):
+    __tablename__ = "finding"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    code: str = Field(max_length=64)
+    severity: str = Field(max_length=16)
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = Field(default=None, sa_type=Text)
+    message: str = Field(sa_type=Text)
+
+
+class ParticipantRecord(SQLModel, table=True):
+    __tablename__ = "participant_row"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    participant_id: str = Field(max_length=64)
+    referral_date: date
+    complexity_band: str = Field(max_length=64)
+    achieved: str = ""  # measure ids achieved, comma-separated, sorted
+    postcode_district: str | None = None
+
+
+class PaymentRun(SQLModel, table=True):
+    """One immutable version of a period's payments (UPDATE/DELETE refused by the database)."""
+
+    __tablename__ = "payment_run"
+    __table_args__ = (UniqueConstraint("period", "version", name="uq_payment_run_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7, index=True)
+    version: int
+    idempotency_key: str = Field(unique=True)
+    inputs_hash: str = Field(max_length=64)
+    contract_fingerprint: str = Field(max_length=64)
+    framework_version: int
+    target_points: str
+    alliance_points: str
+    alliance_factor: str
+    pool_pence: int = Field(sa_type=BigInteger)
+    payable_pence: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class PaymentLine(SQLModel, table=True):
+    __tablename__ = "payment_line"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="payment_run.id", index=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    kind: str = Field(max_length=16)  # core | outcome | adjustment
+    amount_pence: int = Field(sa_type=BigInteger)
+    points: str | None = None
+    explanation: str = Field(sa_type=Text)
+
+
+class FundingAdjustment(SQLModel, table=True):
+    """A board-approved step-down of core funding, in force from a period onwards."""
+
+    __tablename__ = "funding_adjustment"
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id", index=True)
+    from_period: str = Field(max_length=7)
+    percent: int
+    reason: str = Field(sa_type=Text)
+    decided_by: str
+    decided_at: datetime = Field(sa_column=_utc())
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only; each entry carries the hash of the one before it."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str
+    action: str
+    subject: str
+    detail: str = Field(default="{}", sa_type=Text)  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: written in the same transaction as the change it reports."""
+
+    __tablename__ = "notification"
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(unique=True)
+    channel: str
+    partner_id: str | None = Field(default=None, foreign_key="partner.id")
+    kind: str = Field(max_length=64)
+    text: str = Field(sa_type=Text)
+    payload: str = Field(default="{}", sa_type=Text)
+    status: str = "pending"  # pending -> sent | failed
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=_utc())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    slack_ts: str | None = None
+    last_error: str | None = None
