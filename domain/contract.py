@@ -244,4 +244,4 @@ def parse_contract(data: object, source: str = "alliance.yaml") -> Contract:
         return Contract.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(e) for e in exc.errors()]
-        raise ConfigError(f"{source} has {len(problems)} problem(s)", problems) from None
+        raise ConfigError(f"{source} has {len(problems)} problem(s)", problems, source) from None

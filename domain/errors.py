@@ -12,9 +12,10 @@ class ConfigError(AllianceError):
 
     exit_code = 2
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    def __init__(self, message: str, problems: list[str] | None = None, source: str | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+        self.source = source
 
 
 class UsageError(AllianceError):

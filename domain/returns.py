@@ -1,11 +1,27 @@
 """A partner's accepted return as typed rows, and the outcome points it earns."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from decimal import Decimal
 
 from domain.contract import Framework
+
+
+@dataclass(frozen=True)
+class RawRow:
+    row: int  # the Excel row number
+    values: dict[str, Any]  # header -> cell value, blanks as None
+
+
+@dataclass
+class RawReturn:
+    about: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # header -> column letter
+    rows: list[RawRow] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    summary_cells: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,224 @@
+"""The `alliance` command: thin; every error a user can act on is one line and an exit code."""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from domain.errors import AllianceError
+
+# Before anything imports prefect: no analytics, no telemetry.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Administration of an alliance contract.")
+cycle_app = typer.Typer(no_args_is_help=True, help="Run the monthly cycle.")
+payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
+db_app = typer.Typer(no_args_is_help=True, help="The application database.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(payments_app, name="payments")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Directory holding alliance.yaml.")]
+PeriodOpt = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
+
+
+def _workspace(path: Path) -> Any:
+    from integrations.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+def _deps(path: Path) -> Any:
+    from services.deps import production_deps
+
+    return production_deps(_workspace(path))
+
+
+@app.command()
+def templates(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Write this period's return template for every partner."""
+    from domain.periods import Period, contract_month
+    from integrations.spreadsheets.templates import write_templates
+
+    ws = _workspace(workspace)
+    contract = ws.load_contract()
+    target = Period.parse(period)
+    contract_month(target, contract.alliance.start)
+    for path in write_templates(contract, target, ws.templates_dir):
+        typer.echo(str(path))
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="A return workbook (.xlsx).")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a return offline, exactly as the cycle will (exit 0 accepted, 1 rejected)."""
+    from domain.errors import UsageError
+    from integrations.inbox import read_file
+    from services.intake import check_file
+
+    contract = _workspace(workspace).load_contract()
+    if not file.is_file():
+        raise UsageError(f"no such file: {file}")
+    validated, findings = check_file(read_file(file), contract)
+    accepted = bool(validated and validated.accepted)
+    result = {
+        "status": "accepted" if accepted else "rejected",
+        "partner": validated.partner.id if validated and validated.partner else None,
+        "period": str(validated.period) if validated and validated.period else None,
+        "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
+    }
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(f"{file.name}: {result['status']} (partner {result['partner']}, period {result['period']})")
+        for f in findings:
+            where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
+            typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
+    raise typer.Exit(0 if accepted else 1)
+
+
+@cycle_app.command("run")
+def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
+    from domain.periods import Period, contract_month
+    from flows.monthly_cycle import monthly_cycle
+
+    deps = _deps(workspace)
+    contract_month(Period.parse(period), deps.contract.alliance.start)
+    report = monthly_cycle(period=period, workspace=str(workspace), deps=deps)
+    for row in report.status:
+        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:8} versions {row['versions']}")
+    for result in report.runs:
+        state = "new" if result.created else "unchanged"
+        typer.echo(f"payment run {result.run.period} v{result.run.version} ({state})")
+
+
+@payments_app.command("show")
+def payments_show(
+    period: PeriodOpt,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest payment run for a period, per partner."""
+    from domain.money import format_pounds
+    from domain.periods import Period
+    from models.db import session_scope
+    from services.payments import payment_report
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        report = payment_report(session, contract=deps.contract, period=Period.parse(period))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(
+        f"{report['period']} run v{report['version']}: factor {report['alliance_factor']}, "
+        f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
+    )
+    for p in report["partners"]:
+        typer.echo(
+            f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} outcome {format_pounds(p['outcome_pence']):>11} "
+            f"adjustment {format_pounds(p['adjustment_pence']):>12} total {format_pounds(p['total_pence']):>12}"
+        )
+
+
+@app.command()
+def notifications(
+    workspace: WorkspaceOpt = Path("."),
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+) -> None:
+    """Messages in the outbox (they stay here until Slack delivery is configured)."""
+    from models import repo
+    from models.db import session_scope
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        rows = repo.notifications(session, status=status)
+        for n in rows:
+            first_line = n.text.splitlines()[0] if n.text else ""
+            typer.echo(f"{n.id:5} {n.status:8} {n.channel:22} {n.kind:18} {first_line}")
+    if not rows:
+        typer.echo("no notifications")
+
+
+@db_app.command("upgrade")
+def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Apply the database migrations (also done automatically on first use)."""
+    from models.db import make_engine, upgrade
+
+    ws = _workspace(workspace)
+    ws.load_contract()
+    upgrade(make_engine(ws.database_url))
+    typer.echo("database is at the newest schema")
+
+
+@audit_app.command("verify")
+def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Check that no audit entry was edited or removed."""
+    from models.audit import verify_chain
+    from models.db import session_scope
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        check = verify_chain(session)
+    if not check.ok:
+        typer.echo(f"audit log broken at entry {check.first_bad_id} ({check.entries} checked)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {check.entries} entries")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path("alliance-demo"),
+    partners: Annotated[int, typer.Option(min=2, max=40)] = 6,
+    months: Annotated[int, typer.Option(min=1, max=12)] = 3,
+    seed: int = 7,
+) -> None:
+    """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
+    from services.demo import run_demo
+
+    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo)
+
+
+def main() -> None:
+    try:
+        result = app(standalone_mode=False)
+    except AllianceError as exc:
+        problems = getattr(exc, "problems", [])
+        source = getattr(exc, "source", None)
+        if problems and source:
+            for problem in problems:
+                typer.echo(f"{source}: {problem}", err=True)
+        else:
+            typer.echo(f"alliance: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("alliance: aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("ALLIANCE_DEBUG"):
+            raise
+        typer.echo(f"alliance: internal error: {type(exc).__name__}: {exc} (set ALLIANCE_DEBUG=1 for details)", err=True)
+        sys.exit(3)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Whose return is this? The About sheet checked against the contract."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.contract import Contract, Partner
+from domain.errors import UsageError
+from domain.findings import Finding
+from domain.periods import Period, contract_month
+from domain import return_layout as layout
+
+
+@dataclass(frozen=True)
+class Identity:
+    partner: Partner | None
+    period: Period | None
+    findings: list[Finding]
+
+
+def _about(code: str, field: str, value: Any = None, **params: Any) -> Finding:
+    return Finding(code, sheet=layout.ABOUT, column=field, value=None if value is None else str(value),
+                   params={"field": field, **params})
+
+
+def identify(about: dict[str, Any], contract: Contract) -> Identity:
+    findings: list[Finding] = []
+    for key in ("alliance", "partner_id", "period", "framework_version"):
+        if about.get(key) is None:
+            findings.append(_about("ABOUT_FIELD_MISSING", key))
+    alliance = about.get("alliance")
+    if alliance is not None and str(alliance) != contract.alliance.name:
+        findings.append(_about("ABOUT_OTHER_ALLIANCE", "alliance", alliance))
+
+    partner = None
+    if about.get("partner_id") is not None:
+        partner = contract.partner(str(about["partner_id"]))
+        if partner is None:
+            findings.append(_about("ABOUT_PARTNER_UNKNOWN", "partner_id", about["partner_id"]))
+
+    period = None
+    if about.get("period") is not None:
+        try:
+            period = Period.parse(str(about["period"]))
+            contract_month(period, contract.alliance.start)
+        except UsageError:
+            period = None
+            findings.append(_about("ABOUT_PERIOD_INVALID", "period", about["period"]))
+
+    version = about.get("framework_version")
+    expected = contract.framework.version
+    if version is not None and str(version).strip() != str(expected):
+        findings.append(
+            _about("ABOUT_FRAMEWORK_VERSION", "framework_version", version, expected=expected,
+                   period=about.get("period"))
+        )
+    return Identity(partner=partner, period=period, findings=findings)

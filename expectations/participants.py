@@ -1,0 +1,217 @@
+"""The Participants sheet against the shared-outcome schema (pandera, built from the framework).
+
+Values are first normalised where the reading is unambiguous (Yes/Y/TRUE, day-first text
+dates, numbers stored as text for ids); anything else is left as it was so the schema
+reports it with its cell. pandera runs lazily and strictly, never coercing.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from domain import return_layout as layout
+from domain.contract import OPTIONAL_FIELDS, Framework
+from domain.findings import Finding
+from domain.periods import Period
+from domain.returns import ParticipantRow, RawReturn
+
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?$")
+
+
+def normalise_yes_no(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+    return value
+
+
+def normalise_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for pattern, order in ((_DAY_FIRST, (3, 2, 1)), (_ISO, (1, 2, 3))):
+            match = pattern.match(text)
+            if match:
+                try:
+                    return date(*(int(match.group(i)) for i in order))
+                except ValueError:
+                    return value
+    return value
+
+
+def normalise_id(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def normalise_band(value: Any, bands: set[str]) -> Any:
+    if isinstance(value, str):
+        key = re.sub(r"[\s-]+", "_", value.strip().lower())
+        if key in bands:
+            return key
+    return value
+
+
+def _element(predicate: Callable[[Any], bool], name: str) -> pa.Check:
+    return pa.Check(predicate, element_wise=True, name=name, error=name)
+
+
+def build_schema(framework: Framework, period: Period) -> pa.DataFrameSchema:
+    end = period.last_day
+    bands = set(framework.bands)
+    columns: dict[str, pa.Column] = {
+        "participant_id": pa.Column(
+            object,
+            nullable=False,
+            unique=True,
+            report_duplicates="exclude_first",
+            checks=_element(lambda v: isinstance(v, str), "VALUE_REQUIRED"),
+        ),
+        "referral_date": pa.Column(
+            object,
+            nullable=False,
+            checks=[
+                _element(lambda v: isinstance(v, date) and not isinstance(v, datetime), "DATE_INVALID"),
+                _element(lambda v: not isinstance(v, date) or v <= end, "DATE_AFTER_PERIOD"),
+            ],
+        ),
+        "complexity_band": pa.Column(object, nullable=False, checks=_element(lambda v: v in bands, "BAND_UNKNOWN")),
+    }
+    for measure in framework.measures:
+        columns[measure.id] = pa.Column(
+            object, nullable=False, checks=_element(lambda v: isinstance(v, bool), "YESNO_INVALID")
+        )
+    for optional in OPTIONAL_FIELDS:
+        columns[optional] = pa.Column(object, nullable=True, required=False)
+    return pa.DataFrameSchema(columns, strict=True, name=layout.PARTICIPANTS)
+
+
+def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
+    wanted = [c for c in framework.columns if c in raw.columns]
+    bands = set(framework.bands)
+    measures = set(framework.measure_ids)
+    records = []
+    for raw_row in raw.rows:
+        record: dict[str, Any] = {}
+        for column in wanted:
+            value = raw_row.values.get(column)
+            if column == "participant_id":
+                value = normalise_id(value)
+            elif column == "referral_date":
+                value = normalise_date(value)
+            elif column == "complexity_band":
+                value = normalise_band(value, bands)
+            elif column in measures:
+                value = normalise_yes_no(value)
+            elif value is not None:
+                value = str(value)
+            record[column] = value
+        records.append(record)
+    index = pd.Index([r.row for r in raw.rows], name="row")
+    # object dtype throughout: pandas' own string and datetime inference would coerce silently.
+    return pd.DataFrame(records, columns=wanted, index=index, dtype=object)
+
+
+_CHECK_CODES = {"not_nullable": "VALUE_REQUIRED", "field_uniqueness": "ID_DUPLICATE"}
+
+
+def _display(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def validate_participants(
+    raw: RawReturn, framework: Framework, period: Period
+) -> tuple[list[ParticipantRow], list[Finding]]:
+    findings: list[Finding] = []
+    for extra in raw.columns:
+        if extra not in framework.columns:
+            findings.append(
+                Finding("COLUMN_EXTRA", sheet=layout.PARTICIPANTS, cell=f"{raw.columns[extra]}1", row=1,
+                        column=extra, value=extra)
+            )
+    if not raw.rows:
+        findings.append(Finding("NO_ROWS", sheet=layout.PARTICIPANTS))
+        missing = [c for c in framework.columns if c not in raw.columns and c not in OPTIONAL_FIELDS]
+        findings += [_missing_column(c) for c in missing]
+        return [], findings
+    frame = to_frame(raw, framework)
+    schema = build_schema(framework, period)
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        findings += _from_failure_cases(errors.failure_cases, raw, period, framework)
+    if any(f.severity.value == "error" for f in findings):
+        return [], findings
+    rows = [
+        ParticipantRow(
+            participant_id=record["participant_id"],
+            referral_date=record["referral_date"],
+            complexity_band=record["complexity_band"],
+            achieved=frozenset(m for m in framework.measure_ids if record[m] is True),
+            postcode_district=record.get("postcode_district"),
+        )
+        for record in frame.to_dict("records")
+    ]
+    return rows, findings
+
+
+def _missing_column(column: str) -> Finding:
+    return Finding("COLUMN_MISSING", sheet=layout.PARTICIPANTS, column=column, params={"column": column})
+
+
+def _from_failure_cases(
+    cases: pd.DataFrame, raw: RawReturn, period: Period, framework: Framework
+) -> list[Finding]:
+    findings = []
+    for case in cases.to_dict("records"):
+        check = str(case["check"])
+        if check == "column_in_dataframe":
+            findings.append(_missing_column(str(case["failure_case"])))
+            continue
+        code = _CHECK_CODES.get(check, check)
+        column = str(case["column"])
+        row = int(case["index"]) if case["index"] is not None and not pd.isna(case["index"]) else None
+        letter = raw.columns.get(column)
+        value = None if code == "VALUE_REQUIRED" else _display(case["failure_case"])
+        findings.append(
+            Finding(
+                code,
+                sheet=layout.PARTICIPANTS,
+                cell=f"{letter}{row}" if letter and row else None,
+                row=row,
+                column=column,
+                value=value,
+                params={"period": str(period), "allowed": ", ".join(framework.bands)},
+            )
+        )
+    return findings

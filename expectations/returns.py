@@ -1,0 +1,35 @@
+"""One entry point: a raw return checked in layers, every finding collected."""
+
+from dataclasses import dataclass
+
+from domain.contract import Contract, Partner
+from domain.findings import Finding, has_errors, ordered
+from domain.periods import Period
+from domain.returns import ParticipantRow, RawReturn
+from expectations.about import identify
+from expectations.participants import validate_participants
+from expectations.summary import reconcile_summary
+
+
+@dataclass(frozen=True)
+class ValidatedReturn:
+    partner: Partner | None
+    period: Period | None
+    rows: list[ParticipantRow]
+    findings: list[Finding]
+
+    @property
+    def accepted(self) -> bool:
+        return self.partner is not None and self.period is not None and not has_errors(self.findings)
+
+
+def validate_return(raw: RawReturn, contract: Contract) -> ValidatedReturn:
+    identity = identify(raw.about, contract)
+    findings = list(identity.findings)
+    rows: list[ParticipantRow] = []
+    if identity.period is not None:
+        rows, row_findings = validate_participants(raw, contract.framework, identity.period)
+        findings += row_findings
+        if rows:
+            findings += reconcile_summary(raw, rows, contract.framework)
+    return ValidatedReturn(identity.partner, identity.period, rows, ordered(findings))

@@ -1,0 +1,43 @@
+"""The Summary sheet reconciles with the Participants rows."""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain import return_layout as layout
+from domain.contract import Framework
+from domain.findings import Finding
+from domain.returns import ParticipantRow, RawReturn
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+
+
+def reconcile_summary(raw: RawReturn, rows: list[ParticipantRow], framework: Framework) -> list[Finding]:
+    expected = {layout.SUMMARY_PARTICIPANTS: len(rows)}
+    for measure in framework.measures:
+        expected[measure.id] = sum(1 for r in rows if measure.id in r.achieved)
+    if all(raw.summary.get(key) is None for key in expected):
+        return [Finding("SUMMARY_BLANK", sheet=layout.SUMMARY)]
+    findings = []
+    for key, count in expected.items():
+        stated = raw.summary.get(key)
+        if _number(stated) != count:
+            cell = raw.summary_cells.get(key)
+            findings.append(
+                Finding(
+                    "SUMMARY_MISMATCH",
+                    sheet=layout.SUMMARY,
+                    cell=cell,
+                    row=int(cell[1:]) if cell else None,
+                    column=key,
+                    value=None if stated is None else str(stated),
+                    params={"field": key, "expected": count},
+                )
+            )
+    return findings

@@ -1,0 +1,107 @@
+"""Flow `monthly-cycle`: collect, validate, feed back, accept, pay, notify. Orchestration only."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+
+from domain.contract import Contract
+from domain.periods import Period, contract_month
+from integrations.inbox import InboxFile
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from services import messages
+from services.deps import Deps, production_deps
+from services.intake import Outcome, process_file
+from services.payments import RunResult, issue_statements, run_payments
+from services.status import count_statuses, period_status
+
+
+@dataclass
+class CycleReport:
+    period: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    runs: list[RunResult] = field(default_factory=list)
+    status: list[dict[str, Any]] = field(default_factory=list)
+
+
+@task(cache_policy=NONE)
+def prepare(deps: Deps) -> Contract:
+    with session_scope(deps.engine) as session:
+        repo.sync_partners(session, contract=deps.contract)
+    return deps.contract
+
+
+@task(cache_policy=NONE)
+def collect(deps: Deps) -> list[InboxFile]:
+    files = list(deps.inbox.files())
+    with session_scope(deps.engine) as session:
+        return [f for f in files if repo.submission_by_sha(session, sha256=f.sha256) is None]
+
+
+@task(cache_policy=NONE, task_run_name="process {file.name}")
+def process(deps: Deps, file: InboxFile) -> Outcome:
+    return process_file(deps, file)
+
+
+@task(cache_policy=NONE, task_run_name="pay {period}")
+def pay(deps: Deps, period: Period) -> RunResult:
+    result = run_payments(deps, period)
+    if result.created:
+        issue_statements(deps, result.run)
+    return result
+
+
+@task(cache_policy=NONE)
+def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], run: RunResult) -> None:
+    with session_scope(deps.engine) as session:
+        repo.enqueue(
+            session,
+            dedup_key=f"cycle-summary:{period}:{run.run.id}",
+            channel=deps.contract.alliance.officers_channel,
+            kind="cycle_summary",
+            at=deps.clock(),
+            text=messages.cycle_summary(
+                period=str(period), counts=count_statuses(status), payable_pence=run.run.payable_pence,
+                run_version=run.run.version,
+            ),
+        )
+
+
+def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[str]) -> list[Period]:
+    """This period, and every earlier period that already had a run and received a return now."""
+    corrections = {
+        Period.parse(o.period) for o in outcomes if o.period and o.status == "accepted" and o.period in paid_before
+    }
+    return sorted({p for p in corrections if p < period} | {period})
+
+
+@flow(name="monthly-cycle", validate_parameters=False)
+def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -> CycleReport:
+    deps = deps or production_deps(Workspace.at(workspace))
+    target = Period.parse(period)
+    contract_month(target, deps.contract.alliance.start)  # refuses a period outside the contract
+    logger = get_run_logger()
+    report = CycleReport(period=str(target))
+
+    prepare(deps)
+    files = collect(deps)
+    logger.info("%d new file(s) in the inbox", len(files))
+    report.outcomes = [process(deps, f) for f in files]
+
+    with session_scope(deps.engine) as session:
+        paid_before = repo.periods_with_runs(session)
+    report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before)]
+
+    with session_scope(deps.engine) as session:
+        report.status = period_status(session, contract=deps.contract, period=target)
+    notify_officers(deps, target, report.status, report.runs[-1])
+    create_table_artifact(
+        key=f"cycle-status-{target}",
+        table=report.status,
+        description=f"Returns for {target}: per-partner status after this cycle",
+    )
+    return report

@@ -1,0 +1,101 @@
+"""A workspace is a directory holding alliance.yaml; everything else has a default inside it."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.contract import Contract, parse_contract
+from domain.errors import ConfigError
+
+CONTRACT_FILE = "alliance.yaml"
+
+
+class Settings(BaseSettings):
+    """Environment settings (prefix ALLIANCE_), read once at the edge."""
+
+    model_config = SettingsConfigDict(env_prefix="ALLIANCE_", extra="ignore")
+
+    database_url: str | None = None
+    require_services: bool = False
+    debug: bool = False
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    database_url: str
+
+    @classmethod
+    def at(cls, root: Path | str, settings: Settings | None = None) -> "Workspace":
+        settings = settings or Settings()
+        path = Path(root).resolve()
+        url = settings.database_url or f"sqlite:///{path / 'alliance.db'}"
+        return cls(root=path, database_url=url)
+
+    @property
+    def contract_path(self) -> Path:
+        return self.root / CONTRACT_FILE
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.out / "templates"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.out / "feedback"
+
+    @property
+    def statements_dir(self) -> Path:
+        return self.out / "statements"
+
+    def load_contract(self) -> Contract:
+        return load_contract(self.contract_path)
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """YAML loader whose numbers with a fraction become exact Decimals, never floats."""
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text  # .inf / .nan: left as text for the validator to refuse
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source} is not valid YAML{where}: {problem}") from None
+
+
+def load_contract(path: Path) -> Contract:
+    if not path.is_file():
+        raise ConfigError(
+            f"no {CONTRACT_FILE} in {path.parent}: run the command in a workspace or pass --workspace DIR"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return parse_contract(parse_yaml(text, str(path)), source=str(path))

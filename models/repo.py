@@ -1,0 +1,192 @@
+"""Session functions (keyword arguments, one purpose each) over the tables."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from domain.contract import Contract
+from domain.findings import Finding, count_by_severity
+from domain.returns import ParticipantRow
+from models.tables import (
+    FindingRecord,
+    FundingAdjustment,
+    Notification,
+    ParticipantRecord,
+    PartnerRecord,
+    PaymentLine,
+    PaymentRun,
+    PeriodRecord,
+    Submission,
+)
+
+
+def sync_partners(session: Session, *, contract: Contract) -> None:
+    """The partner table mirrors the contract (partners are never deleted: history refers to them)."""
+    for partner in contract.partners:
+        record = session.get(PartnerRecord, partner.id) or PartnerRecord(
+            id=partner.id, name=partner.name, size=partner.size.value,
+            annual_core_pence=partner.annual_core_pence, slack_channel=partner.slack_channel,
+        )
+        record.name = partner.name
+        record.size = partner.size.value
+        record.annual_core_pence = partner.annual_core_pence
+        record.slack_channel = partner.slack_channel
+        session.add(record)
+    session.flush()
+
+
+def ensure_period(session: Session, *, period: str) -> PeriodRecord:
+    record = session.get(PeriodRecord, period)
+    if record is None:
+        record = PeriodRecord(id=period)
+        session.add(record)
+        session.flush()
+    return record
+
+
+def submission_by_sha(session: Session, *, sha256: str) -> Submission | None:
+    return session.exec(select(Submission).where(Submission.sha256 == sha256)).first()
+
+
+def next_version(session: Session, *, partner_id: str, period: str) -> int:
+    current = session.exec(
+        select(func.max(Submission.version)).where(Submission.partner_id == partner_id, Submission.period == period)
+    ).one()
+    return (current or 0) + 1
+
+
+def add_submission(
+    session: Session,
+    *,
+    submission: Submission,
+    findings: Sequence[Finding],
+    rows: Sequence[ParticipantRow],
+) -> Submission:
+    """Store a processed file with its findings and (if accepted) its rows; supersede older versions."""
+    counts = count_by_severity(list(findings))
+    submission.error_count = counts["error"]
+    submission.warning_count = counts["warning"]
+    submission.info_count = counts["info"]
+    submission.row_count = len(rows)
+    if submission.status == "accepted":
+        for older in session.exec(
+            select(Submission).where(
+                Submission.partner_id == submission.partner_id,
+                Submission.period == submission.period,
+                Submission.status == "accepted",
+            )
+        ):
+            older.status = "superseded"
+            session.add(older)
+    session.add(submission)
+    session.flush()
+    assert submission.id is not None
+    session.add_all(
+        FindingRecord(
+            submission_id=submission.id, code=f.code, severity=f.severity.value, sheet=f.sheet, cell=f.cell,
+            row=f.row, column=f.column, value=f.value, message=f.message,
+        )
+        for f in findings
+    )
+    session.add_all(
+        ParticipantRecord(
+            submission_id=submission.id, participant_id=r.participant_id, referral_date=r.referral_date,
+            complexity_band=r.complexity_band, achieved=",".join(sorted(r.achieved)),
+            postcode_district=r.postcode_district,
+        )
+        for r in rows
+    )
+    session.flush()
+    return submission
+
+
+def accepted_submissions(session: Session, *, period: str) -> list[Submission]:
+    return list(
+        session.exec(
+            select(Submission)
+            .where(Submission.period == period, Submission.status == "accepted")
+            .order_by(col(Submission.partner_id))
+        )
+    )
+
+
+def submissions_for_period(session: Session, *, period: str) -> list[Submission]:
+    return list(
+        session.exec(
+            select(Submission).where(Submission.period == period).order_by(col(Submission.partner_id), col(Submission.version))
+        )
+    )
+
+
+def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
+    records = session.exec(
+        select(ParticipantRecord).where(ParticipantRecord.submission_id == submission_id).order_by(col(ParticipantRecord.id))
+    )
+    return [
+        ParticipantRow(
+            participant_id=r.participant_id, referral_date=r.referral_date, complexity_band=r.complexity_band,
+            achieved=frozenset(a for a in r.achieved.split(",") if a), postcode_district=r.postcode_district,
+        )
+        for r in records
+    ]
+
+
+def findings_of(session: Session, *, submission_id: int) -> list[FindingRecord]:
+    return list(session.exec(select(FindingRecord).where(FindingRecord.submission_id == submission_id)))
+
+
+def funding_adjustments(session: Session) -> list[FundingAdjustment]:
+    return list(session.exec(select(FundingAdjustment).order_by(col(FundingAdjustment.id))))
+
+
+def latest_run(session: Session, *, period: str) -> PaymentRun | None:
+    return session.exec(
+        select(PaymentRun).where(PaymentRun.period == period).order_by(col(PaymentRun.version).desc()).limit(1)
+    ).first()
+
+
+def run_by_key(session: Session, *, idempotency_key: str) -> PaymentRun | None:
+    return session.exec(select(PaymentRun).where(PaymentRun.idempotency_key == idempotency_key)).first()
+
+
+def lines_of(session: Session, *, run_id: int) -> list[PaymentLine]:
+    return list(session.exec(select(PaymentLine).where(PaymentLine.run_id == run_id).order_by(col(PaymentLine.id))))
+
+
+def periods_with_runs(session: Session) -> list[str]:
+    return list(session.exec(select(PaymentRun.period).distinct().order_by(col(PaymentRun.period))))
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedup_key: str,
+    channel: str,
+    kind: str,
+    text: str,
+    at: datetime,
+    partner_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Notification:
+    """Add a message to the outbox once: the same dedup key returns the existing row."""
+    existing = session.exec(select(Notification).where(Notification.dedup_key == dedup_key)).first()
+    if existing is not None:
+        return existing
+    notification = Notification(
+        dedup_key=dedup_key, channel=channel, partner_id=partner_id, kind=kind, text=text,
+        payload=json.dumps(payload or {}, sort_keys=True, default=str), created_at=at,
+    )
+    session.add(notification)
+    session.flush()
+    return notification
+
+
+def notifications(session: Session, *, status: str | None = None) -> list[Notification]:
+    query = select(Notification).order_by(col(Notification.id))
+    if status:
+        query = query.where(Notification.status == status)
+    return list(session.exec(query))

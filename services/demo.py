@@ -1,0 +1,263 @@
+"""`alliance demo`: a demo alliance, a few months of returns filled the way people fill them,
+the monthly cycles run in Prefect, and a readable summary at the end."""
+
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from domain.contract import Contract
+from domain.errors import UsageError
+from domain.money import format_pounds
+from domain.periods import LONDON, Period, due_at
+from integrations.spreadsheets.filler import fill_return
+from integrations.spreadsheets.templates import build_template, write_templates
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from services.deps import production_deps
+from services.payments import payment_report
+
+NAMES = [
+    "Harbour Trust", "City Mind", "Northfield Works", "Open Door Housing", "Bridges Recovery",
+    "Steps Together", "Riverside Advice", "New Leaf Women", "Kinship Carers", "Youth Forward",
+    "Second Chance", "Warm Homes Network",
+]
+SIZES = ["small", "large", "medium", "small", "medium", "large"]
+ROWS_BY_SIZE = {"small": (18, 35), "medium": (45, 80), "large": (110, 170)}
+CORE_BY_SIZE = {"small": "48000", "medium": "120000", "large": "310000.50"}
+CONTRACT_START = Period(2026, 4)
+
+# Which partner (by position) does what: the scenarios a real cycle meets.
+ERRORS_PARTNER = 1  # first return has mistakes, the corrected one follows
+LATE_PARTNER = 2  # misses the due date in month 2 (month 1 when the demo has one month)
+TEXT_DATES_PARTNER = 1
+BOOLEANS_PARTNER = 2
+NUMERIC_IDS_PARTNER = 3
+
+
+def slug(name: str) -> str:
+    return "-".join(name.lower().split())
+
+
+def partner_names(count: int) -> list[str]:
+    return [NAMES[i] if i < len(NAMES) else f"Partner {i + 1}" for i in range(count)]
+
+
+def contract_yaml(count: int) -> str:
+    lines = [
+        "alliance:",
+        "  name: Northfield Wellbeing Alliance (demo)",
+        "  commissioner: Northfield Council",
+        f"  contract_start: {CONTRACT_START}",
+        '  officers_channel: "#alliance-officers"',
+        '  board_channel: "#alliance-board"',
+        "partners:",
+    ]
+    for i, name in enumerate(partner_names(count)):
+        size = SIZES[i % len(SIZES)]
+        lines.append(
+            f'  - {{id: {slug(name)}, name: {name}, size: {size}, annual_core: {CORE_BY_SIZE[size]}, '
+            f'slack_channel: "#{slug(name)}"}}'
+        )
+    lines += [
+        "framework:",
+        "  version: 1",
+        "  bands: {standard: 1.0, complex: 1.5, very_complex: 2.0}",
+        "  measures:",
+        "    - {id: housing_sustained, label: Housing sustained 3 months, weight: 3, monthly_target: 40}",
+        "    - {id: into_work, label: Started work or training, weight: 2, monthly_target: 25}",
+        "    - {id: wellbeing_up, label: Wellbeing score improved, weight: 1, monthly_target: 90}",
+        "payments: {annual_outcome_pool: 600000, collar: 0.8, cap: 1.2, require_officer_approval: false}",
+        "review: {bottom_fraction: 0.10, min_accepted_months: 9, control_limit_z: 1.96, overdispersion: true,",
+        "         right_of_reply_days: 14, board_timeout_days: 30, step_down_percent_options: [10, 25, 50, 100]}",
+        "deadlines: {due_day: 14, reminder_days_before: [3, 1]}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+RATES = {"housing_sustained": 0.07, "into_work": 0.05, "wellbeing_up": 0.18}
+
+
+def participant_rows(rng: random.Random, partner_index: int, period: Period, count: int) -> list[dict[str, Any]]:
+    rows = []
+    for n in range(count):
+        referred = period.first_day - timedelta(days=rng.randint(0, 300))
+        band = rng.choices(["standard", "complex", "very_complex"], weights=[5, 3, 2])[0]
+        achieved = {m: rng.random() < rate for m, rate in RATES.items()}
+        pid: Any = f"{slug(NAMES[partner_index % len(NAMES)])[:3].upper()}-{period.month:02d}{n:04d}"
+        if partner_index == NUMERIC_IDS_PARTNER:
+            pid = 100000 + period.month * 1000 + n
+        row: dict[str, Any] = {"participant_id": pid, "complexity_band": band}
+        if partner_index == TEXT_DATES_PARTNER:
+            row["referral_date"] = referred.strftime("%d/%m/%Y")
+            row["complexity_band"] = band.replace("_", " ").capitalize()
+        else:
+            row["referral_date"] = referred
+        for measure, done in achieved.items():
+            if partner_index == BOOLEANS_PARTNER:
+                row[measure] = done
+            elif partner_index == TEXT_DATES_PARTNER:
+                row[measure] = "Y" if done else "n "
+            else:
+                row[measure] = "Yes" if done else "No"
+        rows.append(row)
+    return rows
+
+
+def summary_for(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def yes(value: Any) -> bool:
+        return value is True or (isinstance(value, str) and value.strip().lower() in ("yes", "y"))
+
+    summary: dict[str, Any] = {"participants": len(rows)}
+    for measure in RATES:
+        summary[measure] = sum(1 for r in rows if yes(r[measure]))
+    return summary
+
+
+def with_mistakes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    bad = [dict(r) for r in rows]
+    bad[2]["complexity_band"] = "hard"
+    bad[4]["into_work"] = "maybe"
+    bad[5]["referral_date"] = "31/02/2026"
+    bad[7]["participant_id"] = bad[6]["participant_id"]
+    return bad
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: datetime
+    name: str
+    content: bytes
+
+
+def local(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LONDON)
+
+
+def cycle_time(contract: Contract, period: Period) -> datetime:
+    """Cycles run at 09:00 two days after the due date."""
+    due = due_at(period, contract.deadlines.due_day).astimezone(LONDON)
+    return local(due.date() + timedelta(days=2), 9)
+
+
+def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
+    rng = random.Random(seed)
+    result = []
+    late_month = 2 if months >= 3 else 1
+    caught_up_later = months > late_month  # a later cycle picks the late return up as a correction
+    for m in range(months):
+        period = CONTRACT_START.plus(m)
+        following = period.next().first_day
+        for index, partner in enumerate(contract.partners):
+            low, high = ROWS_BY_SIZE[partner.size.value]
+            rows = participant_rows(rng, index, period, rng.randint(low, high))
+            summary = None if index == NUMERIC_IDS_PARTNER else summary_for(rows)
+            extra = ("notes", ["called twice" for _ in rows]) if index == BOOLEANS_PARTNER else None
+            blanks = [3, 10] if index == NUMERIC_IDS_PARTNER else []
+
+            def book_bytes(content_rows: list[dict[str, Any]], partner: Any = partner, summary: Any = summary,
+                           extra: Any = extra, blanks: Any = blanks, period: Period = period) -> bytes:
+                book = build_template(contract, partner, period)
+                return fill_return(book, content_rows, summary=summary, extra_column=extra, blank_rows_after=blanks)
+
+            name = f"{partner.name} return {period}.xlsx"
+            if index == ERRORS_PARTNER and m == 0:
+                result.append(Arrival(local(following + timedelta(days=7), 16), name, book_bytes(with_mistakes(rows))))
+                result.append(Arrival(local(following + timedelta(days=11), 10), f"{partner.name} return {period} corrected.xlsx", book_bytes(rows)))
+            elif index == LATE_PARTNER and m == late_month - 1:
+                # After this period's cycle (day 16) when a later cycle exists, else just after the due date.
+                day = 20 if caught_up_later else contract.deadlines.due_day + 1
+                result.append(Arrival(local(following + timedelta(days=day - 1), 8), name, book_bytes(rows)))
+            else:
+                day = rng.randint(2, contract.deadlines.due_day - 1)
+                result.append(Arrival(local(following + timedelta(days=day - 1), rng.randint(9, 17)), name, book_bytes(rows)))
+    return sorted(result, key=lambda a: a.at)
+
+
+def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Callable[[str], None]) -> None:
+    from flows.monthly_cycle import monthly_cycle
+
+    root = directory.resolve()
+    if (root / "alliance.db").exists() or (root / "alliance.yaml").exists():
+        raise UsageError(f"{root} already holds a workspace: remove it or choose another --dir")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "alliance.yaml").write_text(contract_yaml(partners), encoding="utf-8")
+    workspace = Workspace(root=root, database_url=f"sqlite:///{root / 'alliance.db'}")
+    contract = workspace.load_contract()
+    echo(f"Demo workspace {root}: {partners} partners, {months} month(s) from {CONTRACT_START}, seed {seed}")
+    echo("Filling partners' returns (some clean, one with mistakes then corrected, one late) ...")
+    pending = arrivals(contract, months, seed)
+    workspace.inbox.mkdir(parents=True, exist_ok=True)
+
+    totals: dict[str, dict[str, int]] = {}
+    for m in range(months):
+        period = CONTRACT_START.plus(m)
+        write_templates(contract, period, workspace.templates_dir)
+        now = cycle_time(contract, period)
+        arrived = [a for a in pending if a.at <= now]
+        pending = [a for a in pending if a.at > now]
+        for item in arrived:
+            path = workspace.inbox / item.name
+            path.write_bytes(item.content)
+            stamp = item.at.timestamp()
+            os.utime(path, (stamp, stamp))
+        echo(f"[{m + 1}/{months}] {period}: {len(arrived)} file(s) arrived; running the monthly-cycle flow ...")
+        deps = production_deps(workspace, clock=lambda now=now: now.astimezone(LONDON))
+        report = monthly_cycle(period=str(period), workspace=str(root), deps=deps)
+        for outcome in report.outcomes:
+            errors = sum(1 for f in outcome.findings if f.severity.value == "error")
+            echo(f"      {outcome.filename}: {outcome.status} (period {outcome.period}, v{outcome.version}, {errors} error(s))")
+        for result in report.runs:
+            run = result.run
+            echo(f"      payment run {run.period} v{run.version}: factor {run.alliance_factor}, "
+                 f"outcome payable {format_pounds(run.payable_pence)}")
+            with session_scope(deps.engine) as session:
+                shown = payment_report(session, contract=contract, period=Period.parse(run.period))
+            if result.created:
+                for line in shown["partners"]:
+                    kinds = totals.setdefault(line["partner"], {"core": 0, "outcome": 0, "adjustment": 0})
+                    for kind in kinds:
+                        kinds[kind] += line[f"{kind}_pence"]
+    _summary(workspace, contract, months, totals, echo)
+
+
+def _summary(workspace: Workspace, contract: Contract, months: int, totals: dict[str, dict[str, int]],
+             echo: Callable[[str], None]) -> None:
+    from services.deps import production_deps
+    from services.status import count_statuses, period_status
+
+    deps = production_deps(workspace)
+    echo("")
+    echo("Returns per month (after the last cycle):")
+    with session_scope(deps.engine) as session:
+        for m in range(months):
+            period = CONTRACT_START.plus(m)
+            counts = count_statuses(period_status(session, contract=contract, period=period))
+            rejected_versions = sum(
+                1 for s in repo.submissions_for_period(session, period=str(period)) if s.status == "rejected"
+            )
+            echo(f"  {period}: accepted {counts['accepted']}, missing {counts['missing']}, late {counts['late']}, "
+                 f"rejected versions {rejected_versions}")
+        pending = len(repo.notifications(session, status="pending"))
+    echo("")
+    echo(f"Payments over {months} month(s), all run versions (core + outcome + adjustments = paid):")
+    grand = 0
+    for partner in sorted(contract.partners, key=lambda p: p.id):
+        t = totals.get(partner.id, {"core": 0, "outcome": 0, "adjustment": 0})
+        paid = sum(t.values())
+        grand += paid
+        echo(f"  {partner.name:22} core {format_pounds(t['core']):>12}  outcome {format_pounds(t['outcome']):>11}  "
+             f"adjustments {format_pounds(t['adjustment']):>11}  paid {format_pounds(paid):>12}")
+    echo(f"  {'all partners':22} paid {format_pounds(grand)}")
+    echo("")
+    echo(f"Feedback workbooks: {workspace.feedback_dir}")
+    echo(f"Statements:         {workspace.statements_dir}")
+    echo(f"Templates:          {workspace.templates_dir}")
+    echo(f"Outbox:             {pending} notification(s) pending (no Slack token): "
+         f"alliance notifications --workspace {workspace.root}")
+    echo(f"Try:                alliance payments show --period {CONTRACT_START} --workspace {workspace.root}")

@@ -1,0 +1,40 @@
+"""What the services need from the outside world, passed in (tests pass fakes)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from domain.contract import Contract
+from integrations.inbox import FolderInbox, Inbox
+from integrations.workspace import Workspace
+from models.db import ensure_schema, make_engine
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    workspace: Workspace
+    engine: Engine
+    inbox: Inbox
+    clock: Clock = utc_now
+    _contract: Contract | None = field(default=None, repr=False)
+
+    @property
+    def contract(self) -> Contract:
+        if self._contract is None:
+            self._contract = self.workspace.load_contract()
+        return self._contract
+
+
+def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
+    contract = workspace.load_contract()  # a bad contract fails before the database is touched
+    engine = make_engine(workspace.database_url)
+    ensure_schema(engine)
+    return Deps(workspace=workspace, engine=engine, inbox=FolderInbox(workspace.inbox), clock=clock, _contract=contract)

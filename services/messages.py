@@ -1,0 +1,46 @@
+"""Notification texts (Slack mrkdwn). Anything a partner wrote is escaped."""
+
+from domain.findings import Finding, Severity
+from domain.money import format_pounds
+from integrations.slack.mrkdwn import escape
+
+TOP_FINDINGS = 5
+
+
+def return_processed(
+    *, partner_name: str, period: str, version: int, filename: str, status: str, findings: list[Finding], late: bool
+) -> str:
+    errors = sum(1 for f in findings if f.severity is Severity.error)
+    warnings = sum(1 for f in findings if f.severity is Severity.warning)
+    verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
+    lines = [
+        f"*{escape(partner_name)}*: your return for *{period}* (version {version}, `{escape(filename)}`) "
+        f"was {verdict}{' (received after the due date)' if late else ''}.",
+        f"{errors} error(s), {warnings} warning(s). The feedback workbook lists every one with its cell.",
+    ]
+    for finding in [f for f in findings if f.severity is not Severity.info][:TOP_FINDINGS]:
+        where = f"{finding.sheet}!{finding.cell}" if finding.cell else (finding.sheet or "file")
+        lines.append(f"• {finding.severity.value} `{finding.code}` at {escape(where)}: {escape(finding.message)}")
+    if status != "accepted":
+        lines.append("Please correct the file and send it again; only the new version will be checked.")
+    return "\n".join(lines)
+
+
+def unidentified_file(*, filename: str, findings: list[Finding]) -> str:
+    reasons = "; ".join(escape(f.message) for f in findings[:3])
+    return f"A file in the inbox could not be matched to a partner's return: `{escape(filename)}`. {reasons}"
+
+
+def statement_issued(*, partner_name: str, period: str, version: int, total_pence: int) -> str:
+    return (
+        f"*{escape(partner_name)}*: payment statement for *{period}* (run version {version}): "
+        f"{format_pounds(total_pence)} due. The statement workbook explains every line."
+    )
+
+
+def cycle_summary(*, period: str, counts: dict[str, int], payable_pence: int, run_version: int) -> str:
+    parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return (
+        f"Monthly cycle for *{period}*: {parts}. Outcome payments {format_pounds(payable_pence)} "
+        f"(payment run version {run_version})."
+    )
