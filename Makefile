@@ -14,7 +14,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect-home
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]' 2> $(VENV)/pip-errors.log || (cat $(VENV)/pip-errors.log; exit 1)
 	$(BIN)/python -c "import cli.app, prefect, pandera, sqlmodel"
 	touch $(STAMP)
 

@@ -185,6 +185,7 @@ def demo(
     seed: int = 7,
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
     from services.demo import run_demo
 
     run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # A return is a few MB at most; a larger file is refused without being read into memory.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -21,6 +21,7 @@ class InboxFile:
     content: bytes | None  # None when the file is over MAX_FILE_BYTES
 
 
+@runtime_checkable
 class Inbox(Protocol):
     def files(self) -> Iterator[InboxFile]: ...
 

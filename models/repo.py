@@ -149,6 +149,10 @@ def latest_run(session: Session, *, period: str) -> PaymentRun | None:
     ).first()
 
 
+def runs_of(session: Session, *, period: str) -> list[PaymentRun]:
+    return list(session.exec(select(PaymentRun).where(PaymentRun.period == period).order_by(col(PaymentRun.version))))
+
+
 def run_by_key(session: Session, *, idempotency_key: str) -> PaymentRun | None:
     return session.exec(select(PaymentRun).where(PaymentRun.idempotency_key == idempotency_key)).first()
 

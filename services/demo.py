@@ -3,6 +3,7 @@ the monthly cycles run in Prefect, and a readable summary at the end."""
 
 import os
 import random
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services.deps import production_deps
-from services.payments import payment_report
+from services.payments import due_by_partner
 
 NAMES = [
     "Harbour Trust", "City Mind", "Northfield Works", "Open Door Housing", "Bridges Recovery",
@@ -194,7 +195,6 @@ def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Ca
     pending = arrivals(contract, months, seed)
     workspace.inbox.mkdir(parents=True, exist_ok=True)
 
-    totals: dict[str, dict[str, int]] = {}
     for m in range(months):
         period = CONTRACT_START.plus(m)
         write_templates(contract, period, workspace.templates_dir)
@@ -214,20 +214,13 @@ def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Ca
             echo(f"      {outcome.filename}: {outcome.status} (period {outcome.period}, v{outcome.version}, {errors} error(s))")
         for result in report.runs:
             run = result.run
-            echo(f"      payment run {run.period} v{run.version}: factor {run.alliance_factor}, "
-                 f"outcome payable {format_pounds(run.payable_pence)}")
-            with session_scope(deps.engine) as session:
-                shown = payment_report(session, contract=contract, period=Period.parse(run.period))
-            if result.created:
-                for line in shown["partners"]:
-                    kinds = totals.setdefault(line["partner"], {"core": 0, "outcome": 0, "adjustment": 0})
-                    for kind in kinds:
-                        kinds[kind] += line[f"{kind}_pence"]
-    _summary(workspace, contract, months, totals, echo)
+            state = "new" if result.created else "unchanged"
+            echo(f"      payment run {run.period} v{run.version} ({state}): alliance factor "
+                 f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}")
+    _summary(workspace, contract, months, echo)
 
 
-def _summary(workspace: Workspace, contract: Contract, months: int, totals: dict[str, dict[str, int]],
-             echo: Callable[[str], None]) -> None:
+def _summary(workspace: Workspace, contract: Contract, months: int, echo: Callable[[str], None]) -> None:
     from services.deps import production_deps
     from services.status import count_statuses, period_status
 
@@ -244,16 +237,15 @@ def _summary(workspace: Workspace, contract: Contract, months: int, totals: dict
             echo(f"  {period}: accepted {counts['accepted']}, missing {counts['missing']}, late {counts['late']}, "
                  f"rejected versions {rejected_versions}")
         pending = len(repo.notifications(session, status="pending"))
+        totals = due_by_partner(session, contract=contract, periods=[CONTRACT_START.plus(m) for m in range(months)])
     echo("")
-    echo(f"Payments over {months} month(s), all run versions (core + outcome + adjustments = paid):")
-    grand = 0
+    echo(f"Payments due over {months} month(s) (latest run of each month; corrections were paid by later versions):")
     for partner in sorted(contract.partners, key=lambda p: p.id):
-        t = totals.get(partner.id, {"core": 0, "outcome": 0, "adjustment": 0})
-        paid = sum(t.values())
-        grand += paid
+        t = totals[partner.id]
         echo(f"  {partner.name:22} core {format_pounds(t['core']):>12}  outcome {format_pounds(t['outcome']):>11}  "
-             f"adjustments {format_pounds(t['adjustment']):>11}  paid {format_pounds(paid):>12}")
-    echo(f"  {'all partners':22} paid {format_pounds(grand)}")
+             f"total {format_pounds(t['core'] + t['outcome']):>12}  of which corrections {format_pounds(t['corrections']):>10}")
+    grand = sum(t["core"] + t["outcome"] for t in totals.values())
+    echo(f"  {'all partners':22} total {format_pounds(grand)}")
     echo("")
     echo(f"Feedback workbooks: {workspace.feedback_dir}")
     echo(f"Statements:         {workspace.statements_dir}")

@@ -229,3 +229,20 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
         "payable_pence": run.payable_pence,
         "partners": partners,
     }
+
+
+def due_by_partner(session: Session, *, contract: Contract, periods: list[Period]) -> dict[str, dict[str, int]]:
+    """Per partner over ``periods``: core and outcome due under each period's latest run, and how
+    much of that was paid by correcting versions (the net of every version after the first)."""
+    totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0} for p in contract.partners}
+    for period in periods:
+        runs = repo.runs_of(session, period=str(period))
+        for run in runs:
+            assert run.id is not None
+            latest = run is runs[-1]
+            for line in repo.lines_of(session, run_id=run.id):
+                if latest and line.kind in ("core", "outcome"):
+                    totals[line.partner_id][line.kind] += line.amount_pence
+                if run.version > 1:
+                    totals[line.partner_id]["corrections"] += line.amount_pence
+    return totals
