@@ -1,0 +1,71 @@
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from domain.contract import Contract
+from domain.errors import ConfigError
+from integrations.workspace import load_contract, parse_yaml
+from domain.contract import parse_contract
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "alliance.yaml"
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_contract(parse_yaml(text, "test.yaml"), source="test.yaml")
+    return caught.value.problems
+
+
+def test_the_example_contract_loads_with_exact_money(contract: Contract) -> None:
+    city = contract.partner("city-mind")
+    assert city is not None and city.annual_core_pence == 31000050
+    assert contract.payments.collar == Decimal("0.8")
+    assert contract.framework.target_points() == Decimal(3 * 40 + 2 * 25 + 90)
+
+
+def test_each_problem_names_its_key_path() -> None:
+    text = EXAMPLE.read_text().replace("annual_core: 48000", "annual_core: -5").replace("due_day: 14", "due_day: 40")
+    problems = problems_of(text)
+    assert "partners[0].annual_core: must be > 0" in problems
+    assert "deadlines.due_day: must be <= 28" in problems
+    assert len(problems) == 2
+
+
+def test_money_with_fractions_of_a_penny_is_refused() -> None:
+    problems = problems_of(EXAMPLE.read_text().replace("annual_core: 48000", "annual_core: 48000.001"))
+    assert problems == ["partners[0].annual_core: must have at most 2 decimal places"]
+
+
+def test_unknown_keys_and_missing_sections_are_reported() -> None:
+    text = EXAMPLE.read_text().replace("deadlines:", "deadlinez:")
+    problems = problems_of(text)
+    assert "deadlines: is required" in problems
+    assert "deadlinez: is not a known key" in problems
+
+
+def test_duplicate_partner_ids_are_refused() -> None:
+    text = EXAMPLE.read_text().replace("id: city-mind", "id: harbour-trust")
+    assert any("repeated: harbour-trust" in p for p in problems_of(text))
+
+
+def test_collar_above_cap_is_refused() -> None:
+    text = EXAMPLE.read_text().replace("collar: 0.8", "collar: 1.5")
+    assert any("collar must not be greater than cap" in p for p in problems_of(text))
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "alliance.yaml"
+    path.write_text("alliance: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_contract(path)
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--workspace"):
+        load_contract(tmp_path / "alliance.yaml")
+
+
+def test_fingerprint_changes_with_the_contract(contract: Contract) -> None:
+    other = parse_contract(parse_yaml(EXAMPLE.read_text().replace("cap: 1.2", "cap: 1.3"), "x"))
+    assert contract.fingerprint() != other.fingerprint()

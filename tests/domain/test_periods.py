@@ -1,0 +1,27 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.errors import UsageError
+from domain.periods import Period, contract_month, due_at
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-1", "October", "", "2026-00"])
+def test_malformed_periods_are_refused_with_the_expected_form(text: str) -> None:
+    with pytest.raises(UsageError, match="YYYY-MM"):
+        Period.parse(text)
+
+
+def test_contract_month_counts_from_the_start_and_wraps_each_year() -> None:
+    start = Period(2026, 4)
+    assert contract_month(Period(2026, 4), start) == (1, 1)
+    assert contract_month(Period(2027, 3), start) == (1, 12)
+    assert contract_month(Period(2027, 4), start) == (2, 1)
+    with pytest.raises(UsageError, match="before the contract start"):
+        contract_month(Period(2026, 3), start)
+
+
+def test_due_date_is_end_of_due_day_in_london_time() -> None:
+    # 14 November 2026 is GMT; 14 May 2026 is BST (UTC+1).
+    assert due_at(Period(2026, 10), 14) == datetime(2026, 11, 14, 23, 59, 59, tzinfo=UTC)
+    assert due_at(Period(2026, 4), 14) == datetime(2026, 5, 14, 22, 59, 59, tzinfo=UTC)

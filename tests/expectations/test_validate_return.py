@@ -1,0 +1,120 @@
+from datetime import date
+
+import pytest
+
+from domain.contract import Contract
+from domain.periods import Period
+from expectations.returns import validate_return
+from integrations.spreadsheets.reader import read_return
+from tests.helpers import clean_rows, return_bytes, summary_of
+
+
+def validate(contract: Contract, content: bytes):  # type: ignore[no-untyped-def]
+    result = read_return("r.xlsx", content)
+    assert result.raw is not None, result.findings
+    return validate_return(result.raw, contract)
+
+
+def codes(validated) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    return [(f.code, f.cell) for f in validated.findings]
+
+
+def test_a_clean_return_is_accepted_with_typed_rows(contract: Contract) -> None:
+    validated = validate(contract, return_bytes(contract))
+    assert validated.accepted
+    assert validated.partner is not None and validated.partner.id == "harbour-trust"
+    assert validated.period == Period(2026, 10)
+    assert [r.participant_id for r in validated.rows] == ["P000", "P001", "P002", "P003"]
+    assert validated.rows[0].achieved == frozenset({"housing_sustained", "wellbeing_up"})
+    assert validated.rows[0].referral_date == date(2026, 10, 1)
+    assert validated.findings == []
+
+
+def test_honest_variations_read_as_the_same_data(contract: Contract) -> None:
+    rows = clean_rows()
+    varied = [dict(r) for r in rows]
+    varied[0].update(referral_date="01/10/2026", housing_sustained=" y ", wellbeing_up=True)
+    varied[1].update(participant_id=" P001 ", into_work="FALSE", complexity_band="Complex")
+    varied[2].update(complexity_band="Very complex", wellbeing_up="yes")
+    validated = validate(
+        contract, return_bytes(contract, rows=varied, summary=summary_of(rows), blank_rows_after=[1])
+    )
+    assert validated.accepted, validated.findings
+    assert validated.rows == validate(contract, return_bytes(contract, rows=rows)).rows
+
+
+def test_every_bad_value_is_a_finding_with_its_cell(contract: Contract) -> None:
+    rows = clean_rows(6)
+    rows[1]["complexity_band"] = "hard"
+    rows[2]["into_work"] = "maybe"
+    rows[3]["referral_date"] = "31/02/2026"
+    rows[4]["referral_date"] = date(2026, 11, 2)
+    rows[5]["participant_id"] = "P000"
+    rows[0]["wellbeing_up"] = None
+    validated = validate(contract, return_bytes(contract, rows=rows))
+    assert not validated.accepted
+    assert sorted(codes(validated)) == sorted(
+        [
+            ("BAND_UNKNOWN", "C3"),
+            ("YESNO_INVALID", "E4"),
+            ("DATE_INVALID", "B5"),
+            ("DATE_AFTER_PERIOD", "B6"),
+            ("ID_DUPLICATE", "A7"),
+            ("VALUE_REQUIRED", "F2"),
+        ]
+    )
+    band = next(f for f in validated.findings if f.code == "BAND_UNKNOWN")
+    assert band.value == "hard" and band.severity.value == "error"
+    assert "standard, complex, very_complex" in band.fix
+
+
+def test_an_extra_column_is_a_warning_not_a_rejection(contract: Contract) -> None:
+    rows = clean_rows()
+    validated = validate(contract, return_bytes(contract, rows=rows, extra_column=("notes", ["x"] * len(rows))))
+    assert validated.accepted
+    assert codes(validated) == [("COLUMN_EXTRA", "H1")]
+
+
+def test_a_summary_that_disagrees_with_the_rows_is_an_error(contract: Contract) -> None:
+    rows = clean_rows()
+    summary = {**summary_of(rows), "wellbeing_up": 99}
+    validated = validate(contract, return_bytes(contract, rows=rows, summary=summary))
+    assert not validated.accepted
+    assert codes(validated) == [("SUMMARY_MISMATCH", "B5")]
+
+
+def test_a_blank_summary_is_only_noted(contract: Contract) -> None:
+    validated = validate(contract, return_bytes(contract, summary=None))
+    assert validated.accepted
+    assert codes(validated) == [("SUMMARY_BLANK", None)]
+
+
+def test_an_empty_return_is_refused(contract: Contract) -> None:
+    validated = validate(contract, return_bytes(contract, rows=[], summary=None))
+    assert not validated.accepted
+    assert codes(validated) == [("NO_ROWS", None)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("partner_id", "someone-else", "ABOUT_PARTNER_UNKNOWN"),
+        ("period", "2025-01", "ABOUT_PERIOD_INVALID"),
+        ("alliance", "Another Alliance", "ABOUT_OTHER_ALLIANCE"),
+        ("framework_version", 0, "ABOUT_FRAMEWORK_VERSION"),
+    ],
+)
+def test_a_template_for_someone_else_is_refused(contract: Contract, field: str, value: object, code: str) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(return_bytes(contract)))
+    for key, cell in book["About"].iter_rows(min_col=1, max_col=2):
+        if key.value == field:
+            cell.value = value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    validated = validate(contract, buffer.getvalue())
+    assert not validated.accepted
+    assert code in [f.code for f in validated.findings]

@@ -1,0 +1,47 @@
+"""Building filled returns for tests, the way a partner would."""
+
+from datetime import date
+from typing import Any
+
+from domain.contract import Contract
+from domain.periods import Period
+from integrations.spreadsheets.filler import fill_return
+from integrations.spreadsheets.templates import build_template
+
+
+def clean_rows(count: int = 4, period: Period = Period(2026, 10)) -> list[dict[str, Any]]:
+    bands = ["standard", "complex", "very_complex"]
+    return [
+        {
+            "participant_id": f"P{n:03d}",
+            "referral_date": date(period.year, period.month, 1),
+            "complexity_band": bands[n % 3],
+            "housing_sustained": "Yes" if n % 2 == 0 else "No",
+            "into_work": "No",
+            "wellbeing_up": "Yes",
+        }
+        for n in range(count)
+    ]
+
+
+def summary_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "participants": len(rows),
+        "housing_sustained": sum(r["housing_sustained"] in ("Yes", True) for r in rows),
+        "into_work": sum(r["into_work"] in ("Yes", True) for r in rows),
+        "wellbeing_up": sum(r["wellbeing_up"] in ("Yes", True) for r in rows),
+    }
+
+
+def return_bytes(
+    contract: Contract,
+    partner_id: str = "harbour-trust",
+    period: Period = Period(2026, 10),
+    rows: list[dict[str, Any]] | None = None,
+    **options: Any,
+) -> bytes:
+    partner = contract.partner(partner_id)
+    assert partner is not None
+    rows = clean_rows(period=period) if rows is None else rows
+    options.setdefault("summary", summary_of(rows))
+    return fill_return(build_template(contract, partner, period), rows, **options)
