@@ -186,9 +186,13 @@ def demo(
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
+    from flows.monthly_cycle import monthly_cycle
     from services.demo import run_demo
 
-    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo)
+    def run_cycle(period: Any, deps: Any) -> Any:
+        return monthly_cycle(period=str(period), workspace=str(deps.workspace.root), deps=deps)
+
+    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo, run_cycle=run_cycle)
 
 
 def main() -> None:

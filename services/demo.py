@@ -19,7 +19,7 @@ from integrations.spreadsheets.templates import build_template, write_templates
 from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
-from services.deps import production_deps
+from services.deps import Deps, production_deps
 from services.payments import due_by_partner
 
 NAMES = [
@@ -180,9 +180,16 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
     return sorted(result, key=lambda a: a.at)
 
 
-def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Callable[[str], None]) -> None:
-    from flows.monthly_cycle import monthly_cycle
-
+def run_demo(
+    directory: Path,
+    *,
+    partners: int,
+    months: int,
+    seed: int,
+    echo: Callable[[str], None],
+    run_cycle: Callable[[Period, Deps], Any],
+) -> None:
+    """``run_cycle`` runs the monthly-cycle flow (passed in: flows sit above services)."""
     root = directory.resolve()
     if (root / "alliance.db").exists() or (root / "alliance.yaml").exists():
         raise UsageError(f"{root} already holds a workspace: remove it or choose another --dir")
@@ -208,7 +215,7 @@ def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Ca
             os.utime(path, (stamp, stamp))
         echo(f"[{m + 1}/{months}] {period}: {len(arrived)} file(s) arrived; running the monthly-cycle flow ...")
         deps = production_deps(workspace, clock=lambda now=now: now.astimezone(LONDON))
-        report = monthly_cycle(period=str(period), workspace=str(root), deps=deps)
+        report = run_cycle(period, deps)
         for outcome in report.outcomes:
             errors = sum(1 for f in outcome.findings if f.severity.value == "error")
             echo(f"      {outcome.filename}: {outcome.status} (period {outcome.period}, v{outcome.version}, {errors} error(s))")
@@ -221,7 +228,7 @@ def run_demo(directory: Path, *, partners: int, months: int, seed: int, echo: Ca
 
 
 def _summary(workspace: Workspace, contract: Contract, months: int, echo: Callable[[str], None]) -> None:
-    from services.deps import production_deps
+    from services.deps import Deps, production_deps
     from services.status import count_statuses, period_status
 
     deps = production_deps(workspace)

@@ -1,0 +1,97 @@
+"""The command line: one clear line and an exit code for every bad input, never a traceback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from integrations.workspace import Workspace
+from tests.helpers import return_bytes
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def alliance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from cli.app import main; main()", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_missing_contract(tmp_path: Path) -> None:
+    assert_one_clear_line(alliance("payments", "show", "--period", "2026-10", cwd=tmp_path), 2, "no alliance.yaml")
+
+
+def test_malformed_contract(tmp_path: Path) -> None:
+    (tmp_path / "alliance.yaml").write_text("alliance: {name: [\n")
+    assert_one_clear_line(alliance("templates", "--period", "2026-10", cwd=tmp_path), 2, "not valid YAML at line")
+
+
+def test_invalid_contract_gives_one_line_per_problem(workspace: Workspace) -> None:
+    text = workspace.contract_path.read_text().replace("annual_core: 48000", "annual_core: 0")
+    workspace.contract_path.write_text(text.replace("due_day: 14", "due_day: 31"))
+    result = alliance("templates", "--period", "2026-10", cwd=workspace.root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"{workspace.contract_path}: partners[0].annual_core: must be > 0",
+        f"{workspace.contract_path}: deadlines.due_day: must be <= 28",
+    ]
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2025-01"])
+def test_unknown_period(workspace: Workspace, period: str) -> None:
+    assert_one_clear_line(alliance("templates", "--period", period, cwd=workspace.root), 2, period)
+
+
+def test_no_payment_run_yet(workspace: Workspace) -> None:
+    assert_one_clear_line(alliance("payments", "show", "--period", "2026-10", cwd=workspace.root), 2, "no payment run")
+
+
+def test_templates_are_written_per_partner(workspace: Workspace) -> None:
+    result = alliance("templates", "--period", "2026-10", cwd=workspace.root)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+    assert (workspace.templates_dir / "2026-10" / "harbour-trust-2026-10.xlsx").is_file()
+
+
+def test_validate_json_for_an_accepted_return(workspace: Workspace) -> None:
+    contract = workspace.load_contract()
+    path = workspace.root / "return.xlsx"
+    path.write_bytes(return_bytes(contract))
+    result = alliance("validate", str(path), "--json", cwd=workspace.root)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data == {"status": "accepted", "partner": "harbour-trust", "period": "2026-10", "findings": []}
+
+
+def test_validate_a_non_excel_file(workspace: Workspace) -> None:
+    path = workspace.root / "return.xlsx"
+    path.write_text("participant_id,referral_date\n")
+    result = alliance("validate", str(path), "--json", cwd=workspace.root)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "rejected"
+    assert [f["code"] for f in data["findings"]] == ["FILE_NOT_XLSX"]
+    assert set(data["findings"][0]) == {"code", "severity", "sheet", "cell", "row", "column", "value", "message"}
+
+
+def test_validate_a_missing_file(workspace: Workspace) -> None:
+    assert_one_clear_line(alliance("validate", "nope.xlsx", cwd=workspace.root), 2, "no such file")
+
+
+def test_notifications_on_a_new_workspace(workspace: Workspace) -> None:
+    result = alliance("notifications", cwd=workspace.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no notifications"
+    assert (workspace.root / "alliance.db").is_file()  # migrations ran on first use

@@ -1,0 +1,80 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+from domain.periods import Period
+from flows.monthly_cycle import monthly_cycle
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from services.demo import run_demo
+from services.deps import Deps, production_deps
+from services.payments import payment_report
+from tests.helpers import return_bytes
+
+CYCLE_AT = datetime(2026, 11, 16, 9, tzinfo=UTC)
+
+
+def deps_for(workspace: Workspace) -> Deps:
+    return production_deps(workspace, clock=lambda: CYCLE_AT)
+
+
+def test_an_empty_inbox_still_pays_core_and_reports_everyone_missing(workspace: Workspace) -> None:
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert [row["status"] for row in report.status] == ["missing"] * 3
+    assert report.runs[0].run.payable_pence == 0
+    with session_scope(deps_for(workspace).engine) as session:
+        shown = payment_report(session, contract=workspace.load_contract(), period=Period(2026, 10))
+    assert all(p["core_pence"] > 0 and p["outcome_pence"] == 0 for p in shown["partners"])
+
+
+def test_a_non_excel_file_is_refused_and_officers_are_told(workspace: Workspace) -> None:
+    workspace.inbox.mkdir()
+    (workspace.inbox / "return.xlsx").write_text("id,date\n1,2\n")
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert [(o.status, [f.code for f in o.findings]) for o in report.outcomes] == [("unreadable", ["FILE_NOT_XLSX"])]
+    with session_scope(deps_for(workspace).engine) as session:
+        kinds = [(n.kind, n.channel) for n in repo.notifications(session)]
+    assert ("unidentified_file", "#alliance-officers") in kinds
+
+
+def test_running_the_cycle_twice_changes_nothing(workspace: Workspace) -> None:
+    workspace.inbox.mkdir()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract()))
+    first = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    second = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert [o.status for o in first.outcomes] == ["accepted"]
+    assert second.outcomes == []
+    assert second.runs[0].run.id == first.runs[0].run.id and not second.runs[0].created
+    with session_scope(deps_for(workspace).engine) as session:
+        keys = [n.dedup_key for n in repo.notifications(session)]
+    assert len(keys) == len(set(keys))
+    assert sum(k.startswith("return-processed") for k in keys) == 1
+
+
+def test_the_demo_pays_exactly(tmp_path: Path) -> None:
+    lines: list[str] = []
+
+    def run_cycle(period: Period, deps: Deps) -> object:
+        return monthly_cycle(period=str(period), deps=deps)
+
+    run_demo(tmp_path / "demo", partners=4, months=3, seed=7, echo=lines.append, run_cycle=run_cycle)
+    workspace = Workspace(root=tmp_path / "demo", database_url=f"sqlite:///{tmp_path / 'demo' / 'alliance.db'}")
+    contract = workspace.load_contract()
+    engine = production_deps(workspace).engine
+    with session_scope(engine) as session:
+        for month in range(3):
+            period = Period(2026, 4).plus(month)
+            runs = repo.runs_of(session, period=str(period))
+            assert runs, period
+            for run in runs:
+                outcome = sum(line.amount_pence for line in repo.lines_of(session, run_id=run.id or 0)
+                              if line.kind == "outcome")
+                assert outcome == run.payable_pence
+        statuses = {s.status for s in repo.submissions_for_period(session, period="2026-04")}
+        assert {"accepted", "rejected"} <= statuses  # the return with mistakes, then its correction
+        late = repo.runs_of(session, period="2026-05")
+        assert [r.version for r in late] == [1, 2]  # the late return was paid as a correction
+    assert (workspace.feedback_dir / "2026-04").is_dir()
+    assert any(workspace.statements_dir.rglob("*.xlsx"))
+    assert any("Payments due" in line for line in lines)
+    assert len(contract.partners) == 4
