@@ -14,8 +14,12 @@ from domain.errors import AllianceError
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="Administration of an alliance contract.")
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Administration of an alliance contract.",
+)
 cycle_app = typer.Typer(no_args_is_help=True, help="Run the monthly cycle.")
 payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
 db_app = typer.Typer(no_args_is_help=True, help="The application database.")
@@ -127,7 +131,8 @@ def payments_show(
     )
     for p in report["partners"]:
         typer.echo(
-            f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} outcome {format_pounds(p['outcome_pence']):>11} "
+            f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} "
+            f"outcome {format_pounds(p['outcome_pence']):>11} "
             f"adjustment {format_pounds(p['adjustment_pence']):>12} total {format_pounds(p['total_pence']):>12}"
         )
 
@@ -179,7 +184,9 @@ def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path("alliance-demo"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path(
+        "alliance-demo"
+    ),
     partners: Annotated[int, typer.Option(min=2, max=40)] = 6,
     months: Annotated[int, typer.Option(min=1, max=12)] = 3,
     seed: int = 7,
@@ -220,7 +227,9 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if os.environ.get("ALLIANCE_DEBUG"):
             raise
-        typer.echo(f"alliance: internal error: {type(exc).__name__}: {exc} (set ALLIANCE_DEBUG=1 for details)", err=True)
+        typer.echo(
+            f"alliance: internal error: {type(exc).__name__}: {exc} (set ALLIANCE_DEBUG=1 for details)", err=True
+        )
         sys.exit(3)
     sys.exit(result if isinstance(result, int) else 0)
 

@@ -7,7 +7,15 @@ GUIDANCE = "Guidance"
 
 TEMPLATE_FORMAT = 1
 
-ABOUT_FIELDS = ("alliance", "partner_id", "partner_name", "period", "framework_version", "template_id", "template_format")
+ABOUT_FIELDS = (
+    "alliance",
+    "partner_id",
+    "partner_name",
+    "period",
+    "framework_version",
+    "template_id",
+    "template_format",
+)
 
 SUMMARY_PARTICIPANTS = "participants"
 

@@ -3,8 +3,8 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from domain.contract import Framework
 

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
+from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.errors import UsageError
 from domain.findings import Finding
 from domain.periods import Period, contract_month
-from domain import return_layout as layout
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,13 @@ class Identity:
 
 
 def _about(code: str, field: str, value: Any = None, **params: Any) -> Finding:
-    return Finding(code, sheet=layout.ABOUT, column=field, value=None if value is None else str(value),
-                   params={"field": field, **params})
+    return Finding(
+        code,
+        sheet=layout.ABOUT,
+        column=field,
+        value=None if value is None else str(value),
+        params={"field": field, **params},
+    )
 
 
 def identify(about: dict[str, Any], contract: Contract) -> Identity:
@@ -50,7 +55,8 @@ def identify(about: dict[str, Any], contract: Contract) -> Identity:
     expected = contract.framework.version
     if version is not None and str(version).strip() != str(expected):
         findings.append(
-            _about("ABOUT_FRAMEWORK_VERSION", "framework_version", version, expected=expected,
-                   period=about.get("period"))
+            _about(
+                "ABOUT_FRAMEWORK_VERSION", "framework_version", version, expected=expected, period=about.get("period")
+            )
         )
     return Identity(partner=partner, period=period, findings=findings)

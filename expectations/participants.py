@@ -156,8 +156,14 @@ def validate_participants(
     for extra in raw.columns:
         if extra not in framework.columns:
             findings.append(
-                Finding("COLUMN_EXTRA", sheet=layout.PARTICIPANTS, cell=f"{raw.columns[extra]}1", row=1,
-                        column=extra, value=extra)
+                Finding(
+                    "COLUMN_EXTRA",
+                    sheet=layout.PARTICIPANTS,
+                    cell=f"{raw.columns[extra]}1",
+                    row=1,
+                    column=extra,
+                    value=extra,
+                )
             )
     if not raw.rows:
         findings.append(Finding("NO_ROWS", sheet=layout.PARTICIPANTS))
@@ -189,9 +195,7 @@ def _missing_column(column: str) -> Finding:
     return Finding("COLUMN_MISSING", sheet=layout.PARTICIPANTS, column=column, params={"column": column})
 
 
-def _from_failure_cases(
-    cases: pd.DataFrame, raw: RawReturn, period: Period, framework: Framework
-) -> list[Finding]:
+def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn, period: Period, framework: Framework) -> list[Finding]:
     findings = []
     for case in cases.to_dict("records"):
         check = str(case["check"])

@@ -65,7 +65,9 @@ def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], ru
             kind="cycle_summary",
             at=deps.clock(),
             text=messages.cycle_summary(
-                period=str(period), counts=count_statuses(status), payable_pence=run.run.payable_pence,
+                period=str(period),
+                counts=count_statuses(status),
+                payable_pence=run.run.payable_pence,
                 run_version=run.run.version,
             ),
         )

@@ -60,8 +60,6 @@ class FolderInbox:
     def files(self) -> Iterator[InboxFile]:
         if not self.folder.is_dir():
             return
-        entries = [
-            p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(_IGNORED_PREFIXES)
-        ]
+        entries = [p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(_IGNORED_PREFIXES)]
         for path in sorted(entries, key=lambda p: (p.stat().st_mtime, p.name)):
             yield read_file(path)

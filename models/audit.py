@@ -25,7 +25,12 @@ def append_audit(
     prev_hash = last.hash if last else GENESIS
     text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str)
     entry = AuditEntry(
-        at=at, actor=actor, action=action, subject=subject, detail=text, prev_hash=prev_hash,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=text,
+        prev_hash=prev_hash,
         hash=_digest(prev_hash, at, actor, action, subject, text),
     )
     session.add(entry)

@@ -28,8 +28,11 @@ def sync_partners(session: Session, *, contract: Contract) -> None:
     """The partner table mirrors the contract (partners are never deleted: history refers to them)."""
     for partner in contract.partners:
         record = session.get(PartnerRecord, partner.id) or PartnerRecord(
-            id=partner.id, name=partner.name, size=partner.size.value,
-            annual_core_pence=partner.annual_core_pence, slack_channel=partner.slack_channel,
+            id=partner.id,
+            name=partner.name,
+            size=partner.size.value,
+            annual_core_pence=partner.annual_core_pence,
+            slack_channel=partner.slack_channel,
         )
         record.name = partner.name
         record.size = partner.size.value
@@ -87,15 +90,25 @@ def add_submission(
     assert submission.id is not None
     session.add_all(
         FindingRecord(
-            submission_id=submission.id, code=f.code, severity=f.severity.value, sheet=f.sheet, cell=f.cell,
-            row=f.row, column=f.column, value=f.value, message=f.message,
+            submission_id=submission.id,
+            code=f.code,
+            severity=f.severity.value,
+            sheet=f.sheet,
+            cell=f.cell,
+            row=f.row,
+            column=f.column,
+            value=f.value,
+            message=f.message,
         )
         for f in findings
     )
     session.add_all(
         ParticipantRecord(
-            submission_id=submission.id, participant_id=r.participant_id, referral_date=r.referral_date,
-            complexity_band=r.complexity_band, achieved=",".join(sorted(r.achieved)),
+            submission_id=submission.id,
+            participant_id=r.participant_id,
+            referral_date=r.referral_date,
+            complexity_band=r.complexity_band,
+            achieved=",".join(sorted(r.achieved)),
             postcode_district=r.postcode_district,
         )
         for r in rows
@@ -117,19 +130,26 @@ def accepted_submissions(session: Session, *, period: str) -> list[Submission]:
 def submissions_for_period(session: Session, *, period: str) -> list[Submission]:
     return list(
         session.exec(
-            select(Submission).where(Submission.period == period).order_by(col(Submission.partner_id), col(Submission.version))
+            select(Submission)
+            .where(Submission.period == period)
+            .order_by(col(Submission.partner_id), col(Submission.version))
         )
     )
 
 
 def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
     records = session.exec(
-        select(ParticipantRecord).where(ParticipantRecord.submission_id == submission_id).order_by(col(ParticipantRecord.id))
+        select(ParticipantRecord)
+        .where(ParticipantRecord.submission_id == submission_id)
+        .order_by(col(ParticipantRecord.id))
     )
     return [
         ParticipantRow(
-            participant_id=r.participant_id, referral_date=r.referral_date, complexity_band=r.complexity_band,
-            achieved=frozenset(a for a in r.achieved.split(",") if a), postcode_district=r.postcode_district,
+            participant_id=r.participant_id,
+            referral_date=r.referral_date,
+            complexity_band=r.complexity_band,
+            achieved=frozenset(a for a in r.achieved.split(",") if a),
+            postcode_district=r.postcode_district,
         )
         for r in records
     ]
@@ -181,8 +201,13 @@ def enqueue(
     if existing is not None:
         return existing
     notification = Notification(
-        dedup_key=dedup_key, channel=channel, partner_id=partner_id, kind=kind, text=text,
-        payload=json.dumps(payload or {}, sort_keys=True, default=str), created_at=at,
+        dedup_key=dedup_key,
+        channel=channel,
+        partner_id=partner_id,
+        kind=kind,
+        text=text,
+        payload=json.dumps(payload or {}, sort_keys=True, default=str),
+        created_at=at,
     )
     session.add(notification)
     session.flush()

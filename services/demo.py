@@ -3,10 +3,10 @@ the monthly cycles run in Prefect, and a readable summary at the end."""
 
 import os
 import random
-from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,22 @@ from integrations.spreadsheets.templates import build_template, write_templates
 from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
-from services.deps import Deps, production_deps
+from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
 
 NAMES = [
-    "Harbour Trust", "City Mind", "Northfield Works", "Open Door Housing", "Bridges Recovery",
-    "Steps Together", "Riverside Advice", "New Leaf Women", "Kinship Carers", "Youth Forward",
-    "Second Chance", "Warm Homes Network",
+    "Harbour Trust",
+    "City Mind",
+    "Northfield Works",
+    "Open Door Housing",
+    "Bridges Recovery",
+    "Steps Together",
+    "Riverside Advice",
+    "New Leaf Women",
+    "Kinship Carers",
+    "Youth Forward",
+    "Second Chance",
+    "Warm Homes Network",
 ]
 SIZES = ["small", "large", "medium", "small", "medium", "large"]
 ROWS_BY_SIZE = {"small": (18, 35), "medium": (45, 80), "large": (110, 170)}
@@ -61,7 +70,7 @@ def contract_yaml(count: int) -> str:
     for i, name in enumerate(partner_names(count)):
         size = SIZES[i % len(SIZES)]
         lines.append(
-            f'  - {{id: {slug(name)}, name: {name}, size: {size}, annual_core: {CORE_BY_SIZE[size]}, '
+            f"  - {{id: {slug(name)}, name: {name}, size: {size}, annual_core: {CORE_BY_SIZE[size]}, "
             f'slack_channel: "#{slug(name)}"}}'
         )
     lines += [
@@ -161,22 +170,36 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
             extra = ("notes", ["called twice" for _ in rows]) if index == BOOLEANS_PARTNER else None
             blanks = [3, 10] if index == NUMERIC_IDS_PARTNER else []
 
-            def book_bytes(content_rows: list[dict[str, Any]], partner: Any = partner, summary: Any = summary,
-                           extra: Any = extra, blanks: Any = blanks, period: Period = period) -> bytes:
+            def book_bytes(
+                content_rows: list[dict[str, Any]],
+                partner: Any = partner,
+                summary: Any = summary,
+                extra: Any = extra,
+                blanks: Any = blanks,
+                period: Period = period,
+            ) -> bytes:
                 book = build_template(contract, partner, period)
                 return fill_return(book, content_rows, summary=summary, extra_column=extra, blank_rows_after=blanks)
 
             name = f"{partner.name} return {period}.xlsx"
             if index == ERRORS_PARTNER and m == 0:
                 result.append(Arrival(local(following + timedelta(days=7), 16), name, book_bytes(with_mistakes(rows))))
-                result.append(Arrival(local(following + timedelta(days=11), 10), f"{partner.name} return {period} corrected.xlsx", book_bytes(rows)))
+                result.append(
+                    Arrival(
+                        local(following + timedelta(days=11), 10),
+                        f"{partner.name} return {period} corrected.xlsx",
+                        book_bytes(rows),
+                    )
+                )
             elif index == LATE_PARTNER and m == late_month - 1:
                 # After this period's cycle (day 16) when a later cycle exists, else just after the due date.
                 day = 20 if caught_up_later else contract.deadlines.due_day + 1
                 result.append(Arrival(local(following + timedelta(days=day - 1), 8), name, book_bytes(rows)))
             else:
                 day = rng.randint(2, contract.deadlines.due_day - 1)
-                result.append(Arrival(local(following + timedelta(days=day - 1), rng.randint(9, 17)), name, book_bytes(rows)))
+                result.append(
+                    Arrival(local(following + timedelta(days=day - 1), rng.randint(9, 17)), name, book_bytes(rows))
+                )
     return sorted(result, key=lambda a: a.at)
 
 
@@ -214,21 +237,26 @@ def run_demo(
             stamp = item.at.timestamp()
             os.utime(path, (stamp, stamp))
         echo(f"[{m + 1}/{months}] {period}: {len(arrived)} file(s) arrived; running the monthly-cycle flow ...")
-        deps = production_deps(workspace, clock=lambda now=now: now.astimezone(LONDON))
+        deps = production_deps(workspace, clock=fixed_clock(now))
         report = run_cycle(period, deps)
         for outcome in report.outcomes:
             errors = sum(1 for f in outcome.findings if f.severity.value == "error")
-            echo(f"      {outcome.filename}: {outcome.status} (period {outcome.period}, v{outcome.version}, {errors} error(s))")
+            echo(
+                f"      {outcome.filename}: {outcome.status} "
+                f"(period {outcome.period}, v{outcome.version}, {errors} error(s))"
+            )
         for result in report.runs:
             run = result.run
             state = "new" if result.created else "unchanged"
-            echo(f"      payment run {run.period} v{run.version} ({state}): alliance factor "
-                 f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}")
+            echo(
+                f"      payment run {run.period} v{run.version} ({state}): alliance factor "
+                f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}"
+            )
     _summary(workspace, contract, months, echo)
 
 
 def _summary(workspace: Workspace, contract: Contract, months: int, echo: Callable[[str], None]) -> None:
-    from services.deps import Deps, production_deps
+    from services.deps import production_deps
     from services.status import count_statuses, period_status
 
     deps = production_deps(workspace)
@@ -241,22 +269,29 @@ def _summary(workspace: Workspace, contract: Contract, months: int, echo: Callab
             rejected_versions = sum(
                 1 for s in repo.submissions_for_period(session, period=str(period)) if s.status == "rejected"
             )
-            echo(f"  {period}: accepted {counts['accepted']}, missing {counts['missing']}, late {counts['late']}, "
-                 f"rejected versions {rejected_versions}")
+            echo(
+                f"  {period}: accepted {counts['accepted']}, missing {counts['missing']}, late {counts['late']}, "
+                f"rejected versions {rejected_versions}"
+            )
         pending = len(repo.notifications(session, status="pending"))
         totals = due_by_partner(session, contract=contract, periods=[CONTRACT_START.plus(m) for m in range(months)])
     echo("")
     echo(f"Payments due over {months} month(s) (latest run of each month; corrections were paid by later versions):")
     for partner in sorted(contract.partners, key=lambda p: p.id):
         t = totals[partner.id]
-        echo(f"  {partner.name:22} core {format_pounds(t['core']):>12}  outcome {format_pounds(t['outcome']):>11}  "
-             f"total {format_pounds(t['core'] + t['outcome']):>12}  of which corrections {format_pounds(t['corrections']):>10}")
+        echo(
+            f"  {partner.name:22} core {format_pounds(t['core']):>12}  outcome {format_pounds(t['outcome']):>11}  "
+            f"total {format_pounds(t['core'] + t['outcome']):>12}  "
+            f"of which corrections {format_pounds(t['corrections']):>10}"
+        )
     grand = sum(t["core"] + t["outcome"] for t in totals.values())
     echo(f"  {'all partners':22} total {format_pounds(grand)}")
     echo("")
     echo(f"Feedback workbooks: {workspace.feedback_dir}")
     echo(f"Statements:         {workspace.statements_dir}")
     echo(f"Templates:          {workspace.templates_dir}")
-    echo(f"Outbox:             {pending} notification(s) pending (no Slack token): "
-         f"alliance notifications --workspace {workspace.root}")
+    echo(
+        f"Outbox:             {pending} notification(s) pending (no Slack token): "
+        f"alliance notifications --workspace {workspace.root}"
+    )
     echo(f"Try:                alliance payments show --period {CONTRACT_START} --workspace {workspace.root}")

@@ -33,6 +33,12 @@ class Deps:
         return self._contract
 
 
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock stopped at ``moment`` (the demo's simulated dates, tests)."""
+    frozen = moment.astimezone(UTC)
+    return lambda: frozen
+
+
 def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
     contract = workspace.load_contract()  # a bad contract fails before the database is touched
     engine = make_engine(workspace.database_url)

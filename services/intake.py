@@ -63,14 +63,18 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
             findings = ordered(
                 [*findings, Finding("RETURN_LATE", value=_london(file.received_at), params={"expected": _london(due)})]
             )
-    identified = partner is not None and period is not None
+    # A file is filed under a partner and period only when both are known.
+    partner_id = partner.id if partner and period else None
+    period_id = str(period) if partner and period else None
     accepted = bool(validated and validated.accepted)
-    status = "accepted" if accepted else ("rejected" if identified else "unreadable")
+    status = "accepted" if accepted else ("rejected" if partner_id else "unreadable")
     now = deps.clock()
 
     with session_scope(deps.engine) as session:
-        version = repo.next_version(session, partner_id=partner.id, period=str(period)) if identified else None
-        feedback = _feedback_path(deps, file, str(period) if period else None, partner.id if partner else None, version)
+        version = (
+            repo.next_version(session, partner_id=partner_id, period=period_id) if partner_id and period_id else None
+        )
+        feedback = _feedback_path(deps, file, period_id, partner_id, version)
         write_feedback(
             feedback,
             partner_name=partner.name if partner else "Unidentified file",
@@ -80,20 +84,27 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
             status=status,
             findings=findings,
         )
-        if period is not None:
-            repo.ensure_period(session, period=str(period))
+        if period_id is not None:
+            repo.ensure_period(session, period=period_id)
         submission = repo.add_submission(
             session,
             submission=Submission(
-                sha256=file.sha256, filename=file.name, stored_path=file.path, received_at=file.received_at,
-                partner_id=partner.id if identified and partner else None,
-                period=str(period) if identified else None, version=version, status=status,
-                on_time=(not late) if identified else None, feedback_path=str(feedback), processed_at=now,
+                sha256=file.sha256,
+                filename=file.name,
+                stored_path=file.path,
+                received_at=file.received_at,
+                partner_id=partner_id,
+                period=period_id,
+                version=version,
+                status=status,
+                on_time=(not late) if partner_id else None,
+                feedback_path=str(feedback),
+                processed_at=now,
             ),
             findings=findings,
             rows=validated.rows if (validated and accepted) else [],
         )
-        if identified and partner and period and version:
+        if partner and period_id and version:
             repo.enqueue(
                 session,
                 dedup_key=f"return-processed:{submission.id}",
@@ -102,8 +113,13 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 kind="return_processed",
                 at=now,
                 text=messages.return_processed(
-                    partner_name=partner.name, period=str(period), version=version, filename=file.name,
-                    status=status, findings=findings, late=late,
+                    partner_name=partner.name,
+                    period=str(period),
+                    version=version,
+                    filename=file.name,
+                    status=status,
+                    findings=findings,
+                    late=late,
                 ),
                 payload={"submission_id": submission.id, "feedback": str(feedback)},
             )
@@ -118,7 +134,10 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 payload={"submission_id": submission.id},
             )
         append_audit(
-            session, at=now, actor="monthly-cycle", action=f"submission.{status}",
+            session,
+            at=now,
+            actor="monthly-cycle",
+            action=f"submission.{status}",
             subject=f"{partner.id if partner else 'unknown'}/{period or 'unknown'}/v{version or '-'}",
             detail={"sha256": file.sha256, "file": file.name, "errors": submission.error_count},
         )
@@ -131,7 +150,9 @@ def _london(moment: datetime) -> str:
     return moment.astimezone(LONDON).strftime("%d/%m/%Y %H:%M")
 
 
-def _feedback_path(deps: Deps, file: InboxFile, period: str | None, partner_id: str | None, version: int | None) -> Path:
+def _feedback_path(
+    deps: Deps, file: InboxFile, period: str | None, partner_id: str | None, version: int | None
+) -> Path:
     if partner_id and period:
         return deps.workspace.feedback_dir / period / f"{partner_id}-{period}-v{version}-feedback.xlsx"
     return deps.workspace.feedback_dir / "unidentified" / f"{Path(file.name).stem}-{file.sha256[:8]}-feedback.xlsx"

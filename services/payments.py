@@ -36,9 +36,7 @@ class RunResult:
 
 
 def _step_downs(session: Session) -> list[StepDown]:
-    return [
-        StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in repo.funding_adjustments(session)
-    ]
+    return [StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in repo.funding_adjustments(session)]
 
 
 def _canonical_hash(data: Any) -> str:
@@ -56,7 +54,9 @@ def run_payments(deps: Deps, period: Period) -> RunResult:
             "period": str(period),
             "contract": contract.fingerprint(),
             "returns": [[s.partner_id, s.sha256, s.version] for s in accepted],
-            "step_downs": [[s.partner_id, str(s.from_period), s.percent] for s in step_downs if s.from_period <= period],
+            "step_downs": [
+                [s.partner_id, str(s.from_period), s.percent] for s in step_downs if s.from_period <= period
+            ],
         }
         inputs_hash = _canonical_hash(inputs)
         previous = repo.latest_run(session, period=str(period))
@@ -68,9 +68,7 @@ def run_payments(deps: Deps, period: Period) -> RunResult:
             for s in accepted
             if s.partner_id
         }
-        calculation = calculate_payments(
-            contract, period, {pid: b.total for pid, b in breakdowns.items()}, step_downs
-        )
+        calculation = calculate_payments(contract, period, {pid: b.total for pid, b in breakdowns.items()}, step_downs)
         version = previous.version + 1 if previous else 1
         run = PaymentRun(
             period=str(period),
@@ -93,7 +91,11 @@ def run_payments(deps: Deps, period: Period) -> RunResult:
         session.add_all(_lines(run.id, contract, calculation, breakdowns, previous, previous_lines))
         session.flush()
         append_audit(
-            session, at=now, actor="monthly-cycle", action="payment_run.created", subject=f"{period}/v{version}",
+            session,
+            at=now,
+            actor="monthly-cycle",
+            action="payment_run.created",
+            subject=f"{period}/v{version}",
             detail={"inputs_hash": inputs_hash, "payable_pence": calculation.payable_pence},
         )
         return RunResult(run, created=True)
@@ -117,23 +119,41 @@ def _lines(
         )
         if payment.step_down_percent:
             core_text += f", less the board-approved {payment.step_down_percent}% step-down"
-        lines.append(PaymentLine(run_id=run_id, partner_id=payment.partner_id, kind="core",
-                                 amount_pence=payment.core_pence, explanation=core_text))
         lines.append(
             PaymentLine(
-                run_id=run_id, partner_id=payment.partner_id, kind="outcome", amount_pence=payment.outcome_pence,
-                points=str(payment.points), explanation=_outcome_text(calculation, payment.points, breakdowns.get(payment.partner_id)),
+                run_id=run_id,
+                partner_id=payment.partner_id,
+                kind="core",
+                amount_pence=payment.core_pence,
+                explanation=core_text,
+            )
+        )
+        lines.append(
+            PaymentLine(
+                run_id=run_id,
+                partner_id=payment.partner_id,
+                kind="outcome",
+                amount_pence=payment.outcome_pence,
+                points=str(payment.points),
+                explanation=_outcome_text(calculation, payment.points, breakdowns.get(payment.partner_id)),
             )
         )
         if previous is not None:
             paid_before = sum(
-                line.amount_pence for line in previous_lines
+                line.amount_pence
+                for line in previous_lines
                 if line.partner_id == payment.partner_id and line.kind in ("core", "outcome")
             )
             lines.append(
                 PaymentLine(
-                    run_id=run_id, partner_id=payment.partner_id, kind="adjustment", amount_pence=-paid_before,
-                    explanation=f"Less {format_pounds(paid_before)} already due under version {previous.version} of {calculation.period}",
+                    run_id=run_id,
+                    partner_id=payment.partner_id,
+                    kind="adjustment",
+                    amount_pence=-paid_before,
+                    explanation=(
+                        f"Less {format_pounds(paid_before)} already due under version {previous.version} "
+                        f"of {calculation.period}"
+                    ),
                 )
             )
     return lines
@@ -158,7 +178,11 @@ def statements_for(session: Session, *, contract: Contract, run: PaymentRun) -> 
     lines = repo.lines_of(session, run_id=run.id)
     statements = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
-        own = [StatementLine(line.kind, line.amount_pence, line.explanation) for line in lines if line.partner_id == partner.id]
+        own = [
+            StatementLine(line.kind, line.amount_pence, line.explanation)
+            for line in lines
+            if line.partner_id == partner.id
+        ]
         statements.append(PartnerStatement(partner.id, partner.name, own))
     return statements
 
@@ -172,8 +196,9 @@ def issue_statements(deps: Deps, run: PaymentRun) -> Path:
     with session_scope(deps.engine) as session:
         statements = statements_for(session, contract=contract, run=run)
         for statement in statements:
-            write_partner_statement(folder / f"{statement.partner_id}-{run.period}-v{run.version}.xlsx",
-                                    title=title, statement=statement)
+            write_partner_statement(
+                folder / f"{statement.partner_id}-{run.period}-v{run.version}.xlsx", title=title, statement=statement
+            )
         facts = [
             ("alliance factor", run.alliance_factor),
             ("alliance points / target", f"{run.alliance_points} / {run.target_points}"),
@@ -181,16 +206,25 @@ def issue_statements(deps: Deps, run: PaymentRun) -> Path:
             ("outcome payable", format_pounds(run.payable_pence)),
             ("inputs hash", run.inputs_hash),
         ]
-        write_officer_summary(folder / f"officers-summary-{run.period}-v{run.version}.xlsx", title=title,
-                              statements=statements, facts=facts)
+        write_officer_summary(
+            folder / f"officers-summary-{run.period}-v{run.version}.xlsx",
+            title=title,
+            statements=statements,
+            facts=facts,
+        )
         for statement in statements:
             partner = contract.partner(statement.partner_id)
             assert partner is not None
             repo.enqueue(
-                session, dedup_key=f"statement:{run.id}:{partner.id}", channel=partner.slack_channel,
-                partner_id=partner.id, kind="statement_issued", at=now,
-                text=messages.statement_issued(partner_name=partner.name, period=run.period, version=run.version,
-                                               total_pence=statement.total_pence),
+                session,
+                dedup_key=f"statement:{run.id}:{partner.id}",
+                channel=partner.slack_channel,
+                partner_id=partner.id,
+                kind="statement_issued",
+                at=now,
+                text=messages.statement_issued(
+                    partner_name=partner.name, period=run.period, version=run.version, total_pence=statement.total_pence
+                ),
                 payload={"run_id": run.id},
             )
     return folder
@@ -205,17 +239,22 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
     partners = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
         own = [line for line in lines if line.partner_id == partner.id]
-        amounts = {kind: sum(line.amount_pence for line in own if line.kind == kind) for kind in ("core", "outcome", "adjustment")}
+        amounts = {
+            kind: sum(line.amount_pence for line in own if line.kind == kind)
+            for kind in ("core", "outcome", "adjustment")
+        }
         points = next((line.points for line in own if line.kind == "outcome"), None) or "0"
-        partners.append({
-            "partner": partner.id,
-            "name": partner.name,
-            "core_pence": amounts["core"],
-            "outcome_pence": amounts["outcome"],
-            "adjustment_pence": amounts["adjustment"],
-            "total_pence": sum(amounts.values()),
-            "points": points,
-        })
+        partners.append(
+            {
+                "partner": partner.id,
+                "name": partner.name,
+                "core_pence": amounts["core"],
+                "outcome_pence": amounts["outcome"],
+                "adjustment_pence": amounts["adjustment"],
+                "total_pence": sum(amounts.values()),
+                "points": points,
+            }
+        )
     return {
         "period": run.period,
         "run_id": run.id,

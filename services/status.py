@@ -18,16 +18,18 @@ def period_status(session: Session, *, contract: Contract, period: Period) -> li
         latest = max(own, key=lambda s: s.version or 0) if own else None
         shown = accepted or latest
         first = min(own, key=lambda s: s.version or 0) if own else None
-        table.append({
-            "partner": partner.id,
-            "status": "accepted" if accepted else ("rejected" if latest else "missing"),
-            "timeliness": "missing" if first is None else ("on time" if first.on_time else "late"),
-            "versions": len(own),
-            "rows": accepted.row_count if accepted else 0,
-            "errors": shown.error_count if shown else 0,
-            "warnings": shown.warning_count if shown else 0,
-            "feedback": shown.feedback_path if shown else "",
-        })
+        table.append(
+            {
+                "partner": partner.id,
+                "status": "accepted" if accepted else ("rejected" if latest else "missing"),
+                "timeliness": "missing" if first is None else ("on time" if first.on_time else "late"),
+                "versions": len(own),
+                "rows": accepted.row_count if accepted else 0,
+                "errors": shown.error_count if shown else 0,
+                "warnings": shown.warning_count if shown else 0,
+                "feedback": shown.feedback_path if shown else "",
+            }
+        )
     return table
 
 

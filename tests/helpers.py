@@ -8,8 +8,10 @@ from domain.periods import Period
 from integrations.spreadsheets.filler import fill_return
 from integrations.spreadsheets.templates import build_template
 
+OCTOBER = Period(2026, 10)
 
-def clean_rows(count: int = 4, period: Period = Period(2026, 10)) -> list[dict[str, Any]]:
+
+def clean_rows(count: int = 4, period: Period = OCTOBER) -> list[dict[str, Any]]:
     bands = ["standard", "complex", "very_complex"]
     return [
         {
@@ -36,7 +38,7 @@ def summary_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def return_bytes(
     contract: Contract,
     partner_id: str = "harbour-trust",
-    period: Period = Period(2026, 10),
+    period: Period = OCTOBER,
     rows: list[dict[str, Any]] | None = None,
     **options: Any,
 ) -> bytes:

@@ -8,8 +8,20 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # Top to bottom: a package may import only packages below it.
 LAYERS = ["cli", "flows", "services", "integrations", "expectations", "models", "domain"]
-DOMAIN_FORBIDDEN = {"prefect", "sqlmodel", "sqlalchemy", "openpyxl", "slack_sdk", "great_expectations",
-                    "pandera", "pandas", "os", "requests", "httpx", "time"}
+DOMAIN_FORBIDDEN = {
+    "prefect",
+    "sqlmodel",
+    "sqlalchemy",
+    "openpyxl",
+    "slack_sdk",
+    "great_expectations",
+    "pandera",
+    "pandas",
+    "os",
+    "requests",
+    "httpx",
+    "time",
+}
 
 
 def imports_of(path: Path) -> set[str]:

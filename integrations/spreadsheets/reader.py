@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from domain import return_layout as layout
 from domain.findings import Finding
 from domain.returns import RawReturn, RawRow
-from domain import return_layout as layout
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls and encrypted OOXML
 ZIP_MAGIC = b"PK\x03\x04"
@@ -146,4 +146,3 @@ def read_return(filename: str, content: bytes) -> ReadResult:
                     raw.summary[key] = _text(value_cell.value)
                     raw.summary_cells[key] = value_cell.coordinate
     return ReadResult(raw, findings)
-

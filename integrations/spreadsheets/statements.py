@@ -64,7 +64,9 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
     return path
 
 
-def write_officer_summary(path: Path, *, title: str, statements: list[PartnerStatement], facts: list[tuple[str, str]]) -> Path:
+def write_officer_summary(
+    path: Path, *, title: str, statements: list[PartnerStatement], facts: list[tuple[str, str]]
+) -> Path:
     book = Workbook()
     sheet = book.active
     assert sheet is not None

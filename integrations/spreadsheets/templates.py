@@ -9,9 +9,9 @@ from openpyxl.styles import Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.periods import Period
-from domain import return_layout as layout
 from integrations.spreadsheets.cells import set_text, set_value
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")

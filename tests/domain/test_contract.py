@@ -3,10 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.contract import Contract
+from domain.contract import Contract, parse_contract
 from domain.errors import ConfigError
 from integrations.workspace import load_contract, parse_yaml
-from domain.contract import parse_contract
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "alliance.yaml"
 

@@ -15,9 +15,7 @@ def test_worked_example_by_hand(contract: Contract) -> None:
     # T = 3*40 + 2*25 + 1*90 = 260 points. A = 100 + 30 + 0 = 130, so A/T = 0.5 -> collar 0.8.
     # Monthly pool = 600000.00 / 12 = 50000.00; payable = 50000.00 * 0.8 = 40000.00.
     # Shares: city-mind 100/130 * 4,000,000p = 3,076,923.08p, harbour 30/130 = 923,076.92p.
-    result = calculate_payments(
-        contract, OCTOBER, {"city-mind": Decimal(100), "harbour-trust": Decimal(30)}
-    )
+    result = calculate_payments(contract, OCTOBER, {"city-mind": Decimal(100), "harbour-trust": Decimal(30)})
     assert result.month_of_year == 7
     assert result.target_points == Decimal(260)
     assert result.alliance_factor == Decimal("0.8")

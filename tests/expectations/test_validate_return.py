@@ -36,9 +36,7 @@ def test_honest_variations_read_as_the_same_data(contract: Contract) -> None:
     varied[0].update(referral_date="01/10/2026", housing_sustained=" y ", wellbeing_up=True)
     varied[1].update(participant_id=" P001 ", into_work="FALSE", complexity_band="Complex")
     varied[2].update(complexity_band="Very complex", wellbeing_up="yes")
-    validated = validate(
-        contract, return_bytes(contract, rows=varied, summary=summary_of(rows), blank_rows_after=[1])
-    )
+    validated = validate(contract, return_bytes(contract, rows=varied, summary=summary_of(rows), blank_rows_after=[1]))
     assert validated.accepted, validated.findings
     assert validated.rows == validate(contract, return_bytes(contract, rows=rows)).rows
 

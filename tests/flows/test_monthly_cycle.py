@@ -67,8 +67,9 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
             runs = repo.runs_of(session, period=str(period))
             assert runs, period
             for run in runs:
-                outcome = sum(line.amount_pence for line in repo.lines_of(session, run_id=run.id or 0)
-                              if line.kind == "outcome")
+                outcome = sum(
+                    line.amount_pence for line in repo.lines_of(session, run_id=run.id or 0) if line.kind == "outcome"
+                )
                 assert outcome == run.payable_pence
         statuses = {s.status for s in repo.submissions_for_period(session, period="2026-04")}
         assert {"accepted", "rejected"} <= statuses  # the return with mistakes, then its correction

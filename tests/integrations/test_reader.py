@@ -54,7 +54,10 @@ def test_a_workbook_without_the_return_sheets_says_which_is_missing() -> None:
     Workbook().save(buffer)
     result = read_return("r.xlsx", buffer.getvalue())
     assert result.raw is None
-    assert {(f.code, f.sheet) for f in result.findings} == {("SHEET_MISSING", "About"), ("SHEET_MISSING", "Participants")}
+    assert {(f.code, f.sheet) for f in result.findings} == {
+        ("SHEET_MISSING", "About"),
+        ("SHEET_MISSING", "Participants"),
+    }
 
 
 def test_error_cells_are_findings(contract: Contract) -> None:

@@ -14,9 +14,18 @@ NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
 def a_run(version: int = 1, key: str = "k1") -> PaymentRun:
     return PaymentRun(
-        period="2026-10", version=version, idempotency_key=key, inputs_hash="h", contract_fingerprint="c",
-        framework_version=1, target_points="260", alliance_points="130", alliance_factor="0.8",
-        pool_pence=5_000_000, payable_pence=4_000_000, created_at=NOW,
+        period="2026-10",
+        version=version,
+        idempotency_key=key,
+        inputs_hash="h",
+        contract_fingerprint="c",
+        framework_version=1,
+        target_points="260",
+        alliance_points="130",
+        alliance_factor="0.8",
+        pool_pence=5_000_000,
+        payable_pence=4_000_000,
+        created_at=NOW,
     )
 
 
@@ -62,8 +71,9 @@ def test_the_same_file_is_one_submission(engine: Engine) -> None:
 
 def test_money_survives_at_the_scale_of_billions(engine: Engine) -> None:
     with session_scope(engine) as session:
-        session.add(PartnerRecord(id="big", name="B", size="large", annual_core_pence=123_456_789_012_34,
-                                  slack_channel="#b"))
+        session.add(
+            PartnerRecord(id="big", name="B", size="large", annual_core_pence=123_456_789_012_34, slack_channel="#b")
+        )
     with session_scope(engine) as session:
         record = session.get(PartnerRecord, "big")
         assert record is not None and record.annual_core_pence == 123_456_789_012_34
@@ -86,7 +96,12 @@ def test_the_audit_chain_detects_an_edit(engine: Engine) -> None:
         assert verify_chain(session).ok and verify_chain(session).entries == 3
     # Someone with database access drops the guard and edits history.
     with engine.begin() as connection:
-        connection.execute(text("DROP TRIGGER audit_entry_no_update" + (" ON audit_entry" if engine.dialect.name == "postgresql" else "")))
+        connection.execute(
+            text(
+                "DROP TRIGGER audit_entry_no_update"
+                + (" ON audit_entry" if engine.dialect.name == "postgresql" else "")
+            )
+        )
         connection.execute(text("UPDATE audit_entry SET subject = 'edited' WHERE subject = 's1'"))
     with session_scope(engine) as session:
         check = verify_chain(session)

@@ -55,7 +55,10 @@ def test_a_late_return_makes_a_new_version_whose_adjustments_net_off_what_was_pa
     deps = deps_for(workspace)
     submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
     first = run_payments(deps, OCTOBER).run
-    assert submit(deps, "late.xlsx", return_bytes(deps.contract, "city-mind"), datetime(2026, 11, 20, tzinfo=UTC)) == "accepted"
+    assert (
+        submit(deps, "late.xlsx", return_bytes(deps.contract, "city-mind"), datetime(2026, 11, 20, tzinfo=UTC))
+        == "accepted"
+    )
     second = run_payments(deps, OCTOBER)
     assert second.created and second.run.version == 2
     with session_scope(deps.engine) as session:
@@ -63,8 +66,10 @@ def test_a_late_return_makes_a_new_version_whose_adjustments_net_off_what_was_pa
         lines2 = repo.lines_of(session, run_id=second.run.id or 0)
     paid_v1 = {p: sum(line.amount_pence for line in lines1 if line.partner_id == p) for p in deps.contract.partner_ids}
     net_v2 = {p: sum(line.amount_pence for line in lines2 if line.partner_id == p) for p in deps.contract.partner_ids}
-    due_v2 = {p: sum(line.amount_pence for line in lines2 if line.partner_id == p and line.kind != "adjustment")
-              for p in deps.contract.partner_ids}
+    due_v2 = {
+        p: sum(line.amount_pence for line in lines2 if line.partner_id == p and line.kind != "adjustment")
+        for p in deps.contract.partner_ids
+    }
     for partner in deps.contract.partner_ids:
         assert paid_v1[partner] + net_v2[partner] == due_v2[partner]
     assert net_v2["city-mind"] > 0  # the late partner's outcome payment is paid by the correction
