@@ -114,6 +114,8 @@ def payments_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The latest payment run for a period, per partner."""
+    from decimal import Decimal
+
     from domain.money import format_pounds
     from domain.periods import Period
     from models.db import session_scope
@@ -126,7 +128,7 @@ def payments_show(
         typer.echo(json.dumps(report, indent=2))
         return
     typer.echo(
-        f"{report['period']} run v{report['version']}: factor {report['alliance_factor']}, "
+        f"{report['period']} run v{report['version']}: alliance factor {Decimal(report['alliance_factor']):.4f}, "
         f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
     )
     for p in report["partners"]:

@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -14,7 +14,9 @@ GENESIS = "0" * 64
 
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
-    canonical = json.dumps([prev_hash, at.isoformat(), actor, action, subject, detail], separators=(",", ":"))
+    # UTC, whatever zone the caller's clock used: the stored value comes back as UTC.
+    moment = at.astimezone(UTC).isoformat()
+    canonical = json.dumps([prev_hash, moment, actor, action, subject, detail], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

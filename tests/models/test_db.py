@@ -106,3 +106,12 @@ def test_the_audit_chain_detects_an_edit(engine: Engine) -> None:
     with session_scope(engine) as session:
         check = verify_chain(session)
         assert not check.ok and check.first_bad_id == 2
+
+
+def test_the_audit_chain_holds_whatever_zone_the_clock_used(engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    with session_scope(engine) as session:
+        append_audit(session, at=NOW.astimezone(ZoneInfo("Europe/London")), actor="a", action="b", subject="c")
+    with session_scope(engine) as session:
+        assert verify_chain(session).ok
