@@ -4,7 +4,7 @@ One rounding rule (half-even to the penny when a rate is applied) and one way to
 total into parts (largest remainder, ties broken by key), so parts always sum to the total.
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, FloatOperation, localcontext
 from typing import TypeVar
 
@@ -98,7 +98,3 @@ def split_evenly(total_pence: int, count: int) -> list[int]:
         raise ValueError("count must be positive")
     parts = largest_remainder(total_pence, {i: 1 for i in range(count)})
     return [parts[i] for i in range(count)]
-
-
-def sum_pence(values: Sequence[int]) -> int:
-    return sum(values, 0)

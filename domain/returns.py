@@ -41,14 +41,6 @@ class PointsBreakdown:
     by_measure_band: dict[tuple[str, str], tuple[int, Decimal]]  # (count achieved, points)
 
 
-def row_points(row: ParticipantRow, framework: Framework) -> Decimal:
-    multiplier = framework.bands[row.complexity_band]
-    return sum(
-        (m.weight * multiplier for m in framework.measures if m.id in row.achieved),
-        Decimal(0),
-    )
-
-
 def points_breakdown(rows: Iterable[ParticipantRow], framework: Framework) -> PointsBreakdown:
     cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     total = Decimal(0)

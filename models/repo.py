@@ -155,10 +155,6 @@ def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
     ]
 
 
-def findings_of(session: Session, *, submission_id: int) -> list[FindingRecord]:
-    return list(session.exec(select(FindingRecord).where(FindingRecord.submission_id == submission_id)))
-
-
 def funding_adjustments(session: Session) -> list[FundingAdjustment]:
     return list(session.exec(select(FundingAdjustment).order_by(col(FundingAdjustment.id))))
 

@@ -4,8 +4,6 @@ from typing import Any
 
 from openpyxl.cell.cell import Cell
 
-_FORMULA_STARTS = ("=", "+", "-", "@")
-
 
 def set_text(cell: Cell, value: Any) -> None:
     """Write ``value`` as literal text (a leading '=' stays text, not a formula)."""
