@@ -4,7 +4,7 @@ the monthly cycles run in Prefect, and a readable summary at the end."""
 import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ from models import repo
 from models.db import session_scope
 from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
+from services.status import count_statuses, period_status
 
 NAMES = [
     "Harbour Trust",
@@ -219,7 +220,8 @@ def run_demo(
     root.mkdir(parents=True, exist_ok=True)
     (root / "alliance.yaml").write_text(contract_yaml(partners), encoding="utf-8")
     workspace = Workspace(root=root, database_url=f"sqlite:///{root / 'alliance.db'}")
-    contract = workspace.load_contract()
+    deps = production_deps(workspace)  # one engine for the whole demo; only the clock moves
+    contract = deps.contract
     echo(f"Demo workspace {root}: {partners} partners, {months} month(s) from {CONTRACT_START}, seed {seed}")
     echo("Filling partners' returns (some clean, one with mistakes then corrected, one late) ...")
     pending = arrivals(contract, months, seed)
@@ -237,8 +239,7 @@ def run_demo(
             stamp = item.at.timestamp()
             os.utime(path, (stamp, stamp))
         echo(f"[{m + 1}/{months}] {period}: {len(arrived)} file(s) arrived; running the monthly-cycle flow ...")
-        deps = production_deps(workspace, clock=fixed_clock(now))
-        report = run_cycle(period, deps)
+        report = run_cycle(period, replace(deps, clock=fixed_clock(now)))
         for outcome in report.outcomes:
             errors = sum(1 for f in outcome.findings if f.severity.value == "error")
             echo(
@@ -252,14 +253,11 @@ def run_demo(
                 f"      payment run {run.period} v{run.version} ({state}): alliance factor "
                 f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}"
             )
-    _summary(workspace, contract, months, echo)
+    _summary(deps, months, echo)
 
 
-def _summary(workspace: Workspace, contract: Contract, months: int, echo: Callable[[str], None]) -> None:
-    from services.deps import production_deps
-    from services.status import count_statuses, period_status
-
-    deps = production_deps(workspace)
+def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
+    workspace, contract = deps.workspace, deps.contract
     echo("")
     echo("Returns per month (after the last cycle):")
     with session_scope(deps.engine) as session:

@@ -1,7 +1,7 @@
 """What the services need from the outside world, passed in (tests pass fakes)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -23,14 +23,8 @@ class Deps:
     workspace: Workspace
     engine: Engine
     inbox: Inbox
+    contract: Contract
     clock: Clock = utc_now
-    _contract: Contract | None = field(default=None, repr=False)
-
-    @property
-    def contract(self) -> Contract:
-        if self._contract is None:
-            self._contract = self.workspace.load_contract()
-        return self._contract
 
 
 def fixed_clock(moment: datetime) -> Clock:
@@ -43,4 +37,4 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
     contract = workspace.load_contract()  # a bad contract fails before the database is touched
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)
-    return Deps(workspace=workspace, engine=engine, inbox=FolderInbox(workspace.inbox), clock=clock, _contract=contract)
+    return Deps(workspace=workspace, engine=engine, inbox=FolderInbox(workspace.inbox), contract=contract, clock=clock)
