@@ -12,6 +12,10 @@ from domain.contract import Contract
 from domain.money import apply_rate, largest_remainder, money_context, split_evenly
 from domain.periods import Period, contract_month
 
+# The kinds of payment line: what a run makes due, and what corrects an earlier version.
+ENTITLEMENT_KINDS = ("core", "outcome")
+LINE_KINDS = (*ENTITLEMENT_KINDS, "adjustment")
+
 
 @dataclass(frozen=True)
 class StepDown:

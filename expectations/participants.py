@@ -8,7 +8,6 @@ reports it with its cell. pandera runs lazily and strictly, never coercing.
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -144,8 +143,6 @@ def _display(value: Any) -> str | None:
         return None
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    if isinstance(value, Decimal):
-        return str(value)
     return str(value)
 
 

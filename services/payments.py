@@ -12,7 +12,7 @@ from sqlmodel import Session
 from domain.contract import Contract
 from domain.errors import UsageError
 from domain.money import format_pounds
-from domain.payments import PaymentCalculation, StepDown, calculate_payments
+from domain.payments import ENTITLEMENT_KINDS, LINE_KINDS, PaymentCalculation, StepDown, calculate_payments
 from domain.periods import Period
 from domain.returns import points_breakdown
 from integrations.spreadsheets.statements import (
@@ -142,7 +142,7 @@ def _lines(
             paid_before = sum(
                 line.amount_pence
                 for line in previous_lines
-                if line.partner_id == payment.partner_id and line.kind in ("core", "outcome")
+                if line.partner_id == payment.partner_id and line.kind in ENTITLEMENT_KINDS
             )
             lines.append(
                 PaymentLine(
@@ -239,10 +239,7 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
     partners = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
         own = [line for line in lines if line.partner_id == partner.id]
-        amounts = {
-            kind: sum(line.amount_pence for line in own if line.kind == kind)
-            for kind in ("core", "outcome", "adjustment")
-        }
+        amounts = {kind: sum(line.amount_pence for line in own if line.kind == kind) for kind in LINE_KINDS}
         points = next((line.points for line in own if line.kind == "outcome"), None) or "0"
         partners.append(
             {
@@ -280,7 +277,7 @@ def due_by_partner(session: Session, *, contract: Contract, periods: list[Period
             assert run.id is not None
             latest = run is runs[-1]
             for line in repo.lines_of(session, run_id=run.id):
-                if latest and line.kind in ("core", "outcome"):
+                if latest and line.kind in ENTITLEMENT_KINDS:
                     totals[line.partner_id][line.kind] += line.amount_pence
                 if run.version > 1:
                     totals[line.partner_id]["corrections"] += line.amount_pence

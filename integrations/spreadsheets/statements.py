@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from domain.money import pence_to_pounds
+from domain.payments import LINE_KINDS
 from integrations.spreadsheets.cells import set_text, set_value
 
 MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
@@ -79,7 +80,7 @@ def write_officer_summary(
         set_text(sheet.cell(row=row, column=2), value)
         row += 1
     row += 1
-    kinds = ("core", "outcome", "adjustment")
+    kinds = LINE_KINDS
     for index, heading in enumerate(("partner", *kinds, "total"), start=1):
         set_text(sheet.cell(row=row, column=index), heading)
         sheet.cell(row=row, column=index).font = Font(bold=True)
