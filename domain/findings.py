@@ -24,15 +24,40 @@ class CodeSpec:
 
 CATALOGUE: dict[str, CodeSpec] = {
     # The file itself
+    "FILE_EMPTY": CodeSpec(
+        Severity.error,
+        "{filename} is empty (0 bytes).",
+        "Save the return again and send the saved file.",
+    ),
     "FILE_NOT_XLSX": CodeSpec(
         Severity.error,
-        "{filename} is not an Excel workbook (.xlsx).",
+        "{filename} is not an Excel workbook (.xlsx){detail}.",
         "Save the return as an Excel Workbook (.xlsx) from the template and send it again.",
     ),
-    "FILE_LEGACY_OR_ENCRYPTED": CodeSpec(
+    "FILE_TEXT": CodeSpec(
         Severity.error,
-        "{filename} is a legacy .xls file or is password-protected.",
-        "Remove any password and save as Excel Workbook (.xlsx).",
+        "{filename} is a text file (CSV, HTML or similar) named like a workbook.",
+        "Open the template in Excel, LibreOffice or Google Sheets, paste the rows in and save as .xlsx.",
+    ),
+    "FILE_LEGACY_XLS": CodeSpec(
+        Severity.error,
+        "{filename} is an old-style Excel 97-2003 (.xls) file.",
+        "Save it as Excel Workbook (.xlsx) and send it again.",
+    ),
+    "FILE_ENCRYPTED": CodeSpec(
+        Severity.error,
+        "{filename} is password-protected, so it cannot be read.",
+        "Remove the password (File > Info > Protect Workbook) and send it again.",
+    ),
+    "FILE_ODS": CodeSpec(
+        Severity.error,
+        "{filename} is an OpenDocument spreadsheet (.ods), not an Excel workbook.",
+        "In LibreOffice choose File > Save As > Excel 2007-365 (.xlsx) and send that file.",
+    ),
+    "FILE_XLSB": CodeSpec(
+        Severity.error,
+        "{filename} is an Excel binary workbook (.xlsb).",
+        "Save it as Excel Workbook (.xlsx) and send it again.",
     ),
     "FILE_MACRO_ENABLED": CodeSpec(
         Severity.error,
@@ -41,13 +66,23 @@ CATALOGUE: dict[str, CodeSpec] = {
     ),
     "FILE_CORRUPT": CodeSpec(
         Severity.error,
-        "{filename} could not be opened: it is damaged or incomplete.",
+        "{filename} could not be opened: it is damaged or incomplete{detail}.",
         "Open it in Excel or LibreOffice, save it again as .xlsx and resend.",
     ),
     "FILE_TOO_LARGE": CodeSpec(
         Severity.error,
         "{filename} is larger than the limit ({detail}).",
         "Send only the Participants rows for this period in the alliance template.",
+    ),
+    "FILE_COMPRESSION_RATIO": CodeSpec(
+        Severity.error,
+        "{filename} expands {detail} when opened, far more than any return; it was refused unread.",
+        "Start again from the template; if this is your real return, contact the alliance office.",
+    ),
+    "NOT_A_RETURN": CodeSpec(
+        Severity.error,
+        "{filename} is a workbook but not an alliance return: it has no About or Participants sheet.",
+        "Fill in the template sent for this period and send that workbook.",
     ),
     "SHEET_MISSING": CodeSpec(
         Severity.error,
@@ -58,6 +93,11 @@ CATALOGUE: dict[str, CodeSpec] = {
         Severity.error,
         "The '{sheet}' sheet has {detail}, more than a return can hold.",
         "Delete unused rows and columns, or start again from the template.",
+    ),
+    "FORMULA_NO_VALUE": CodeSpec(
+        Severity.error,
+        "Cell has a formula whose result was never calculated.",
+        "Open the file in Excel or LibreOffice, let it recalculate, save and resend (or type the value in).",
     ),
     # The About sheet: whose return is this?
     "ABOUT_FIELD_MISSING": CodeSpec(
@@ -85,6 +125,21 @@ CATALOGUE: dict[str, CodeSpec] = {
         "The template is for framework version {value}; returns for {period} use version {expected}.",
         "Download this period's template and copy your rows into it.",
     ),
+    "ABOUT_TEMPLATE_MISMATCH": CodeSpec(
+        Severity.error,
+        "The About sheet does not match the template issued for this partner and period (template id {value}).",
+        "Do not edit the About sheet; copy your rows into the template sent to you for this period.",
+    ),
+    "ABOUT_PARTNER_MISMATCH": CodeSpec(
+        Severity.error,
+        "The file came from {sender}'s folder but its About sheet says it is {value}'s return.",
+        "Send your own organisation's template; if you submit for another partner, ask the alliance office.",
+    ),
+    "ABOUT_PERIOD_FUTURE": CodeSpec(
+        Severity.error,
+        "The return is for {value}, a month that had not started when it was received.",
+        "Use the template for the month you are reporting.",
+    ),
     # Columns and rows
     "COLUMN_MISSING": CodeSpec(
         Severity.error,
@@ -93,8 +148,13 @@ CATALOGUE: dict[str, CodeSpec] = {
     ),
     "COLUMN_EXTRA": CodeSpec(
         Severity.warning,
-        "Column '{column}' is not part of the framework and was ignored.",
+        "Column '{value}' is not part of the framework and was ignored.",
         "Nothing to do if it holds your own notes; it is not read.",
+    ),
+    "COLUMN_DUPLICATE": CodeSpec(
+        Severity.error,
+        "Column '{column}' appears more than once on the Participants sheet.",
+        "Keep one column with this header; delete or rename the other.",
     ),
     "NO_ROWS": CodeSpec(
         Severity.error,
@@ -120,6 +180,11 @@ CATALOGUE: dict[str, CodeSpec] = {
         Severity.error,
         "Referral date {value} is after the end of the period {period}.",
         "Check the date: a participant worked with in {period} was referred by then.",
+    ),
+    "DATE_AMBIGUOUS": CodeSpec(
+        Severity.error,
+        "'{value}' in {column} can be read as more than one date.",
+        "Enter the date as a date, or as day/month/year with a four-digit year (e.g. 03/10/2026).",
     ),
     "BAND_UNKNOWN": CodeSpec(
         Severity.error,

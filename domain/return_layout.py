@@ -1,5 +1,7 @@
 """The sheet and field names shared by the template writer and the returns reader."""
 
+import hashlib
+
 ABOUT = "About"
 PARTICIPANTS = "Participants"
 SUMMARY = "Summary"
@@ -21,3 +23,9 @@ SUMMARY_PARTICIPANTS = "participants"
 
 # Rows a template offers for data (drop-downs and formats reach this far).
 TEMPLATE_ROWS = 5000
+
+
+def template_id(*, alliance: str, partner_id: str, period: str, framework_version: str) -> str:
+    """The id printed on a template's About sheet: changes if any of what it was issued for changes."""
+    seed = f"{alliance}|{partner_id}|{period}|{framework_version}|{TEMPLATE_FORMAT}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.contract import Framework
+from domain.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,13 @@ class RawRow:
 @dataclass
 class RawReturn:
     about: dict[str, Any] = field(default_factory=dict)
-    columns: dict[str, str] = field(default_factory=dict)  # header -> column letter
+    columns: dict[str, str] = field(default_factory=dict)  # canonical header -> column letter
+    labels: dict[str, str] = field(default_factory=dict)  # canonical header -> the header as written
     rows: list[RawRow] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     summary_cells: dict[str, str] = field(default_factory=dict)
+    # Cells whose value could not be trusted (errors, formulas never calculated), as findings.
+    cell_findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

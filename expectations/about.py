@@ -27,7 +27,17 @@ def _about(code: str, field: str, value: Any = None, **params: Any) -> Finding:
     )
 
 
+def _as_text(value: Any) -> str | None:
+    """About values as text; a spreadsheet stores the version 1 as the number 1.0."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def identify(about: dict[str, Any], contract: Contract) -> Identity:
+    about = {key: _as_text(value) for key, value in about.items()}
     findings: list[Finding] = []
     for key in ("alliance", "partner_id", "period", "framework_version"):
         if about.get(key) is None:

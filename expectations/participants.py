@@ -159,7 +159,7 @@ def validate_participants(
                     cell=f"{raw.columns[extra]}1",
                     row=1,
                     column=extra,
-                    value=extra,
+                    value=raw.labels.get(extra, extra),
                 )
             )
     if not raw.rows:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.findings import Finding, has_errors, ordered
 from domain.periods import Period
@@ -25,7 +26,10 @@ class ValidatedReturn:
 
 def validate_return(raw: RawReturn, contract: Contract) -> ValidatedReturn:
     identity = identify(raw.about, contract)
-    findings = list(identity.findings)
+    columns = contract.framework.columns
+    # A notes column is ignored whole, its error cells included.
+    findings = [f for f in raw.cell_findings if f.sheet != layout.PARTICIPANTS or f.column in columns]
+    findings += identity.findings
     rows: list[ParticipantRow] = []
     if identity.period is not None:
         rows, row_findings = validate_participants(raw, contract.framework, identity.period)

@@ -1,6 +1,5 @@
 """Return templates: one workbook per partner per period, generated from the framework."""
 
-import hashlib
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -19,8 +18,12 @@ BOLD = Font(bold=True)
 
 
 def template_id(contract: Contract, partner: Partner, period: Period) -> str:
-    seed = f"{contract.alliance.name}|{partner.id}|{period}|{contract.framework.version}|{layout.TEMPLATE_FORMAT}"
-    return hashlib.sha256(seed.encode()).hexdigest()[:12]
+    return layout.template_id(
+        alliance=contract.alliance.name,
+        partner_id=partner.id,
+        period=str(period),
+        framework_version=str(contract.framework.version),
+    )
 
 
 def build_template(contract: Contract, partner: Partner, period: Period) -> Workbook:
