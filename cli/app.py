@@ -61,34 +61,43 @@ def templates(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="A return workbook (.xlsx).")],
+    files: Annotated[list[Path], typer.Argument(help="Return workbooks (.xlsx) to check.")],
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file, as a list.")] = False,
 ) -> None:
-    """Check a return offline, exactly as the cycle will (exit 0 accepted, 1 rejected)."""
+    """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
     from domain.errors import UsageError
     from integrations.inbox import read_file
     from services.intake import check_file
 
     contract = _workspace(workspace).load_contract()
-    if not file.is_file():
-        raise UsageError(f"no such file: {file}")
-    validated, findings = check_file(read_file(file), contract)
-    accepted = bool(validated and validated.accepted)
-    result = {
-        "status": "accepted" if accepted else "rejected",
-        "partner": validated.partner.id if validated and validated.partner else None,
-        "period": str(validated.period) if validated and validated.period else None,
-        "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
-    }
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    results = []
+    for file in files:
+        validated, findings = check_file(read_file(file), contract)
+        accepted = bool(validated and validated.accepted)
+        results.append(
+            {
+                "file": str(file),
+                "status": "accepted" if accepted else "rejected",
+                "partner": validated.partner.id if validated and validated.partner else None,
+                "period": str(validated.period) if validated and validated.period else None,
+                "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
+            }
+        )
+        if not as_json:
+            typer.echo(
+                f"{file.name}: {results[-1]['status']} (partner {results[-1]['partner']}, "
+                f"period {results[-1]['period']})"
+            )
+            for f in findings:
+                where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
+                typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
-    else:
-        typer.echo(f"{file.name}: {result['status']} (partner {result['partner']}, period {result['period']})")
-        for f in findings:
-            where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
-            typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
-    raise typer.Exit(0 if accepted else 1)
+        typer.echo(json.dumps(results, indent=2))
+    raise typer.Exit(0 if all(r["status"] == "accepted" for r in results) else 1)
 
 
 @cycle_app.command("run")

@@ -1,13 +1,14 @@
 """Whose return is this? The About sheet checked against the contract."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.errors import UsageError
 from domain.findings import Finding
-from domain.periods import Period, contract_month
+from domain.periods import LONDON, Period, contract_month, due_at
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ def _as_text(value: Any) -> str | None:
     return str(value).strip()
 
 
-def identify(about: dict[str, Any], contract: Contract) -> Identity:
+def identify(about: dict[str, Any], contract: Contract, *, sender: str | None = None) -> Identity:
+    """Whose return, for which month; ``sender`` is the partner whose folder the file came from, if known."""
     about = {key: _as_text(value) for key, value in about.items()}
     findings: list[Finding] = []
     for key in ("alliance", "partner_id", "period", "framework_version"):
@@ -69,4 +71,30 @@ def identify(about: dict[str, Any], contract: Contract) -> Identity:
                 "ABOUT_FRAMEWORK_VERSION", "framework_version", version, expected=expected, period=about.get("period")
             )
         )
+    if sender is not None and partner is not None and partner.id != sender:
+        findings.append(_about("ABOUT_PARTNER_MISMATCH", "partner_id", partner.id, sender=sender))
+    if partner is not None and period is not None and not findings:
+        issued = layout.template_id(
+            alliance=contract.alliance.name,
+            partner_id=partner.id,
+            period=str(period),
+            framework_version=str(expected),
+        )
+        if about.get("template_id") != issued:
+            findings.append(_about("ABOUT_TEMPLATE_MISMATCH", "template_id", about.get("template_id")))
     return Identity(partner=partner, period=period, findings=findings)
+
+
+def timing(period: Period, received_at: datetime, contract: Contract) -> list[Finding]:
+    """A return for a month that has not started is refused; one after the due date is late."""
+    received_day = received_at.astimezone(LONDON).date()
+    if received_day < period.first_day:
+        return [_about("ABOUT_PERIOD_FUTURE", "period", period)]
+    due = due_at(period, contract.deadlines.due_day)
+    if received_at > due:
+        return [Finding("RETURN_LATE", value=_london(received_at), params={"expected": _london(due)})]
+    return []
+
+
+def _london(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%d/%m/%Y %H:%M")

@@ -23,7 +23,34 @@ from domain.returns import ParticipantRow, RawReturn
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?$")
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DAY_MONTH_NAME = re.compile(r"^(\d{1,2})[\s-]([A-Za-z]{3,9})[\s,-]*(\d{4})$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+class AmbiguousDate(str):
+    """Date text that could be read more than one way (e.g. a two-digit year); never guessed."""
 
 
 def normalise_yes_no(value: Any) -> Any:
@@ -40,20 +67,38 @@ def normalise_yes_no(value: Any) -> Any:
     return value
 
 
+def _date_from_text(text: str) -> Any:
+    match = _DAY_FIRST.match(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        return _date_or_text(year, month, day, text)
+    match = _ISO.match(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        return _date_or_text(year, month, day, text)
+    match = _DAY_MONTH_NAME.match(text)
+    if match and match.group(2).lower() in _MONTHS:
+        return _date_or_text(int(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1)), text)
+    if _TWO_DIGIT_YEAR.match(text):
+        return AmbiguousDate(text)
+    return text
+
+
+def _date_or_text(year: int, month: int, day: int, text: str) -> Any:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return text
+
+
 def normalise_date(value: Any) -> Any:
+    """Dates, date-times (the day is not in doubt) and unambiguous date text become dates."""
     if isinstance(value, datetime):
-        return value.date() if value.time() == datetime.min.time() else value
+        return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        for pattern, order in ((_DAY_FIRST, (3, 2, 1)), (_ISO, (1, 2, 3))):
-            match = pattern.match(text)
-            if match:
-                try:
-                    return date(*(int(match.group(i)) for i in order))
-                except ValueError:
-                    return value
+        return _date_from_text(value.strip())
     return value
 
 
@@ -94,7 +139,11 @@ def build_schema(framework: Framework, period: Period) -> pa.DataFrameSchema:
             object,
             nullable=False,
             checks=[
-                _element(lambda v: isinstance(v, date) and not isinstance(v, datetime), "DATE_INVALID"),
+                _element(lambda v: not isinstance(v, AmbiguousDate), "DATE_AMBIGUOUS"),
+                _element(
+                    lambda v: isinstance(v, AmbiguousDate) or (isinstance(v, date) and not isinstance(v, datetime)),
+                    "DATE_INVALID",
+                ),
                 _element(lambda v: not isinstance(v, date) or v <= end, "DATE_AFTER_PERIOD"),
             ],
         ),

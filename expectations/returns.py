@@ -24,8 +24,8 @@ class ValidatedReturn:
         return self.partner is not None and self.period is not None and not has_errors(self.findings)
 
 
-def validate_return(raw: RawReturn, contract: Contract) -> ValidatedReturn:
-    identity = identify(raw.about, contract)
+def validate_return(raw: RawReturn, contract: Contract, *, sender: str | None = None) -> ValidatedReturn:
+    identity = identify(raw.about, contract, sender=sender)
     columns = contract.framework.columns
     # A notes column is ignored whole, its error cells included.
     findings = [f for f in raw.cell_findings if f.sheet != layout.PARTICIPANTS or f.column in columns]

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ALLIANCE_", extra="ignore")
 
     database_url: str | None = None
+    inbox: str | None = None  # a folder or an fsspec URL; default: the workspace's inbox/ folder
     require_services: bool = False
     debug: bool = False
 
@@ -28,13 +29,23 @@ class Settings(BaseSettings):
 class Workspace:
     root: Path
     database_url: str
+    inbox_url: str | None = None
 
     @classmethod
     def at(cls, root: Path | str, settings: Settings | None = None) -> "Workspace":
         settings = settings or Settings()
         path = Path(root).resolve()
         url = settings.database_url or f"sqlite:///{path / 'alliance.db'}"
-        return cls(root=path, database_url=url)
+        return cls(root=path, database_url=url, inbox_url=settings.inbox)
+
+    @property
+    def inbox_location(self) -> str:
+        return self.inbox_url or str(self.inbox)
+
+    @property
+    def archive(self) -> Path:
+        """Original bytes of every file received, read-only, by SHA-256."""
+        return self.root / "archive"
 
     @property
     def contract_path(self) -> Path:

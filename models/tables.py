@@ -33,13 +33,16 @@ class PeriodRecord(SQLModel, table=True):
 
 class SubmissionBase(SQLModel):
     sha256: str = Field(max_length=64, unique=True)
-    filename: str
-    stored_path: str
+    filename: str  # as the partner named it
+    stored_path: str  # the archived, read-only copy of the original bytes
+    source: str | None = None  # where it was found (inbox path or URL)
+    size_bytes: int | None = None
+    sender_partner_id: str | None = Field(default=None, max_length=64)  # the partner folder it came from
     received_at: datetime = Field(sa_column=_utc())
     partner_id: str | None = Field(default=None, foreign_key="partner.id", index=True)
     period: str | None = Field(default=None, max_length=7, index=True)
     version: int | None = None
-    # received -> accepted | rejected | unreadable; accepted -> superseded
+    # received -> accepted | rejected | quarantined (no partner to file it under); accepted -> superseded
     status: str = "received"
     on_time: bool | None = None
     row_count: int = 0

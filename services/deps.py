@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from domain.contract import Contract
-from integrations.inbox import FolderInbox, Inbox
+from integrations.inbox import Inbox, open_inbox
 from integrations.workspace import Workspace
 from models.db import ensure_schema, make_engine
 
@@ -37,4 +37,6 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
     contract = workspace.load_contract()  # a bad contract fails before the database is touched
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)
-    return Deps(workspace=workspace, engine=engine, inbox=FolderInbox(workspace.inbox), contract=contract, clock=clock)
+    return Deps(
+        workspace=workspace, engine=engine, inbox=open_inbox(workspace.inbox_location), contract=contract, clock=clock
+    )

@@ -8,13 +8,21 @@ TOP_FINDINGS = 5
 
 
 def return_processed(
-    *, partner_name: str, period: str, version: int, filename: str, status: str, findings: list[Finding], late: bool
+    *,
+    partner_name: str,
+    period: str,
+    version: int | None,
+    filename: str,
+    status: str,
+    findings: list[Finding],
+    late: bool,
 ) -> str:
     errors = sum(1 for f in findings if f.severity is Severity.error)
     warnings = sum(1 for f in findings if f.severity is Severity.warning)
     verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
     lines = [
-        f"*{escape(partner_name)}*: your return for *{period}* (version {version}, `{escape(filename)}`) "
+        f"*{escape(partner_name)}*: your return for *{period}* "
+        f"({f'version {version}, ' if version else ''}`{escape(filename)}`) "
         f"was {verdict}{' (received after the due date)' if late else ''}.",
         f"{errors} error(s), {warnings} warning(s). The feedback workbook lists every one with its cell.",
     ]
@@ -26,9 +34,12 @@ def return_processed(
     return "\n".join(lines)
 
 
-def unidentified_file(*, filename: str, findings: list[Finding]) -> str:
-    reasons = "; ".join(escape(f.message) for f in findings[:3])
-    return f"A file in the inbox could not be matched to a partner's return: `{escape(filename)}`. {reasons}"
+def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -> str:
+    reasons = "; ".join(f"{f.code}: {escape(f.message)}" for f in findings[:3])
+    return (
+        f"A file in the inbox could not be attributed to a partner and is quarantined: `{escape(filename)}` "
+        f"(kept at `{escape(archived)}`). {reasons}"
+    )
 
 
 def statement_issued(*, partner_name: str, period: str, version: int, total_pence: int) -> str:

@@ -47,3 +47,26 @@ def return_bytes(
     rows = clean_rows(period=period) if rows is None else rows
     options.setdefault("summary", summary_of(rows))
     return fill_return(build_template(contract, partner, period), rows, **options)
+
+
+def rewrite_parts(content: bytes, changes: dict[str, Any], *, add: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with some zip parts replaced (bytes), transformed (a callable) or dropped (None)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename in changes:
+                change = changes[item.filename]
+                if change is None:
+                    continue
+                data = change(data) if callable(change) else change
+            target.writestr(item, data)
+        for name, data in (add or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+PARTICIPANTS_PART = "xl/worksheets/sheet2.xml"  # where openpyxl writes the template's Participants sheet

@@ -75,7 +75,9 @@ def test_validate_json_for_an_accepted_return(workspace: Workspace) -> None:
     result = alliance("validate", str(path), "--json", cwd=workspace.root)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data == {"status": "accepted", "partner": "harbour-trust", "period": "2026-10", "findings": []}
+    assert data == [
+        {"file": str(path), "status": "accepted", "partner": "harbour-trust", "period": "2026-10", "findings": []}
+    ]
 
 
 def test_validate_a_non_excel_file(workspace: Workspace) -> None:
@@ -83,10 +85,20 @@ def test_validate_a_non_excel_file(workspace: Workspace) -> None:
     path.write_text("participant_id,referral_date\n")
     result = alliance("validate", str(path), "--json", cwd=workspace.root)
     assert result.returncode == 1
-    data = json.loads(result.stdout)
+    [data] = json.loads(result.stdout)
     assert data["status"] == "rejected"
-    assert [f["code"] for f in data["findings"]] == ["FILE_NOT_XLSX"]
+    assert [f["code"] for f in data["findings"]] == ["FILE_TEXT"]
     assert set(data["findings"][0]) == {"code", "severity", "sheet", "cell", "row", "column", "value", "message"}
+
+
+def test_validate_several_files_exits_1_if_any_is_rejected(workspace: Workspace) -> None:
+    good, bad = workspace.root / "good.xlsx", workspace.root / "bad.xlsx"
+    good.write_bytes(return_bytes(workspace.load_contract()))
+    bad.write_bytes(b"")
+    result = alliance("validate", str(good), str(bad), cwd=workspace.root)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == "good.xlsx: accepted (partner harbour-trust, period 2026-10)"
+    assert "FILE_EMPTY" in result.stdout
 
 
 def test_validate_a_missing_file(workspace: Workspace) -> None:

@@ -31,10 +31,10 @@ def test_a_non_excel_file_is_refused_and_officers_are_told(workspace: Workspace)
     workspace.inbox.mkdir()
     (workspace.inbox / "return.xlsx").write_text("id,date\n1,2\n")
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
-    assert [(o.status, [f.code for f in o.findings]) for o in report.outcomes] == [("unreadable", ["FILE_NOT_XLSX"])]
+    assert [(o.status, [f.code for f in o.findings]) for o in report.outcomes] == [("quarantined", ["FILE_TEXT"])]
     with session_scope(deps_for(workspace).engine) as session:
         kinds = [(n.kind, n.channel) for n in repo.notifications(session)]
-    assert ("unidentified_file", "#alliance-officers") in kinds
+    assert ("quarantined_file", "#alliance-officers") in kinds
 
 
 def test_running_the_cycle_twice_changes_nothing(workspace: Workspace) -> None:
