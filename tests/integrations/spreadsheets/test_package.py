@@ -46,7 +46,9 @@ def test_files_that_are_not_workbooks_are_named_for_what_they_are(content: bytes
 
 
 def test_a_macro_enabled_workbook_is_refused(contract: Contract) -> None:
-    assert refusal(rewrite_parts(return_bytes(contract), {}, add={"xl/vbaProject.bin": b"macro"})) == "FILE_MACRO_ENABLED"
+    assert (
+        refusal(rewrite_parts(return_bytes(contract), {}, add={"xl/vbaProject.bin": b"macro"})) == "FILE_MACRO_ENABLED"
+    )
 
 
 def test_a_truncated_workbook_is_corrupt(contract: Contract) -> None:
