@@ -1,0 +1,137 @@
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from integrations.inbox import read_file
+from integrations.spreadsheets.templates import build_template
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from models.tables import FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
+from services.deps import Deps, production_deps
+from services.intake import Outcome, process_file
+from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
+
+ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def deps(workspace: Workspace) -> Deps:
+    deps = production_deps(workspace, clock=lambda: datetime(2026, 11, 16, 9, tzinfo=UTC))
+    with session_scope(deps.engine) as session:
+        repo.sync_partners(session, contract=deps.contract)
+    return deps
+
+
+def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME, sender: str | None = None) -> Outcome:
+    folder = deps.workspace.inbox / sender if sender else deps.workspace.inbox
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    return process_file(deps, read_file(folder / name, received_at=at, sender=sender))
+
+
+def codes(outcome: Outcome) -> list[str]:
+    return [f.code for f in outcome.findings]
+
+
+def count(deps: Deps, table: type) -> int:
+    with session_scope(deps.engine) as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def test_an_accepted_return_is_archived_read_only_with_where_it_came_from(deps: Deps) -> None:
+    outcome = submit(deps, "October return.xlsx", return_bytes(deps.contract), sender="harbour-trust")
+    assert (outcome.status, outcome.version) == ("accepted", 1)
+    with session_scope(deps.engine) as session:
+        record = session.get(Submission, outcome.submission_id)
+        assert record is not None
+        archived = Path(record.stored_path)
+        assert (record.filename, record.sender_partner_id) == ("October return.xlsx", "harbour-trust")
+        assert record.source == str(deps.workspace.inbox / "harbour-trust" / "October return.xlsx")
+        assert record.size_bytes == archived.stat().st_size
+    assert archived.read_bytes() == (deps.workspace.inbox / "harbour-trust" / "October return.xlsx").read_bytes()
+    assert not archived.stat().st_mode & stat.S_IWUSR
+
+
+def test_a_file_from_a_partner_folder_naming_another_partner_is_rejected_to_the_sender(deps: Deps) -> None:
+    outcome = submit(deps, "r.xlsx", return_bytes(deps.contract, "city-mind"), sender="harbour-trust")
+    assert (outcome.status, outcome.partner_id) == ("rejected", "harbour-trust")
+    assert "ABOUT_PARTNER_MISMATCH" in codes(outcome)
+    with session_scope(deps.engine) as session:
+        [note] = repo.notifications(session)
+    assert note.channel == deps.contract.partner("harbour-trust").slack_channel  # type: ignore[union-attr]
+
+
+def test_an_unreadable_file_from_a_partner_folder_is_fed_back_to_that_partner(deps: Deps) -> None:
+    outcome = submit(deps, "r.xlsx", b"participant_id,referral_date\n", sender="city-mind")
+    assert (outcome.status, outcome.partner_id, outcome.period, codes(outcome)) == (
+        "rejected",
+        "city-mind",
+        None,
+        ["FILE_TEXT"],
+    )
+    assert outcome.feedback_path is not None and Path(outcome.feedback_path).is_file()
+
+
+def test_a_file_no_one_can_be_matched_to_is_quarantined_for_officers(deps: Deps) -> None:
+    outcome = submit(deps, "scan.pdf", b"%PDF-1.4 not a return")
+    assert (outcome.status, outcome.partner_id, outcome.feedback_path) == ("quarantined", None, None)
+    with session_scope(deps.engine) as session:
+        [note] = repo.notifications(session)
+        record = session.get(Submission, outcome.submission_id)
+    assert (note.kind, note.channel) == ("quarantined_file", deps.contract.alliance.officers_channel)
+    assert record is not None and "FILE_NOT_XLSX" in note.text and record.stored_path in note.text
+    assert count(deps, PeriodRecord) == 0 and count(deps, ParticipantRecord) == 0
+
+
+def test_a_return_for_a_month_not_yet_begun_is_refused(deps: Deps) -> None:
+    december = OCTOBER.plus(2)
+    outcome = submit(deps, "r.xlsx", return_bytes(deps.contract, period=december, rows=clean_rows(period=december)))
+    assert outcome.status == "rejected" and "ABOUT_PERIOD_FUTURE" in codes(outcome)
+
+
+def test_an_about_sheet_edited_to_another_partner_is_refused(deps: Deps) -> None:
+    book = build_template(deps.contract, deps.contract.partners[0], OCTOBER)
+    book["About"]["B2"].value = deps.contract.partners[1].id  # the id, but not the template it was issued with
+    from integrations.spreadsheets.filler import fill_return
+
+    outcome = submit(deps, "r.xlsx", fill_return(book, clean_rows(), summary=summary_of(clean_rows())))
+    assert outcome.status == "rejected" and codes(outcome) == ["ABOUT_TEMPLATE_MISMATCH"]
+
+
+def test_a_failure_while_recording_leaves_nothing_half_written(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(repo, "enqueue", broken)
+    content = return_bytes(deps.contract)
+    with pytest.raises(RuntimeError):
+        submit(deps, "r.xlsx", content)
+    assert [count(deps, t) for t in (Submission, FindingRecord, ParticipantRecord, Notification)] == [0, 0, 0, 0]
+    monkeypatch.undo()
+    file = read_file(deps.workspace.inbox / "r.xlsx", received_at=ON_TIME)
+    assert process_file(deps, file).status == "accepted"  # the next cycle files it whole
+    assert count(deps, ParticipantRecord) == 4
+
+
+def test_the_same_bytes_from_another_folder_are_a_duplicate(deps: Deps) -> None:
+    content = return_bytes(deps.contract)
+    first = submit(deps, "a.xlsx", content)
+    again = submit(deps, "copy.xlsx", content, sender="harbour-trust")
+    assert (first.status, again.status, again.submission_id) == ("accepted", "duplicate", first.submission_id)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread_but_kept(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations import inbox
+
+    monkeypatch.setattr(inbox, "MAX_FILE_BYTES", 1000)
+    outcome = submit(deps, "huge.xlsx", return_bytes(deps.contract), sender="harbour-trust")
+    assert (outcome.status, codes(outcome)) == ("rejected", ["FILE_TOO_LARGE"])
+    with session_scope(deps.engine) as session:
+        record = session.get(Submission, outcome.submission_id)
+    assert record is not None
+    assert Path(record.stored_path).read_bytes() == (deps.workspace.inbox / "harbour-trust" / "huge.xlsx").read_bytes()
