@@ -7,6 +7,7 @@ or broken file is refused with a finding before it can cost memory or time.
 import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
@@ -141,5 +142,5 @@ def open_package(filename: str, content: bytes) -> Package:
         return Package(archive=archive, sheets=_sheet_parts(filename, archive))
     except Refused:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as bad:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as bad:
         raise Refused.file("FILE_CORRUPT", filename) from bad

@@ -11,6 +11,7 @@ makes the file unreadable is a finding, never an exception. The order matters:
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
@@ -37,6 +38,9 @@ ERROR_VALUES = {
     "#CALC!",
 }
 _INVISIBLE = "\u200b\ufeff"  # zero-width space and BOM, pasted in from web pages
+# Control characters (NUL and the like) arrive from other systems' exports; no field holds them and
+# PostgreSQL refuses NUL in text, so they are dropped like the invisible characters above.
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
 
 
 @dataclass
@@ -60,7 +64,7 @@ def canonical_header(text: str) -> str:
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return value.strip().strip(_INVISIBLE).strip() or None
+        return value.translate(_CONTROL).strip().strip(_INVISIBLE).strip() or None
     return value
 
 
@@ -135,7 +139,7 @@ class ReturnWorkbook:
             raise Refused(Finding("SHEET_TOO_LARGE", sheet=name, params={"detail": detail})) from large
         except KeyError as missing:
             raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} is missing its part") from missing
-        except (SheetMalformed, expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, ValueError) as bad:
+        except (SheetMalformed, expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as bad:
             raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} is not valid") from bad
         try:
             grid = self._calamine().get_sheet_by_name(name).to_python(skip_empty_area=False)
