@@ -142,5 +142,13 @@ def open_package(filename: str, content: bytes) -> Package:
         return Package(archive=archive, sheets=_sheet_parts(filename, archive))
     except Refused:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as bad:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as bad:
         raise Refused.file("FILE_CORRUPT", filename) from bad

@@ -64,7 +64,9 @@ def canonical_header(text: str) -> str:
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return value.translate(_CONTROL).strip().strip(_INVISIBLE).strip() or None
+        if not value.isprintable():  # rare: only then look for control characters
+            value = value.translate(_CONTROL)
+        return value.strip().strip(_INVISIBLE).strip() or None
     return value
 
 

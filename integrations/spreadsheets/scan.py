@@ -131,9 +131,11 @@ def _refuse_declarations(*_: Any) -> None:
     raise SheetMalformed("XML declares a document type or entities")
 
 
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
-_CELL_WITH_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?(?<=\s)r="([A-Z]{1,3})([0-9]{1,7})"')
-_NEEDS_CARE = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?f[\s/>]|\st="e"|<!')
+# The form every writer seen so far uses: an unprefixed <c> whose first attribute is its reference.
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_OPENINGS = (b"<c ", b"<c>", b"<c/")
+# Anything here needs the exact scan: formulas, error cells, prefixed names, declarations.
+_NEEDS_CARE = (b"<f>", b"<f ", b"<f/", b't="e"', b":c ", b":c>", b"<!")
 
 
 def _quick_scan(xml: bytes, max_rows: int, max_columns: int) -> SheetScan | None:
@@ -143,13 +145,12 @@ def _quick_scan(xml: bytes, max_rows: int, max_columns: int) -> SheetScan | None
     a sheet within the limits by this count is within them by the exact scan too. Anything
     else (or a bound over the limits) gets the exact scan.
     """
-    if _NEEDS_CARE.search(xml):
+    if any(marker in xml for marker in _NEEDS_CARE):
         return None
-    cells = len(_CELL_TAG.findall(xml))
-    refs = _CELL_WITH_REF.findall(xml)
-    if len(refs) != cells:
+    refs = _CELL_REF.findall(xml)
+    if len(refs) != sum(xml.count(opening) for opening in _CELL_OPENINGS):
         return None
-    rows = max((int(row) for _, row in refs), default=0)
+    rows = max(map(int, (row for _, row in refs)), default=0)
     columns = max((column_number(letters.decode()) for letters in {c for c, _ in refs}), default=0)
     if rows > max_rows or columns > max_columns:
         return None

@@ -26,6 +26,11 @@ def template_id(contract: Contract, partner: Partner, period: Period) -> str:
     )
 
 
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
 def build_template(contract: Contract, partner: Partner, period: Period) -> Workbook:
     framework = contract.framework
     book = Workbook()
@@ -106,7 +111,7 @@ def build_template(contract: Contract, partner: Partner, period: Period) -> Work
     guide = book.create_sheet(layout.GUIDANCE)
     lines = [
         f"{contract.alliance.name}: monthly return for {partner.name}, {period}",
-        f"Due by the {contract.deadlines.due_day}th of the following month.",
+        f"Due by the {_ordinal(contract.deadlines.due_day)} of the following month.",
         "",
         "One row per participant you worked with this month on the Participants sheet.",
         "Outcome measures (Yes if achieved this month):",
