@@ -94,7 +94,10 @@ def test_limits_on_uncompressed_size_and_entry_count(monkeypatch: pytest.MonkeyP
 
 
 def test_xml_that_declares_entities_is_refused(contract: Contract) -> None:
-    laughs = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><workbook>&b;</workbook>'
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<workbook>&b;</workbook>"
+    )
     assert refusal(rewrite_parts(return_bytes(contract), {"xl/workbook.xml": laughs})) == "FILE_CORRUPT"
 
 

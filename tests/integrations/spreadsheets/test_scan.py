@@ -62,9 +62,9 @@ def test_cells_and_rows_without_references_are_placed_in_order() -> None:
 
 def test_prefixed_element_names_are_read_like_plain_ones() -> None:
     xml = (
-        '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
-        '<x:row r="4"><x:c r="B4" t="e"><x:v>#N/A</x:v></x:c></x:row></x:sheetData></x:worksheet>'
-    ).encode()
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="4"><x:c r="B4" t="e"><x:v>#N/A</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
     result = scan(xml)
     assert (result.max_row, result.errors) == (4, {(4, 2): "#N/A"})
 
