@@ -137,6 +137,10 @@ def submissions_for_period(session: Session, *, period: str) -> list[Submission]
     )
 
 
+def submissions_with_status(session: Session, *, status: str) -> list[Submission]:
+    return list(session.exec(select(Submission).where(Submission.status == status).order_by(col(Submission.id))))
+
+
 def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
     records = session.exec(
         select(ParticipantRecord)

@@ -188,10 +188,13 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
                 result.append(
                     Arrival(
                         local(following + timedelta(days=11), 10),
-                        f"{partner.name} return {period} corrected.xlsx",
+                        f"{partner.id}/{partner.name} return {period} corrected.xlsx",  # from their upload folder
                         book_bytes(rows),
                     )
                 )
+                # Someone's case-system export, renamed: nobody's return, so officers are told.
+                export = b"participant_id,referral_date,complexity_band\r\nCM-001,03/04/2026,complex\r\n"
+                result.append(Arrival(local(following + timedelta(days=5), 11), "case system export.xlsx", export))
             elif index == LATE_PARTNER and m == late_month - 1:
                 # After this period's cycle (day 16) when a later cycle exists, else just after the due date.
                 day = 20 if caught_up_later else contract.deadlines.due_day + 1
@@ -235,6 +238,7 @@ def run_demo(
         pending = [a for a in pending if a.at > now]
         for item in arrived:
             path = workspace.inbox / item.name
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(item.content)
             stamp = item.at.timestamp()
             os.utime(path, (stamp, stamp))
@@ -272,6 +276,7 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
                 f"rejected versions {rejected_versions}"
             )
         pending = len(repo.notifications(session, status="pending"))
+        quarantined = [s.filename for s in repo.submissions_with_status(session, status="quarantined")]
         totals = due_by_partner(session, contract=contract, periods=[CONTRACT_START.plus(m) for m in range(months)])
     echo("")
     echo(f"Payments due over {months} month(s) (latest run of each month; corrections were paid by later versions):")
@@ -285,7 +290,10 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
     grand = sum(t["core"] + t["outcome"] for t in totals.values())
     echo(f"  {'all partners':22} total {format_pounds(grand)}")
     echo("")
+    if quarantined:
+        echo(f"Quarantined (no partner could be found; officers notified): {', '.join(quarantined)}")
     echo(f"Feedback workbooks: {workspace.feedback_dir}")
+    echo(f"Archive:            {workspace.archive} (original bytes of every file, read-only)")
     echo(f"Statements:         {workspace.statements_dir}")
     echo(f"Templates:          {workspace.templates_dir}")
     echo(
