@@ -133,9 +133,12 @@ def _refuse_declarations(*_: Any) -> None:
 
 # The form every writer seen so far uses: an unprefixed <c> whose first attribute is its reference.
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_CELL_OPENINGS = (b"<c ", b"<c>", b"<c/")
-# Anything here needs the exact scan: formulas, error cells, prefixed names, declarations.
-_NEEDS_CARE = (b"<f>", b"<f ", b"<f/", b't="e"', b":c ", b":c>", b"<!")
+# Every way a <c> element can open (XML allows any whitespace after the name).
+_CELL_OPENINGS = (b"<c ", b"<c>", b"<c/", b"<c\t", b"<c\n", b"<c\r")
+# Anything here needs the exact scan: formulas, error cells, declarations and comments...
+_NEEDS_CARE = (b"<f>", b"<f ", b"<f/", b"<f\t", b"<f\n", b"<f\r", b't="e"', b"t='e'", b"<!")
+# ...and element names with a prefix (<x:c>), which the counts above do not see.
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:[A-Za-z]")
 
 
 def _quick_scan(xml: bytes, max_rows: int, max_columns: int) -> SheetScan | None:
@@ -145,7 +148,7 @@ def _quick_scan(xml: bytes, max_rows: int, max_columns: int) -> SheetScan | None
     a sheet within the limits by this count is within them by the exact scan too. Anything
     else (or a bound over the limits) gets the exact scan.
     """
-    if any(marker in xml for marker in _NEEDS_CARE):
+    if any(marker in xml for marker in _NEEDS_CARE) or _PREFIXED.search(xml):
         return None
     refs = _CELL_REF.findall(xml)
     if len(refs) != sum(xml.count(opening) for opening in _CELL_OPENINGS):

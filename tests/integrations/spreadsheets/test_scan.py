@@ -86,3 +86,19 @@ def test_the_quick_path_and_the_exact_scan_agree_on_a_template() -> None:
     quick, exact = scan(xml), exact_scan(xml)
     assert (quick.max_row, quick.max_column) == (5001, 2)  # an upper bound: counts B's formatted blanks
     assert (exact.max_row, exact.max_column) == (5001, 1)
+
+
+@pytest.mark.parametrize("opening", ["<c\n", "<c\t", "<c\r\n", "<x:c "])
+def test_a_cell_written_with_unusual_whitespace_or_a_prefix_is_still_counted(opening: str) -> None:
+    far = f'{opening}r="XFD1048576"><v>1</v></{"x:c" if ":" in opening else "c"}>'
+    xml = sheet(f'<row r="1"><c r="A1"><v>1</v></c>{far}</row>')
+    xml = xml.replace(
+        b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    )
+    with pytest.raises(SheetTooLarge):
+        scan(xml)
+
+
+def test_single_quoted_attributes_are_read_like_double_quoted_ones() -> None:
+    result = scan(sheet("<row r='2'><c r='C2' t='e'><v>#REF!</v></c></row>"))
+    assert result.errors == {(2, 3): "#REF!"}
