@@ -68,7 +68,7 @@ def validate(
     """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
     from domain.errors import UsageError
     from integrations.inbox import read_file
-    from services.intake import check_file
+    from services.intake import check_file, is_accepted
 
     contract = _workspace(workspace).load_contract()
     missing = [str(f) for f in files if not f.is_file()]
@@ -77,7 +77,7 @@ def validate(
     results = []
     for file in files:
         validated, findings = check_file(read_file(file), contract)
-        accepted = bool(validated and validated.accepted)
+        accepted = is_accepted(validated, findings)
         results.append(
             {
                 "file": str(file),

@@ -99,6 +99,11 @@ CATALOGUE: dict[str, CodeSpec] = {
         "Cell has a formula whose result was never calculated.",
         "Open the file in Excel or LibreOffice, let it recalculate, save and resend (or type the value in).",
     ),
+    "KEY_REPEATED": CodeSpec(
+        Severity.error,
+        "'{field}' appears more than once in column A of the {sheet} sheet (again in row {row}).",
+        "Keep one row for '{field}'; delete the other.",
+    ),
     # The About sheet: whose return is this?
     "ABOUT_FIELD_MISSING": CodeSpec(
         Severity.error,

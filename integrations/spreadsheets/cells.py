@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
 
 def set_text(cell: Cell, value: Any) -> None:
@@ -10,7 +10,8 @@ def set_text(cell: Cell, value: Any) -> None:
     if value is None:
         cell.value = None
         return
-    text = str(value)
+    # Control characters (from a file name or a cell) are not allowed in a workbook at all.
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
     cell.value = text
     cell.data_type = "s"  # openpyxl otherwise treats a leading '=' as a formula
 

@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 from domain import return_layout as layout
 from domain.findings import Finding
 from domain.returns import RawReturn, RawRow
-from integrations.spreadsheets.package import Refused, open_package
+from integrations.spreadsheets.package import Refused, minimal_workbook, open_package
 from integrations.spreadsheets.scan import SheetMalformed, SheetScan, SheetTooLarge, scan_sheet
 
 # Error values a cell can show; text typed or pasted as one of these is no more a value than the error.
@@ -109,60 +109,61 @@ class Sheet:
 
 
 class ReturnWorkbook:
-    """A workbook that passed the package checks; its sheets are scanned and loaded on demand."""
+    """A workbook that passed the package checks; its sheets are scanned, then read together."""
 
     def __init__(self, filename: str, content: bytes) -> None:
         self.filename = filename
         self.package = open_package(filename, content)
-        self._content = content
-        self._book: CalamineWorkbook | None = None
 
     @property
     def sheet_names(self) -> list[str]:
         return list(self.package.sheets)
 
-    def _calamine(self) -> CalamineWorkbook:
-        if self._book is None:
-            try:
-                self._book = CalamineWorkbook.from_filelike(io.BytesIO(self._content))
-            except (KeyboardInterrupt, SystemExit, MemoryError):
-                raise
-            except BaseException as bad:  # noqa: BLE001 - calamine raises Rust panics as BaseException
-                raise Refused.file("FILE_CORRUPT", self.filename) from bad
-        return self._book
-
-    def sheet(self, name: str) -> Sheet:
-        """The sheet's values, or ``Refused`` (too large, malformed, unreadable)."""
-        part = self.package.sheets[name]
+    def _scan(self, name: str) -> tuple[bytes, SheetScan]:
         try:
-            scan = scan_sheet(self.package.archive, part)
+            xml = self.package.archive.read(self.package.sheets[name])
+            return xml, scan_sheet(xml)
         except SheetTooLarge as large:
             detail = f"data beyond row {large.rows:,} or column {large.columns:,}"
             raise Refused(Finding("SHEET_TOO_LARGE", sheet=name, params={"detail": detail})) from large
-        except KeyError as missing:
-            raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} is missing its part") from missing
         except (SheetMalformed, expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as bad:
             raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} is not valid") from bad
+
+    def sheets(self, names: list[str]) -> dict[str, Sheet]:
+        """The named sheets' values, or ``Refused`` (too large, malformed, unreadable).
+
+        Each sheet is scanned first; the value reader then sees a workbook rebuilt from the
+        scanned XML only, so nothing it reads escaped the checks.
+        """
+        scanned = {name: self._scan(name) for name in names}
+        rebuilt = minimal_workbook(self.package, {name: xml for name, (xml, _) in scanned.items()})
         try:
-            grid = self._calamine().get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Refused:
-            raise
+            book = CalamineWorkbook.from_filelike(io.BytesIO(rebuilt))
+            grids = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in names}
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except BaseException as bad:  # noqa: BLE001 - calamine raises Rust panics as BaseException
-            raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} could not be read") from bad
-        return Sheet(name, grid, scan)
+            raise Refused.file("FILE_CORRUPT", self.filename, "its cells could not be read") from bad
+        return {name: Sheet(name, grids[name], scan) for name, (_, scan) in scanned.items()}
 
 
 def _pair(values: list[Any]) -> tuple[Any, Any]:
     return (values + [None, None])[0], (values + [None, None])[1]
 
 
-def _read_about(sheet: Sheet, raw: RawReturn) -> None:
+def _repeated(sheet: Sheet, key: str, row: int) -> Finding:
+    return Finding("KEY_REPEATED", sheet=sheet.name, cell=f"A{row}", row=row, value=key, params={"field": key})
+
+
+def _read_about(sheet: Sheet, raw: RawReturn) -> list[Finding]:
+    findings = []
     for row in range(1, sheet.rows + 1):
         key, value = _pair(sheet.row(row))
         if isinstance(key, str) and key in layout.ABOUT_FIELDS:
+            if key in raw.about:
+                findings.append(_repeated(sheet, key, row))
             raw.about[key] = value
+    return findings
 
 
 def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
@@ -200,12 +201,16 @@ def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
     return findings
 
 
-def _read_summary(sheet: Sheet, raw: RawReturn) -> None:
+def _read_summary(sheet: Sheet, raw: RawReturn) -> list[Finding]:
+    findings = []
     for row in range(2, sheet.rows + 1):
         key, value = _pair(sheet.row(row))
         if isinstance(key, str):
+            if key in raw.summary:
+                findings.append(_repeated(sheet, key, row))
             raw.summary[key] = value
             raw.summary_cells[key] = f"B{row}"
+    return findings
 
 
 def read_return(filename: str, content: bytes) -> ReadResult:
@@ -217,16 +222,16 @@ def read_return(filename: str, content: bytes) -> ReadResult:
         missing = [name for name in (layout.ABOUT, layout.PARTICIPANTS) if name not in names]
         if missing:
             return ReadResult(None, [Finding("SHEET_MISSING", sheet=n, params={"sheet": n}) for n in missing])
-        about, participants = book.sheet(layout.ABOUT), book.sheet(layout.PARTICIPANTS)
-        summary = book.sheet(layout.SUMMARY) if layout.SUMMARY in names else None
+        loaded = book.sheets([n for n in (layout.ABOUT, layout.PARTICIPANTS, layout.SUMMARY) if n in names])
+        about, participants, summary = loaded[layout.ABOUT], loaded[layout.PARTICIPANTS], loaded.get(layout.SUMMARY)
     except Refused as refused:
         return ReadResult(None, [refused.finding])
 
     raw = RawReturn()
-    _read_about(about, raw)
-    findings = _read_participants(participants, raw)
+    findings = _read_about(about, raw)
+    findings += _read_participants(participants, raw)
     raw.cell_findings += about.findings({2: None})
     if summary is not None:
-        _read_summary(summary, raw)
+        findings += _read_summary(summary, raw)
         raw.cell_findings += summary.findings({2: None})
     return ReadResult(raw, findings)

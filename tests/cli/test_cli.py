@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from integrations.workspace import Workspace
-from tests.helpers import return_bytes
+from tests.helpers import clean_rows, return_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,6 +99,16 @@ def test_validate_several_files_exits_1_if_any_is_rejected(workspace: Workspace)
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "good.xlsx: accepted (partner harbour-trust, period 2026-10)"
     assert "FILE_EMPTY" in result.stdout
+
+
+def test_validate_rejects_a_return_with_a_reader_error(workspace: Workspace) -> None:
+    path = workspace.root / "twice.xlsx"
+    rows = clean_rows()
+    path.write_bytes(return_bytes(workspace.load_contract(), rows=rows, extra_column=("into work", ["No"] * 4)))
+    result = alliance("validate", str(path), "--json", cwd=workspace.root)
+    assert result.returncode == 1
+    [data] = json.loads(result.stdout)
+    assert (data["status"], [f["code"] for f in data["findings"]]) == ("rejected", ["COLUMN_DUPLICATE"])
 
 
 def test_validate_a_missing_file(workspace: Workspace) -> None:

@@ -112,6 +112,7 @@ def test_a_failure_while_recording_leaves_nothing_half_written(deps: Deps, monke
     with pytest.raises(RuntimeError):
         submit(deps, "r.xlsx", content)
     assert [count(deps, t) for t in (Submission, FindingRecord, ParticipantRecord, Notification)] == [0, 0, 0, 0]
+    assert not [p for p in deps.workspace.feedback_dir.rglob("*") if p.is_file()]  # no feedback for a lost version
     monkeypatch.undo()
     file = read_file(deps.workspace.inbox / "r.xlsx", received_at=ON_TIME)
     assert process_file(deps, file).status == "accepted"  # the next cycle files it whole
@@ -135,3 +136,9 @@ def test_a_file_over_the_size_limit_is_refused_unread_but_kept(deps: Deps, monke
         record = session.get(Submission, outcome.submission_id)
     assert record is not None
     assert Path(record.stored_path).read_bytes() == (deps.workspace.inbox / "harbour-trust" / "huge.xlsx").read_bytes()
+
+
+def test_a_file_name_with_control_characters_is_processed_and_fed_back(deps: Deps) -> None:
+    outcome = submit(deps, "October\x07return.xlsx", return_bytes(deps.contract))
+    assert (outcome.status, outcome.filename) == ("accepted", "October\x07return.xlsx")
+    assert outcome.feedback_path is not None and Path(outcome.feedback_path).is_file()

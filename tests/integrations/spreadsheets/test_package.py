@@ -109,3 +109,38 @@ def test_sheets_are_found_through_the_workbook_relationships(contract: Contract)
         "Summary": "xl/worksheets/sheet3.xml",
         "Guidance": "xl/worksheets/sheet4.xml",
     }
+
+
+def test_a_package_index_pointing_the_workbook_elsewhere_is_refused(contract: Contract) -> None:
+    content = return_bytes(contract)
+    moved = rewrite_parts(
+        content, {"_rels/.rels": lambda x: x.replace(b'Target="xl/workbook.xml"', b'Target="x/w.xml"')}
+    )
+    assert refusal(moved) == "FILE_CORRUPT"
+
+
+def test_parts_whose_names_differ_only_in_case_are_refused(contract: Contract) -> None:
+    assert refusal(rewrite_parts(return_bytes(contract), {}, add={"XL/WORKBOOK.XML": b"<x/>"})) == "FILE_CORRUPT"
+
+
+def test_a_relationship_declared_twice_is_refused(contract: Contract) -> None:
+    twice = b'<Relationship Id="rId1" Type="x/worksheet" Target="worksheets/sheet2.xml"/></Relationships>'
+    content = rewrite_parts(
+        return_bytes(contract), {"xl/_rels/workbook.xml.rels": lambda x: x.replace(b"</Relationships>", twice)}
+    )
+    assert refusal(content) == "FILE_CORRUPT"
+
+
+def test_two_sheets_with_one_name_in_any_case_are_refused(contract: Contract) -> None:
+    content = rewrite_parts(
+        return_bytes(contract), {"xl/workbook.xml": lambda x: x.replace(b'name="Guidance"', b'name="participants"')}
+    )
+    assert refusal(content) == "FILE_CORRUPT"
+
+
+def test_a_sheet_with_two_relationship_ids_is_refused(contract: Contract) -> None:
+    content = rewrite_parts(
+        return_bytes(contract),
+        {"xl/workbook.xml": lambda x: x.replace(b'r:id="rId2"', b'r:id="rId2" xmlns:y="urn:y" y:id="rId9"')},
+    )
+    assert refusal(content) == "FILE_CORRUPT"

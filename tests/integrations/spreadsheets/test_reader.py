@@ -194,3 +194,40 @@ def test_a_date_typed_as_a_bare_number_is_not_guessed(contract: Contract) -> Non
     unformatted = rewrite_parts(content, {PARTICIPANTS_PART: lambda x: re.sub(rb'<c r="B3" s="\d+"', b'<c r="B3"', x)})
     assert ("DATE_INVALID", "B3") in codes_at(contract, unformatted)
     assert rows_of(contract, content) == rows_of(contract, return_bytes(contract))  # formatted: a date
+
+
+def test_size_hints_in_shared_strings_are_not_trusted(contract: Contract) -> None:
+    content = xlsxwriter_return(contract, clean_rows())  # xlsxwriter writes a shared-strings table
+    hinted = rewrite_parts(
+        content,
+        {
+            "xl/sharedStrings.xml": lambda x: re.sub(
+                rb'count="\d+" uniqueCount="\d+"', b'count="100000000000" uniqueCount="100000000000"', x
+            )
+        },
+    )
+    assert rows_of(contract, hinted) == rows_of(contract, content)
+
+
+def test_a_workbook_counting_dates_from_1904_reads_the_same_dates(contract: Contract) -> None:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    book = build_template(contract, contract.partners[0], OCTOBER)
+    book.epoch = CALENDAR_MAC_1904
+    from integrations.spreadsheets.filler import fill_return
+
+    content = fill_return(book, clean_rows(), summary=summary_of(clean_rows()))
+    import zipfile
+
+    workbook_xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/workbook.xml")
+    assert re.search(rb'date1904="(1|true)"', workbook_xml), workbook_xml[:300]  # dates stored from 1904
+    assert rows_of(contract, content) == rows_of(contract, return_bytes(contract))
+
+
+def test_a_summary_line_given_twice_is_a_finding_not_last_one_wins(contract: Contract) -> None:
+    book = build_template(contract, contract.partners[0], OCTOBER)
+    book["Summary"]["A9"].value, book["Summary"]["B9"].value = "participants", 9
+    from integrations.spreadsheets.filler import fill_return
+
+    content = fill_return(book, clean_rows(), summary=summary_of(clean_rows()))
+    assert ("KEY_REPEATED", "A9") in codes_at(contract, content)
