@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
 
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from domain import return_layout as layout
@@ -47,14 +48,6 @@ _CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
 class ReadResult:
     raw: RawReturn | None
     findings: list[Finding]
-
-
-def column_letter(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def canonical_header(text: str) -> str:
@@ -98,7 +91,7 @@ class Sheet:
     def findings(self, columns: dict[int, str | None]) -> list[Finding]:
         """Findings for flagged cells in ``columns`` (number -> the field it holds)."""
         return [
-            Finding(code, sheet=self.name, cell=f"{column_letter(c)}{r}", row=r, column=columns[c], value=value)
+            Finding(code, sheet=self.name, cell=f"{get_column_letter(c)}{r}", row=r, column=columns[c], value=value)
             for (r, c), (code, value) in sorted(self.flags.items())
             if c in columns
         ]
@@ -179,7 +172,7 @@ def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
                 Finding(
                     "COLUMN_DUPLICATE",
                     sheet=sheet.name,
-                    cell=f"{column_letter(column)}1",
+                    cell=f"{get_column_letter(column)}1",
                     row=1,
                     column=name,
                     value=str(label),
@@ -188,7 +181,7 @@ def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
             )
             continue
         positions[name] = column
-        raw.columns[name] = column_letter(column)
+        raw.columns[name] = get_column_letter(column)
         raw.labels[name] = str(label)
     for row in range(2, sheet.rows + 1):
         cells = sheet.row(row)

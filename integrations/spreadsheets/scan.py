@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
+from openpyxl.utils import column_index_from_string
+
 MAX_ROWS = 20_000  # a template offers 5,000 rows
 MAX_COLUMNS = 100
 MAX_REF_ROW = 1_048_576
@@ -36,13 +38,6 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # error cells and their code, e.g. #REF!
 
 
-def column_number(letters: str) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + (ord(char) - 64)
-    return number
-
-
 class _Scanner:
     """expat callbacks; element names arrive as written (``c`` or ``x:c``): readers match local names."""
 
@@ -60,7 +55,6 @@ class _Scanner:
         self.has_value = False
         self.capture: list[str] = []
         self.value_text = ""
-        self.columns: dict[str, int] = {}  # letters -> number, memoised
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2] if ":" in name else name
@@ -98,10 +92,7 @@ class _Scanner:
             match = _REF.match(ref)
             if not match:
                 raise SheetMalformed(f"cell reference {ref!r}")
-            letters = match.group(1)
-            column = self.columns.get(letters)
-            if column is None:
-                column = self.columns[letters] = column_number(letters)
+            column = column_index_from_string(match.group(1))
             row = int(match.group(2))
             if not (0 < row <= MAX_REF_ROW and 0 < column <= MAX_REF_COLUMN):
                 raise SheetMalformed(f"cell reference {ref!r}")
