@@ -8,7 +8,7 @@ come from anyone; a file in a sub-folder named after a partner id came from that
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -100,10 +100,9 @@ def _modified(info: dict[str, Any]) -> datetime | None:
 class UrlInbox:
     """An inbox at an fsspec URL. A store that keeps no modification time gets ``now`` as received."""
 
-    def __init__(self, url: str, now: Any = None) -> None:
-        self.url = url
+    def __init__(self, url: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.fs, self.root = fsspec.core.url_to_fs(url)
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now = now
 
     def files(self) -> Iterator[InboxFile]:
         if not self.fs.exists(self.root):
