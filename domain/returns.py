@@ -58,3 +58,24 @@ def points_breakdown(rows: Iterable[ParticipantRow], framework: Framework) -> Po
             cells[(measure.id, row.complexity_band)] = (count + 1, sub + points)
             total += points
     return PointsBreakdown(total=total, by_measure_band=dict(sorted(cells.items())))
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """A month of one partner's accepted return in figures: rows, and rows achieving each measure."""
+
+    period: str
+    rows: int
+    achieved: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ReturnContext:
+    """What the records know that a file alone cannot say; empty for the offline self-check."""
+
+    # participant id -> measure id -> the earlier period this partner was accepted claiming it
+    claimed_before: dict[str, dict[str, str]] = field(default_factory=dict)
+    # participant ids in another partner's accepted return for the same period
+    claimed_elsewhere: frozenset[str] = frozenset()
+    # this partner's recent accepted months, newest first
+    history: tuple[MonthFigures, ...] = ()

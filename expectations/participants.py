@@ -16,9 +16,11 @@ from pandera.errors import SchemaErrors
 
 from domain import return_layout as layout
 from domain.contract import OPTIONAL_FIELDS, Framework
-from domain.findings import Finding
+from domain.findings import Finding, has_errors
 from domain.periods import Period
-from domain.returns import ParticipantRow, RawReturn
+from domain.plausibility import against_history
+from domain.returns import MonthFigures, ParticipantRow, RawReturn, ReturnContext
+from expectations import quality
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
@@ -120,34 +122,35 @@ def normalise_band(value: Any, bands: set[str]) -> Any:
     return value
 
 
+def normalise_postcode(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join(value.split()).upper()
+    return value
+
+
 def _element(predicate: Callable[[Any], bool], name: str) -> pa.Check:
     return pa.Check(predicate, element_wise=True, name=name, error=name)
 
 
-def build_schema(framework: Framework, period: Period) -> pa.DataFrameSchema:
-    end = period.last_day
-    bands = set(framework.bands)
+def _is_date(value: Any) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def build_schema(framework: Framework) -> pa.DataFrameSchema:
+    """Structure: every column there, each cell of the right type. Values are the suite's business."""
     columns: dict[str, pa.Column] = {
         "participant_id": pa.Column(
-            object,
-            nullable=False,
-            unique=True,
-            report_duplicates="exclude_first",
-            checks=_element(lambda v: isinstance(v, str), "VALUE_REQUIRED"),
+            object, nullable=False, checks=_element(lambda v: isinstance(v, str), "VALUE_REQUIRED")
         ),
         "referral_date": pa.Column(
             object,
             nullable=False,
             checks=[
                 _element(lambda v: not isinstance(v, AmbiguousDate), "DATE_AMBIGUOUS"),
-                _element(
-                    lambda v: isinstance(v, AmbiguousDate) or (isinstance(v, date) and not isinstance(v, datetime)),
-                    "DATE_INVALID",
-                ),
-                _element(lambda v: not isinstance(v, date) or v <= end, "DATE_AFTER_PERIOD"),
+                _element(lambda v: isinstance(v, AmbiguousDate) or _is_date(v), "DATE_INVALID"),
             ],
         ),
-        "complexity_band": pa.Column(object, nullable=False, checks=_element(lambda v: v in bands, "BAND_UNKNOWN")),
+        "complexity_band": pa.Column(object, nullable=False),
     }
     for measure in framework.measures:
         columns[measure.id] = pa.Column(
@@ -175,6 +178,8 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
                 value = normalise_band(value, bands)
             elif column in measures:
                 value = normalise_yes_no(value)
+            elif column == "postcode_district":
+                value = normalise_postcode(value)
             elif value is not None:
                 value = str(value)
             record[column] = value
@@ -184,7 +189,35 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
     return pd.DataFrame(records, columns=wanted, index=index, dtype=object)
 
 
-_CHECK_CODES = {"not_nullable": "VALUE_REQUIRED", "field_uniqueness": "ID_DUPLICATE"}
+def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnContext) -> pd.DataFrame:
+    """The frame the suite sees: cells of the wrong type blanked (structure reported them), claims added."""
+    ids = [v if isinstance(v, str) else None for v in frame.get("participant_id", pd.Series(None, index=frame.index))]
+    data: dict[str, Any] = {"participant_id": pd.Series(ids, index=frame.index, dtype=object)}
+    dates = frame.get("referral_date", pd.Series(None, index=frame.index))
+    data["referral_date"] = pd.to_datetime(
+        pd.Series([pd.Timestamp(v) if _is_date(v) else pd.NaT for v in dates], index=frame.index)
+    )
+    bands = frame.get("complexity_band", pd.Series(None, index=frame.index))
+    data["complexity_band"] = pd.Series([None if v is None else str(v) for v in bands], index=frame.index, dtype=object)
+    postcodes = frame.get("postcode_district", pd.Series(None, index=frame.index))
+    data["postcode_district"] = pd.Series(
+        [v if isinstance(v, str) else None for v in postcodes], index=frame.index, dtype=object
+    )
+    data[quality.CLAIMED_ELSEWHERE] = pd.Series(
+        ["yes" if pid in context.claimed_elsewhere else None for pid in ids], index=frame.index, dtype=object
+    )
+    for measure in framework.measure_ids:
+        achieved = frame.get(measure, pd.Series(None, index=frame.index))
+        data[measure] = pd.Series([v if isinstance(v, bool) else None for v in achieved], index=frame.index, dtype=object)
+        data[quality.claimed_before_column(measure)] = pd.Series(
+            [context.claimed_before.get(pid, {}).get(measure) if pid else None for pid in ids],
+            index=frame.index,
+            dtype=object,
+        )
+    return pd.DataFrame(data, index=frame.index)
+
+
+_CHECK_CODES = {"not_nullable": "VALUE_REQUIRED"}
 
 
 def _display(value: Any) -> str | None:
@@ -196,8 +229,15 @@ def _display(value: Any) -> str | None:
 
 
 def validate_participants(
-    raw: RawReturn, framework: Framework, period: Period
+    raw: RawReturn,
+    framework: Framework,
+    period: Period,
+    *,
+    contract_start: Period,
+    context: ReturnContext | None = None,
 ) -> tuple[list[ParticipantRow], list[Finding]]:
+    """Structure (pandera), then quality (the GX suite), then plausibility: every finding, none stopping the rest."""
+    context = context or ReturnContext()
     findings: list[Finding] = []
     for extra in raw.columns:
         if extra not in framework.columns:
@@ -217,12 +257,20 @@ def validate_participants(
         findings += [_missing_column(c) for c in missing]
         return [], findings
     frame = to_frame(raw, framework)
-    schema = build_schema(framework, period)
     try:
-        schema.validate(frame, lazy=True)
+        build_schema(framework).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        findings += _from_failure_cases(errors.failure_cases, raw, period, framework)
-    if any(f.severity.value == "error" for f in findings):
+        findings += _from_failure_cases(errors.failure_cases, raw)
+    parameters = {
+        "period_end": pd.Timestamp(period.last_day),
+        "earliest_referral": pd.Timestamp(quality.earliest_referral(contract_start)),
+    }
+    checked = quality_frame(frame, framework, context)
+    unexpected = quality.run_suite(quality.suite_text(framework), checked, parameters)
+    common = {"period": str(period), "allowed": ", ".join(framework.bands)}
+    findings += quality.as_findings(unexpected, checked, raw.columns, common)
+    findings += _plausibility(frame, framework, context, raw.columns)
+    if has_errors(findings):
         return [], findings
     rows = [
         ParticipantRow(
@@ -237,11 +285,35 @@ def validate_participants(
     return rows, findings
 
 
+def _plausibility(
+    frame: pd.DataFrame, framework: Framework, context: ReturnContext, letters: dict[str, str]
+) -> list[Finding]:
+    achieved = {
+        m: sum(1 for v in frame[m] if v is True) for m in framework.measure_ids if m in frame.columns
+    }
+    month = MonthFigures(period="", rows=len(frame), achieved=achieved)
+    findings = []
+    for unusual in against_history(month, context.history):
+        letter = letters.get(unusual.column or "")
+        findings.append(
+            Finding(
+                unusual.code,
+                sheet=layout.PARTICIPANTS,
+                cell=f"{letter}1" if letter else None,
+                row=1 if letter else None,
+                column=unusual.column,
+                value=unusual.value,
+                params=unusual.params,
+            )
+        )
+    return findings
+
+
 def _missing_column(column: str) -> Finding:
     return Finding("COLUMN_MISSING", sheet=layout.PARTICIPANTS, column=column, params={"column": column})
 
 
-def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn, period: Period, framework: Framework) -> list[Finding]:
+def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn) -> list[Finding]:
     findings = []
     for case in cases.to_dict("records"):
         check = str(case["check"])
@@ -261,7 +333,7 @@ def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn, period: Period, fra
                 row=row,
                 column=column,
                 value=value,
-                params={"period": str(period), "allowed": ", ".join(framework.bands)},
+                params={"column": column},
             )
         )
     return findings

@@ -6,7 +6,7 @@ from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.findings import Finding, has_errors, ordered
 from domain.periods import Period
-from domain.returns import ParticipantRow, RawReturn
+from domain.returns import ParticipantRow, RawReturn, ReturnContext
 from expectations.about import identify
 from expectations.participants import validate_participants
 from expectations.summary import reconcile_summary
@@ -24,7 +24,9 @@ class ValidatedReturn:
         return self.partner is not None and self.period is not None and not has_errors(self.findings)
 
 
-def validate_return(raw: RawReturn, contract: Contract, *, sender: str | None = None) -> ValidatedReturn:
+def validate_return(
+    raw: RawReturn, contract: Contract, *, sender: str | None = None, context: ReturnContext | None = None
+) -> ValidatedReturn:
     identity = identify(raw.about, contract, sender=sender)
     columns = contract.framework.columns
     # A notes column is ignored whole, its error cells included.
@@ -32,7 +34,9 @@ def validate_return(raw: RawReturn, contract: Contract, *, sender: str | None = 
     findings += identity.findings
     rows: list[ParticipantRow] = []
     if identity.period is not None:
-        rows, row_findings = validate_participants(raw, contract.framework, identity.period)
+        rows, row_findings = validate_participants(
+            raw, contract.framework, identity.period, contract_start=contract.alliance.start, context=context
+        )
         findings += row_findings
         if rows:
             findings += reconcile_summary(raw, rows, contract.framework)

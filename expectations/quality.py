@@ -1,0 +1,220 @@
+"""Data quality of the Participants rows: a Great Expectations suite generated from the framework.
+
+The suite is plain JSON (``suite_json``); the repository keeps the one for its example
+contract in ``expectations/suites/`` and a test checks it against the generator. What
+changes month to month (the period's last day, claims already made) is not in the suite:
+dates arrive as suite parameters and claims as columns of the frame validated.
+
+Each expectation names, in its ``meta``, the finding it raises and the sheet column its
+cells are in, so every unexpected value becomes a finding at its cell.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from domain import return_layout as layout
+from domain.contract import Framework
+from domain.errors import AllianceError
+from domain.findings import Finding
+from domain.periods import Period
+
+SUITE_NAME = "participants"
+ROW_INDEX = "row"  # the frame's index: the sheet's row numbers
+CLAIMED_ELSEWHERE = "claimed by another partner"  # spaces: cannot clash with a framework column
+POSTCODE_DISTRICT = r"^[A-Z]{1,2}[0-9][A-Z0-9]?$"
+EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
+
+
+def claimed_before_column(measure_id: str) -> str:
+    return f"{measure_id} claimed in"
+
+
+class SuiteFailed(AllianceError):
+    """An expectation could not be evaluated: a defect in the suite, not in the partner's return."""
+
+    exit_code = 3
+
+
+def _expectation(kind: str, finding: str, cell_column: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs, "meta": {"finding": finding, "cell_column": cell_column}}
+
+
+def suite_json(framework: Framework) -> dict[str, Any]:
+    """The suite for ``framework`` as JSON-ready data (stable: no generated ids)."""
+    expectations = [
+        _expectation("expect_column_values_to_be_unique", "ID_DUPLICATE", "participant_id", column="participant_id"),
+        _expectation(
+            "expect_column_values_to_be_in_set",
+            "BAND_UNKNOWN",
+            "complexity_band",
+            column="complexity_band",
+            value_set=list(framework.bands),
+        ),
+        _expectation(
+            "expect_column_values_to_be_between",
+            "DATE_AFTER_PERIOD",
+            "referral_date",
+            column="referral_date",
+            max_value={"$PARAMETER": "period_end"},
+        ),
+        _expectation(
+            "expect_column_values_to_be_between",
+            "DATE_TOO_EARLY",
+            "referral_date",
+            column="referral_date",
+            min_value={"$PARAMETER": "earliest_referral"},
+        ),
+        _expectation(
+            "expect_column_values_to_match_regex",
+            "POSTCODE_INVALID",
+            "postcode_district",
+            column="postcode_district",
+            regex=POSTCODE_DISTRICT,
+        ),
+        _expectation(
+            "expect_column_values_to_be_null", "DUPLICATE_CLAIM", "participant_id", column=CLAIMED_ELSEWHERE
+        ),
+    ]
+    for measure in framework.measures:
+        expectations.append(
+            _expectation(
+                "expect_column_values_to_be_null",
+                "OUTCOME_CLAIMED_BEFORE",
+                measure.id,
+                column=claimed_before_column(measure.id),
+                row_condition=f"`{measure.id}` == True",
+                condition_parser="pandas",
+            )
+        )
+    return {
+        "name": SUITE_NAME,
+        "meta": {"framework_version": framework.version, "generated_by": "alliance expectations"},
+        "expectations": expectations,
+    }
+
+
+def suite_text(framework: Framework) -> str:
+    return json.dumps(suite_json(framework), indent=2, sort_keys=True) + "\n"
+
+
+def earliest_referral(contract_start: Period) -> date:
+    return date(contract_start.year - EARLIEST_REFERRAL_YEARS, contract_start.month, 1)
+
+
+@dataclass(frozen=True)
+class Unexpected:
+    finding: str
+    cell_column: str
+    column: str
+    rows: list[int]
+    values: list[Any]
+
+
+@cache
+def _context() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    asset = context.data_sources.add_pandas("returns").add_dataframe_asset(SUITE_NAME)
+    return context, asset.add_batch_definition_whole_dataframe("whole return")
+
+
+@cache
+def _suite(text: str) -> Any:
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    data = json.loads(text)
+    expectations = [ExpectationConfiguration(**e).to_domain_obj() for e in data["expectations"]]
+    return gx.ExpectationSuite(name=data["name"], expectations=expectations, meta=data["meta"])
+
+
+def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
+    """Validate ``frame`` (index: the sheet's row numbers) and return what each failed expectation saw."""
+    _, batch_definition = _context()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        _suite(text), expectation_parameters=parameters, result_format={"result_format": "COMPLETE"}
+    )
+    unexpected = []
+    for item in result.results:
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            raise SuiteFailed(f"expectation {item.expectation_config.type} could not run on the return")
+        if item.success:
+            continue
+        meta = item.expectation_config.meta
+        unexpected.append(
+            Unexpected(
+                finding=meta["finding"],
+                cell_column=meta["cell_column"],
+                column=item.expectation_config.kwargs["column"],
+                rows=[_row(i) for i in item.result.get("unexpected_index_list") or []],
+                values=list(item.result.get("unexpected_list") or []),
+            )
+        )
+    return unexpected
+
+
+def as_findings(
+    unexpected: list[Unexpected], frame: pd.DataFrame, letters: dict[str, str], params: dict[str, Any]
+) -> list[Finding]:
+    """One finding per unexpected cell; a repeated id is reported from its second appearance on."""
+    findings = []
+    for item in unexpected:
+        seen: set[Any] = set()
+        for row, value in sorted(zip(item.rows, item.values, strict=True), key=lambda pair: pair[0]):
+            extra: dict[str, Any] = dict(params)
+            shown = value
+            if item.finding == "ID_DUPLICATE":
+                if value not in seen:
+                    seen.add(value)
+                    continue
+            elif item.finding == "OUTCOME_CLAIMED_BEFORE":
+                extra["expected"] = value
+                extra["column"] = item.cell_column
+                shown = frame.at[row, "participant_id"]
+            elif item.finding == "DUPLICATE_CLAIM":
+                shown = frame.at[row, "participant_id"]
+            letter = letters.get(item.cell_column)
+            findings.append(
+                Finding(
+                    item.finding,
+                    sheet=layout.PARTICIPANTS,
+                    cell=f"{letter}{row}" if letter else None,
+                    row=row,
+                    column=item.cell_column,
+                    value=_display(shown),
+                    params=extra,
+                )
+            )
+    return findings
+
+
+def _display(value: Any) -> str | None:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _row(index: Any) -> int:
+    """GX gives a named index as ``{index name: row, column: value}``."""
+    return int(index[ROW_INDEX] if isinstance(index, dict) else index)
