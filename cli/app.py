@@ -100,6 +100,37 @@ def validate(
     raise typer.Exit(0 if all(r["status"] == "accepted" for r in results) else 1)
 
 
+@app.command()
+def findings() -> None:
+    """Print the findings catalogue as Markdown (the source of docs/findings.md)."""
+    from domain.findings import catalogue_markdown
+
+    typer.echo(catalogue_markdown(), nl=False)
+
+
+@app.command()
+def expectations(
+    workspace: WorkspaceOpt = Path("."),
+    check: Annotated[
+        Path | None, typer.Option(help="Compare this suite JSON with the framework's instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the Great Expectations suite the framework generates (or check a kept copy against it)."""
+    from domain.errors import UsageError
+    from expectations.quality import suite_text
+
+    generated = suite_text(_workspace(workspace).load_contract().framework)
+    if check is None:
+        typer.echo(generated, nl=False)
+        return
+    if not check.is_file():
+        raise UsageError(f"no such file: {check}")
+    if check.read_text(encoding="utf-8") != generated:
+        typer.echo(f"{check} differs from the suite this framework generates; regenerate it", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{check} matches the framework")
+
+
 @cycle_app.command("run")
 def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""

@@ -299,8 +299,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "RATE_UNUSUAL": CodeSpec(
         Severity.warning,
         "An outcome's rate is far from the partner's own recent months.",
-        "{column} achieved for {value} of participants this month; {expected} over your last {months} accepted "
-        "months.",
+        "{column} achieved for {value} of participants this month; {expected} over your last {months} accepted months.",
         "Check the {column} column (e.g. Yes/No swapped or filled down); if the change is real, nothing to do.",
     ),
 }
@@ -382,3 +381,34 @@ def ordered(findings: list[Finding]) -> list[Finding]:
         findings,
         key=lambda f: (_SEVERITY_ORDER[f.severity], f.sheet or "", f.row or 0, f.column or "", f.code),
     )
+
+
+def catalogue_rows() -> list[tuple[str, str, str, str]]:
+    """(code, severity, meaning, how to fix) for every code, in catalogue order.
+
+    The fix is the catalogue's template with its placeholders left as ``{name}``, as a reader
+    of the documentation sees them before any finding fills them in.
+    """
+    return [(code, spec.severity.value, spec.meaning, spec.fix) for code, spec in CATALOGUE.items()]
+
+
+def catalogue_markdown() -> str:
+    """docs/findings.md: generated, so the documentation and the checks cannot drift apart."""
+    lines = [
+        "# Findings",
+        "",
+        "Every problem the alliance finds in a return is a finding with a stable code. An **error** blocks",
+        "acceptance; a **warning** does not, but the partner should look; **info** is a note. The feedback",
+        "workbook and the Slack message quote these codes. This file is generated from",
+        "`domain/findings.py` by `alliance findings > docs/findings.md`; a test keeps it current.",
+        "",
+        "| code | severity | meaning | how to fix |",
+        "|---|---|---|---|",
+    ]
+    for code, severity, meaning, fix in catalogue_rows():
+        lines.append(f"| `{code}` | {severity} | {_cell(meaning)} | {_cell(fix)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -208,7 +208,9 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
     )
     for measure in framework.measure_ids:
         achieved = frame.get(measure, pd.Series(None, index=frame.index))
-        data[measure] = pd.Series([v if isinstance(v, bool) else None for v in achieved], index=frame.index, dtype=object)
+        data[measure] = pd.Series(
+            [v if isinstance(v, bool) else None for v in achieved], index=frame.index, dtype=object
+        )
         data[quality.claimed_before_column(measure)] = pd.Series(
             [context.claimed_before.get(pid, {}).get(measure) if pid else None for pid in ids],
             index=frame.index,
@@ -288,9 +290,7 @@ def validate_participants(
 def _plausibility(
     frame: pd.DataFrame, framework: Framework, context: ReturnContext, letters: dict[str, str]
 ) -> list[Finding]:
-    achieved = {
-        m: sum(1 for v in frame[m] if v is True) for m in framework.measure_ids if m in frame.columns
-    }
+    achieved = {m: sum(1 for v in frame[m] if v is True) for m in framework.measure_ids if m in frame.columns}
     month = MonthFigures(period="", rows=len(frame), achieved=achieved)
     findings = []
     for unusual in against_history(month, context.history):

@@ -77,9 +77,7 @@ def suite_json(framework: Framework) -> dict[str, Any]:
             column="postcode_district",
             regex=POSTCODE_DISTRICT,
         ),
-        _expectation(
-            "expect_column_values_to_be_null", "DUPLICATE_CLAIM", "participant_id", column=CLAIMED_ELSEWHERE
-        ),
+        _expectation("expect_column_values_to_be_null", "DUPLICATE_CLAIM", "participant_id", column=CLAIMED_ELSEWHERE),
     ]
     for measure in framework.measures:
         expectations.append(

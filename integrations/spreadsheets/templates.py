@@ -7,9 +7,11 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
+from domain.findings import catalogue_rows
 from domain.periods import Period
 from integrations.spreadsheets.cells import set_text, set_value
 
@@ -122,9 +124,24 @@ def build_template(contract: Contract, partner: Partner, period: Period) -> Work
     ]
     for row, line in enumerate(lines, start=1):
         set_text(guide.cell(row=row, column=1), line)
-    guide.column_dimensions["A"].width = 100
+    _write_catalogue(guide, first_row=len(lines) + 2)
     book.active = 1
     return book
+
+
+def _write_catalogue(guide: Worksheet, first_row: int) -> None:
+    """Every finding the alliance can report, so a partner can look up a code from their feedback."""
+    set_text(guide.cell(row=first_row, column=1), "What the checks can report (the codes in your feedback):")
+    guide.cell(row=first_row, column=1).font = BOLD
+    for column, heading in enumerate(("code", "severity", "meaning", "how to fix"), start=1):
+        set_text(guide.cell(row=first_row + 1, column=column), heading)
+        guide.cell(row=first_row + 1, column=column).font = BOLD
+    for row, entry in enumerate(catalogue_rows(), start=first_row + 2):
+        for column, text in enumerate(entry, start=1):
+            set_text(guide.cell(row=row, column=column), text)
+    # Column A is narrow: the guidance lines above overflow into the empty cells beside them.
+    for letter, width in (("A", 26), ("B", 10), ("C", 70), ("D", 70)):
+        guide.column_dimensions[letter].width = width
 
 
 def write_templates(contract: Contract, period: Period, folder: Path) -> list[Path]:

@@ -116,3 +116,56 @@ def test_a_template_for_someone_else_is_refused(contract: Contract, field: str, 
     validated = validate(contract, buffer.getvalue())
     assert not validated.accepted
     assert code in [f.code for f in validated.findings]
+
+
+def test_dates_before_any_referral_and_full_postcodes_are_refused(contract: Contract) -> None:
+    rows = clean_rows(3)
+    rows[0]["referral_date"] = date(1926, 10, 1)
+    rows[1]["postcode_district"] = "NF1 2AB"
+    rows[2]["postcode_district"] = " nf12 "
+    validated = validate(contract, return_bytes(contract, rows=rows))
+    assert sorted(codes(validated)) == [("DATE_TOO_EARLY", "B2"), ("POSTCODE_INVALID", "G3")]
+    early = next(f for f in validated.findings if f.code == "DATE_TOO_EARLY")
+    assert early.value == "01/10/1926"
+
+
+def test_claims_known_to_the_records_are_findings_at_their_cells(contract: Contract) -> None:
+    from domain.returns import ReturnContext
+
+    result = read_return("r.xlsx", return_bytes(contract))
+    assert result.raw is not None
+    context = ReturnContext(
+        claimed_before={"P000": {"housing_sustained": "2026-06", "into_work": "2026-07"}, "P001": {"into_work": "x"}},
+        claimed_elsewhere=frozenset({"P002"}),
+    )
+    validated = validate_return(result.raw, contract, context=context)
+    # P000's into_work is No this month: only the outcome claimed again counts.
+    assert codes(validated) == [("OUTCOME_CLAIMED_BEFORE", "D2"), ("DUPLICATE_CLAIM", "A4")]
+    again, elsewhere = validated.findings
+    assert again.severity.value == "error" and again.value == "P000"
+    assert "2026-06" in again.message and "housing_sustained" in again.message
+    assert elsewhere.severity.value == "warning" and "P002" in elsewhere.message
+    assert not validated.accepted
+
+
+def test_fifty_different_problems_are_reported_in_one_pass(contract: Contract) -> None:
+    rows = clean_rows(50)
+    problems = [
+        ("complexity_band", "hard"),
+        ("into_work", "maybe"),
+        ("referral_date", "31/02/2026"),
+        ("referral_date", date(2026, 11, 2)),
+        ("referral_date", date(1920, 1, 1)),
+        ("referral_date", "01/10/26"),
+        ("wellbeing_up", None),
+        ("postcode_district", "NF1 2AB"),
+        ("housing_sustained", "#N/A"),
+        ("participant_id", None),
+    ]
+    for n, row in enumerate(rows):
+        column, value = problems[n % len(problems)]
+        row[column] = value
+    validated = validate(contract, return_bytes(contract, rows=rows))
+    cells = {f.cell for f in validated.findings if f.sheet == "Participants"}
+    assert len(cells) == 50, sorted(validated.findings, key=lambda f: f.row or 0)
+    assert {f.row for f in validated.findings if f.sheet == "Participants"} == set(range(2, 52))
