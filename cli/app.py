@@ -76,7 +76,7 @@ def validate(
         raise UsageError(f"no such file: {', '.join(missing)}")
     results = []
     for file in files:
-        validated, findings = check_file(read_file(file), contract)
+        validated, findings, _ = check_file(read_file(file), contract)
         accepted = is_accepted(validated, findings)
         results.append(
             {

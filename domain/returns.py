@@ -26,6 +26,8 @@ class RawReturn:
     summary_cells: dict[str, str] = field(default_factory=dict)
     # Cells whose value could not be trusted (errors, formulas never calculated), as findings.
     cell_findings: list[Finding] = field(default_factory=list)
+    # The sheets read, as the partner wrote them (values from A1), for the feedback workbook.
+    grids: dict[str, list[list[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ParticipantRow:
     complexity_band: str
     achieved: frozenset[str]  # ids of the measures achieved this period
     postcode_district: str | None = None
+    sheet_row: int | None = field(default=None, compare=False)  # where it was on the Participants sheet
 
 
 @dataclass(frozen=True)

@@ -281,8 +281,9 @@ def validate_participants(
             complexity_band=record["complexity_band"],
             achieved=frozenset(m for m in framework.measure_ids if record[m] is True),
             postcode_district=record.get("postcode_district"),
+            sheet_row=int(row),
         )
-        for record in frame.to_dict("records")
+        for row, record in zip(frame.index, frame.to_dict("records"), strict=True)
     ]
     return rows, findings
 

@@ -1,5 +1,6 @@
 """One entry point: a raw return checked in layers, every finding collected."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain import return_layout as layout
@@ -8,7 +9,7 @@ from domain.findings import Finding, has_errors, ordered
 from domain.periods import Period
 from domain.returns import ParticipantRow, RawReturn, ReturnContext
 from expectations.about import identify
-from expectations.participants import validate_participants
+from expectations.participants import normalise_id, validate_participants
 from expectations.summary import reconcile_summary
 
 
@@ -24,9 +25,21 @@ class ValidatedReturn:
         return self.partner is not None and self.period is not None and not has_errors(self.findings)
 
 
+# Given whose return it is, for which month, and the participant ids in it: what the records know.
+ContextFor = Callable[[Partner, Period, list[str]], ReturnContext]
+
+
+def participant_ids(raw: RawReturn) -> list[str]:
+    """The ids the return claims, as validation will read them (for looking up the records)."""
+    ids = (normalise_id(row.values.get("participant_id")) for row in raw.rows)
+    return sorted({i for i in ids if isinstance(i, str)})
+
+
 def validate_return(
-    raw: RawReturn, contract: Contract, *, sender: str | None = None, context: ReturnContext | None = None
+    raw: RawReturn, contract: Contract, *, sender: str | None = None, context_for: ContextFor | None = None
 ) -> ValidatedReturn:
+    """Every layer, every finding. Without ``context_for`` (the offline self-check) the checks that need
+    the records (claims before, claims by others, the partner's history) find nothing."""
     identity = identify(raw.about, contract, sender=sender)
     columns = contract.framework.columns
     # A notes column is ignored whole, its error cells included.
@@ -34,6 +47,9 @@ def validate_return(
     findings += identity.findings
     rows: list[ParticipantRow] = []
     if identity.period is not None:
+        context = None
+        if context_for is not None and identity.partner is not None:
+            context = context_for(identity.partner, identity.period, participant_ids(raw))
         rows, row_findings = validate_participants(
             raw, contract.framework, identity.period, contract_start=contract.alliance.start, context=context
         )

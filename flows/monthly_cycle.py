@@ -15,6 +15,7 @@ from models import repo
 from models.db import session_scope
 from services import messages
 from services.deps import Deps, production_deps
+from services.claims import report_duplicate_claims
 from services.intake import Outcome, process_file
 from services.payments import RunResult, issue_statements, run_payments
 from services.status import count_statuses, period_status
@@ -26,6 +27,7 @@ class CycleReport:
     outcomes: list[Outcome] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_claims: dict[str, list[str]] = field(default_factory=dict)
 
 
 @task(cache_policy=NONE)
@@ -45,6 +47,11 @@ def collect(deps: Deps) -> list[InboxFile]:
 @task(cache_policy=NONE, task_run_name="process {file.name}")
 def process(deps: Deps, file: InboxFile) -> Outcome:
     return process_file(deps, file)
+
+
+@task(cache_policy=NONE, task_run_name="cross-check {period}")
+def cross_check(deps: Deps, period: Period) -> dict[str, list[str]]:
+    return report_duplicate_claims(deps, period)
 
 
 @task(cache_policy=NONE, task_run_name="pay {period}")
@@ -93,6 +100,7 @@ def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
     report.outcomes = [process(deps, f) for f in files]
+    report.duplicate_claims = cross_check(deps, target)
 
     with session_scope(deps.engine) as session:
         paid_before = repo.periods_with_runs(session)

@@ -1,7 +1,8 @@
 """Session functions (keyword arguments, one purpose each) over the tables."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from domain.contract import Contract
 from domain.findings import Finding, count_by_severity
-from domain.returns import ParticipantRow
+from domain.returns import MonthFigures, ParticipantRow
 from models.tables import (
     FindingRecord,
     FundingAdjustment,
@@ -75,6 +76,9 @@ def add_submission(
     submission.warning_count = counts["warning"]
     submission.info_count = counts["info"]
     submission.row_count = len(rows)
+    if rows:
+        achieved = {m: sum(1 for r in rows if m in r.achieved) for m in sorted({m for r in rows for m in r.achieved})}
+        submission.measure_counts = json.dumps(achieved, sort_keys=True)
     if submission.status == "accepted":
         for older in session.exec(
             select(Submission).where(
@@ -88,24 +92,12 @@ def add_submission(
     session.add(submission)
     session.flush()
     assert submission.id is not None
-    session.add_all(
-        FindingRecord(
-            submission_id=submission.id,
-            code=f.code,
-            severity=f.severity.value,
-            sheet=f.sheet,
-            cell=f.cell,
-            row=f.row,
-            column=f.column,
-            value=f.value,
-            message=f.message,
-        )
-        for f in findings
-    )
+    session.add_all(_finding_record(submission.id, f) for f in findings)
     session.add_all(
         ParticipantRecord(
             submission_id=submission.id,
             participant_id=r.participant_id,
+            sheet_row=r.sheet_row,
             referral_date=r.referral_date,
             complexity_band=r.complexity_band,
             achieved=",".join(sorted(r.achieved)),
@@ -115,6 +107,20 @@ def add_submission(
     )
     session.flush()
     return submission
+
+
+def _finding_record(submission_id: int, f: Finding) -> FindingRecord:
+    return FindingRecord(
+        submission_id=submission_id,
+        code=f.code,
+        severity=f.severity.value,
+        sheet=f.sheet,
+        cell=f.cell,
+        row=f.row,
+        column=f.column,
+        value=f.value,
+        message=f.message,
+    )
 
 
 def accepted_submissions(session: Session, *, period: str) -> list[Submission]:
@@ -154,9 +160,153 @@ def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
             complexity_band=r.complexity_band,
             achieved=frozenset(a for a in r.achieved.split(",") if a),
             postcode_district=r.postcode_district,
+            sheet_row=r.sheet_row,
         )
         for r in records
     ]
+
+
+# Participant ids are looked up in chunks: SQLite and PostgreSQL both cap bound parameters.
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    unique = sorted(set(values))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start : start + _CHUNK]
+
+
+def latest_submission(session: Session, *, partner_id: str, period: str) -> Submission | None:
+    """The partner's latest version for the period, whatever became of it."""
+    return session.exec(
+        select(Submission)
+        .where(Submission.partner_id == partner_id, Submission.period == period)
+        .order_by(col(Submission.version).desc())
+        .limit(1)
+    ).first()
+
+
+def claims_before(
+    session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """participant id -> measure -> the earliest earlier period this partner's accepted return claimed it."""
+    claims: dict[str, dict[str, str]] = {}
+    for chunk in _chunks(participant_ids):
+        found = session.exec(
+            select(ParticipantRecord.participant_id, ParticipantRecord.achieved, Submission.period)
+            .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
+            .where(
+                Submission.partner_id == partner_id,
+                Submission.status == "accepted",
+                col(Submission.period) < period,
+                col(ParticipantRecord.participant_id).in_(chunk),
+                ParticipantRecord.achieved != "",
+            )
+        )
+        for participant_id, achieved, claimed_in in found:
+            measures = claims.setdefault(participant_id, {})
+            for measure in achieved.split(","):
+                if claimed_in is not None and (measure not in measures or claimed_in < measures[measure]):
+                    measures[measure] = claimed_in
+    return claims
+
+
+@dataclass(frozen=True)
+class OtherClaim:
+    participant_id: str
+    partner_id: str
+    submission_id: int
+    sheet_row: int | None
+
+
+def claims_elsewhere(
+    session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]
+) -> list[OtherClaim]:
+    """The same participants in other partners' accepted returns for the period."""
+    claims: list[OtherClaim] = []
+    for chunk in _chunks(participant_ids):
+        found = session.exec(
+            select(
+                ParticipantRecord.participant_id,
+                Submission.partner_id,
+                ParticipantRecord.submission_id,
+                ParticipantRecord.sheet_row,
+            )
+            .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
+            .where(
+                Submission.period == period,
+                Submission.status == "accepted",
+                Submission.partner_id != partner_id,
+                col(ParticipantRecord.participant_id).in_(chunk),
+            )
+        )
+        claims += [OtherClaim(pid, other or "", sid, row) for pid, other, sid, row in found]
+    return sorted(claims, key=lambda c: (c.participant_id, c.partner_id))
+
+
+def duplicate_claims(session: Session, *, period: str) -> dict[str, list[str]]:
+    """participant id -> the partners whose accepted returns for the period all include them."""
+    shared = (
+        select(ParticipantRecord.participant_id)
+        .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
+        .where(Submission.period == period, Submission.status == "accepted")
+        .group_by(col(ParticipantRecord.participant_id))
+        .having(func.count(func.distinct(Submission.partner_id)) > 1)
+    )
+    found = session.exec(
+        select(ParticipantRecord.participant_id, Submission.partner_id)
+        .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
+        .where(
+            Submission.period == period,
+            Submission.status == "accepted",
+            col(ParticipantRecord.participant_id).in_(shared),
+        )
+        .distinct()
+    )
+    claims: dict[str, list[str]] = {}
+    for participant_id, partner_id in found:
+        claims.setdefault(participant_id, []).append(partner_id or "")
+    return {pid: sorted(partners) for pid, partners in sorted(claims.items())}
+
+
+def recent_months(session: Session, *, partner_id: str, before: str, limit: int) -> list[MonthFigures]:
+    """The partner's accepted months before ``before``, newest first, as figures."""
+    found = session.exec(
+        select(Submission)
+        .where(
+            Submission.partner_id == partner_id,
+            Submission.status == "accepted",
+            col(Submission.period) < before,
+            col(Submission.measure_counts).is_not(None),
+        )
+        .order_by(col(Submission.period).desc())
+        .limit(limit)
+    )
+    return [
+        MonthFigures(period=s.period or "", rows=s.row_count, achieved=json.loads(s.measure_counts or "{}"))
+        for s in found
+    ]
+
+
+def add_findings(session: Session, *, submission: Submission, findings: Sequence[Finding]) -> None:
+    """Findings that arise after a submission was filed (another partner's later claim); counts follow."""
+    assert submission.id is not None
+    for finding in findings:
+        session.add(_finding_record(submission.id, finding))
+    counts = count_by_severity(list(findings))
+    submission.error_count += counts["error"]
+    submission.warning_count += counts["warning"]
+    submission.info_count += counts["info"]
+    session.add(submission)
+    session.flush()
+
+
+def findings_of(session: Session, *, submission_id: int) -> list[FindingRecord]:
+    return list(
+        session.exec(
+            select(FindingRecord).where(FindingRecord.submission_id == submission_id).order_by(col(FindingRecord.id))
+        )
+    )
 
 
 def funding_adjustments(session: Session) -> list[FundingAdjustment]:

@@ -50,6 +50,8 @@ class SubmissionBase(SQLModel):
     warning_count: int = 0
     info_count: int = 0
     feedback_path: str | None = None
+    # JSON {measure id: rows achieving it}, for plausibility against later months
+    measure_counts: str | None = Field(default=None, sa_type=Text)
 
 
 class Submission(SubmissionBase, table=True):
@@ -76,7 +78,8 @@ class ParticipantRecord(SQLModel, table=True):
     __tablename__ = "participant_row"
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", index=True)
-    participant_id: str = Field(max_length=64)
+    participant_id: str = Field(max_length=64, index=True)
+    sheet_row: int | None = None  # the row on the partner's Participants sheet
     referral_date: date
     complexity_band: str = Field(max_length=64)
     achieved: str = ""  # measure ids achieved, comma-separated, sorted

@@ -5,13 +5,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlmodel import Session
+
+from domain import return_layout as layout
+from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
-from domain.findings import Finding, has_errors, ordered
+from domain.findings import Finding, Severity, has_errors, ordered
 from domain.periods import Period
+from domain.plausibility import RECENT_MONTHS
+from domain.returns import RawReturn, ReturnContext
 from expectations.about import timing
-from expectations.returns import ValidatedReturn, validate_return
+from expectations.returns import ContextFor, ValidatedReturn, validate_return
 from integrations.inbox import MAX_FILE_BYTES, InboxFile, archive_original
-from integrations.spreadsheets.feedback import write_feedback
+from integrations.spreadsheets.feedback import FeedbackHeading, write_feedback
 from integrations.spreadsheets.reader import read_return
 from models import repo
 from models.audit import append_audit
@@ -36,24 +42,51 @@ class Outcome:
 
 
 def check_file(
-    file: InboxFile, contract: Contract, *, received_at: datetime | None = None
-) -> tuple[ValidatedReturn | None, list[Finding]]:
-    """Read and validate a file without touching the database (the offline self-check too).
+    file: InboxFile,
+    contract: Contract,
+    *,
+    received_at: datetime | None = None,
+    context_for: ContextFor | None = None,
+) -> tuple[ValidatedReturn | None, list[Finding], RawReturn | None]:
+    """Read and validate a file; without ``context_for`` nothing touches the database (the offline self-check).
 
     With ``received_at``, also whether the return is on time and for a month that has begun.
     """
     if file.content is None:
         too_large = Finding("FILE_TOO_LARGE", params={"filename": file.name, "detail": f"{MAX_FILE_BYTES:,} bytes"})
-        return None, [too_large]
+        return None, [too_large], None
     result = read_return(file.name, file.content)
     if result.raw is None:
-        return None, result.findings
+        return None, result.findings, None
     sender = file.sender if file.sender and contract.partner(file.sender) else None
-    validated = validate_return(result.raw, contract, sender=sender)
+    validated = validate_return(result.raw, contract, sender=sender, context_for=context_for)
     findings = result.findings + validated.findings
     if received_at is not None and validated.period is not None:
         findings += timing(validated.period, received_at, contract)
-    return validated, ordered(findings)
+    return validated, ordered(findings), result.raw
+
+
+class RecordsContext:
+    """Looks up, for a return being checked, what the records know; keeps the other partners' claims."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.others: list[repo.OtherClaim] = []
+
+    def __call__(self, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
+        with session_scope(self.deps.engine) as session:
+            before = repo.claims_before(
+                session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
+            )
+            self.others = repo.claims_elsewhere(
+                session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
+            )
+            history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
+        return ReturnContext(
+            claimed_before=before,
+            claimed_elsewhere=frozenset(c.participant_id for c in self.others),
+            history=tuple(history),
+        )
 
 
 def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> bool:
@@ -69,7 +102,8 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
         if known is not None:
             return Outcome(file.name, "duplicate", known.partner_id, known.period, known.version, [], None, known.id)
 
-    validated, findings = check_file(file, contract, received_at=file.received_at)
+    records = RecordsContext(deps)
+    validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
     accepted = is_accepted(validated, findings)
     sender = contract.partner(file.sender) if file.sender else None
     # Feedback goes to whoever sent the file: its partner folder, failing that its About sheet.
@@ -80,6 +114,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
     late = any(f.code == "RETURN_LATE" for f in findings)
     stored = archive_original(deps.workspace.archive, file)
     now = deps.clock()
+    changes, changes_note = _changes(deps, partner, period, raw) if partner and period else (None, None)
 
     # The feedback workbook is written beside its final name and moved there once the record is
     # committed: a transaction that fails leaves no feedback for a version that does not exist.
@@ -95,12 +130,17 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 staging = feedback.with_name(f".{feedback.name}.partial")
                 write_feedback(
                     staging,
-                    partner_name=partner.name,
-                    period=str(period) if period else "unknown period",
-                    version=version,
-                    filename=file.name,
-                    status=status,
+                    heading=FeedbackHeading(
+                        partner_name=partner.name,
+                        period=str(period) if period else "unknown period",
+                        version=version,
+                        filename=file.name,
+                        status=_shown_status(status, findings),
+                    ),
                     findings=findings,
+                    grids=raw.grids if raw else None,
+                    changes=changes,
+                    changes_note=changes_note,
                 )
             if period is not None:
                 repo.ensure_period(session, period=str(period))
@@ -141,6 +181,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                         status=status,
                         findings=findings,
                         late=late,
+                        feedback=feedback.name if feedback else None,
                     ),
                     payload={"submission_id": submission.id, "feedback": str(feedback)},
                 )
@@ -154,6 +195,8 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                     text=messages.quarantined_file(filename=file.name, archived=str(stored), findings=findings),
                     payload={"submission_id": submission.id},
                 )
+            if accepted and period is not None and partner is not None and records.others:
+                _tell_other_claimants(deps, session, submission, partner, period, records.others, now)
             append_audit(
                 session,
                 at=now,
@@ -179,6 +222,79 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
     if staging is not None and feedback is not None:
         os.replace(staging, feedback)
     return outcome
+
+
+def _shown_status(status: str, findings: list[Finding]) -> str:
+    if status == "accepted" and any(f.severity is Severity.warning for f in findings):
+        return "accepted with warnings"
+    return status
+
+
+def _changes(
+    deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
+) -> tuple[Changes | None, str | None]:
+    """This version against the partner's previous one for the period, read again from the archive."""
+    with session_scope(deps.engine) as session:
+        latest = repo.latest_submission(session, partner_id=partner.id, period=str(period))
+    if latest is None or latest.version is None:
+        return None, None
+    if raw is None:
+        return None, "This version could not be read, so it is not compared with the previous one."
+    try:
+        before = read_return(latest.filename, Path(latest.stored_path).read_bytes()).raw
+    except OSError:
+        before = None
+    if before is None:
+        return None, f"Version {latest.version} could not be read, so there is nothing to compare with."
+    return compare(before.rows, raw.rows, deps.contract.framework.columns, latest.version), None
+
+
+def _tell_other_claimants(
+    deps: Deps,
+    session: Session,
+    submission: Submission,
+    partner: Partner,
+    period: Period,
+    others: list[repo.OtherClaim],
+    now: datetime,
+) -> None:
+    """A duplicate claim is a finding for the partner that claimed first too, and a message to them."""
+    by_submission: dict[int, list[repo.OtherClaim]] = {}
+    for claim in others:
+        by_submission.setdefault(claim.submission_id, []).append(claim)
+    for other_id, claims in sorted(by_submission.items()):
+        other = session.get(Submission, other_id)
+        owner = deps.contract.partner(claims[0].partner_id)
+        if other is None or owner is None:
+            continue
+        already = {(f.code, f.value) for f in repo.findings_of(session, submission_id=other_id)}
+        new = [
+            Finding(
+                "DUPLICATE_CLAIM",
+                sheet=layout.PARTICIPANTS,
+                row=c.sheet_row,
+                column="participant_id",
+                value=c.participant_id,
+                params={"period": str(period)},
+            )
+            for c in claims
+            if ("DUPLICATE_CLAIM", c.participant_id) not in already
+        ]
+        if not new:
+            continue
+        repo.add_findings(session, submission=other, findings=new)
+        repo.enqueue(
+            session,
+            dedup_key=f"duplicate-claim:{other_id}:{submission.id}",
+            channel=owner.slack_channel,
+            partner_id=owner.id,
+            kind="duplicate_claim",
+            at=now,
+            text=messages.duplicate_claim(
+                partner_name=owner.name, period=str(period), version=other.version, findings=new
+            ),
+            payload={"submission_id": other_id, "claimed_again_by": submission.id},
+        )
 
 
 def _feedback_path(deps: Deps, file: InboxFile, period: Period | None, partner: Partner, version: int | None) -> Path:

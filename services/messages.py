@@ -16,15 +16,20 @@ def return_processed(
     status: str,
     findings: list[Finding],
     late: bool,
+    feedback: str | None = None,
 ) -> str:
     errors = sum(1 for f in findings if f.severity is Severity.error)
     warnings = sum(1 for f in findings if f.severity is Severity.warning)
     verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
+    if status == "accepted" and warnings:
+        verdict = ":warning: accepted with warnings"
+    where = f" (`{escape(feedback)}`)" if feedback else ""
     lines = [
         f"*{escape(partner_name)}*: your return for *{period}* "
         f"({f'version {version}, ' if version else ''}`{escape(filename)}`) "
         f"was {verdict}{' (received after the due date)' if late else ''}.",
-        f"{errors} error(s), {warnings} warning(s). The feedback workbook lists every one with its cell.",
+        f"{errors} error(s), {warnings} warning(s). The feedback workbook{where} lists every one with its cell"
+        f"{' and what changed since your previous version' if version and version > 1 else ''}.",
     ]
     for finding in [f for f in findings if f.severity is not Severity.info][:TOP_FINDINGS]:
         where = f"{finding.sheet}!{finding.cell}" if finding.cell else (finding.sheet or "file")
@@ -32,6 +37,25 @@ def return_processed(
     if status != "accepted":
         lines.append("Please correct the file and send it again; only the new version will be checked.")
     return "\n".join(lines)
+
+
+def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:
+    ids = ", ".join(f"`{escape(f.value)}` (row {f.row})" for f in findings[:TOP_FINDINGS])
+    more = f" and {len(findings) - TOP_FINDINGS} more" if len(findings) > TOP_FINDINGS else ""
+    return (
+        f"*{escape(partner_name)}*: {len(findings)} participant(s) in your accepted return for *{period}* "
+        f"(version {version}) are also in another partner's return: {ids}{more}. Please check the ids; "
+        "the alliance office has been told and will agree with you both who reports them."
+    )
+
+
+def duplicate_claims_summary(*, period: str, claims: dict[str, list[str]]) -> str:
+    listed = "; ".join(f"`{escape(pid)}`: {', '.join(partners)}" for pid, partners in list(claims.items())[:20])
+    more = f" (and {len(claims) - 20} more)" if len(claims) > 20 else ""
+    return (
+        f"Duplicate claims for *{period}*: {len(claims)} participant(s) are in more than one partner's "
+        f"accepted return. {listed}{more}"
+    )
 
 
 def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -> str:

@@ -222,7 +222,7 @@ def read_return(filename: str, content: bytes) -> ReadResult:
     except Refused as refused:
         return ReadResult(None, [refused.finding])
 
-    raw = RawReturn()
+    raw = RawReturn(grids={name: sheet.grid for name, sheet in loaded.items()})
     findings = _read_about(about, raw)
     findings += _read_participants(participants, raw)
     raw.cell_findings += about.findings({2: None})

@@ -138,7 +138,7 @@ def test_claims_known_to_the_records_are_findings_at_their_cells(contract: Contr
         claimed_before={"P000": {"housing_sustained": "2026-06", "into_work": "2026-07"}, "P001": {"into_work": "x"}},
         claimed_elsewhere=frozenset({"P002"}),
     )
-    validated = validate_return(result.raw, contract, context=context)
+    validated = validate_return(result.raw, contract, context_for=lambda partner, period, ids: context)
     # P000's into_work is No this month: only the outcome claimed again counts.
     assert codes(validated) == [("OUTCOME_CLAIMED_BEFORE", "D2"), ("DUPLICATE_CLAIM", "A4")]
     again, elsewhere = validated.findings
