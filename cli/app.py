@@ -110,7 +110,7 @@ def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     contract_month(Period.parse(period), deps.contract.alliance.start)
     report = monthly_cycle(period=period, workspace=str(workspace), deps=deps)
     for row in report.status:
-        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:8} versions {row['versions']}")
+        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
         state = "new" if result.created else "unchanged"
         typer.echo(f"payment run {result.run.period} v{result.run.version} ({state})")
