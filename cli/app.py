@@ -167,6 +167,20 @@ def notifications(
         typer.echo("no notifications")
 
 
+@app.command()
+def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    from services.reminders import send_reminders
+
+    report = send_reminders(_deps(workspace))
+    typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
+    for item in report.queued:
+        state = "queued" if item.new else "already queued"
+        typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
+    if not report.queued:
+        typer.echo("no reminders due today")
+
+
 @db_app.command("upgrade")
 def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
     """Apply the database migrations (also done automatically on first use)."""

@@ -33,6 +33,11 @@ class ReminderReport:
     periods: list[str]
     queued: list[Queued] = field(default_factory=list)
 
+    @property
+    def repeats(self) -> int:
+        """Messages this run found already queued earlier the same day."""
+        return sum(1 for item in self.queued if not item.new)
+
     def counts(self) -> dict[str, int]:
         """Messages queued by this run (not those already queued today), by kind."""
         counts: dict[str, int] = {}
