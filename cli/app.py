@@ -141,7 +141,7 @@ def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     contract_month(Period.parse(period), deps.contract.alliance.start)
     report = monthly_cycle(period=period, workspace=str(workspace), deps=deps)
     for row in report.status:
-        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:8} versions {row['versions']}")
+        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
         state = "new" if result.created else "unchanged"
         typer.echo(f"payment run {result.run.period} v{result.run.version} ({state})")
@@ -196,6 +196,20 @@ def notifications(
             typer.echo(f"{n.id:5} {n.status:8} {n.channel:22} {n.kind:18} {first_line}")
     if not rows:
         typer.echo("no notifications")
+
+
+@app.command()
+def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    from services.reminders import send_reminders
+
+    report = send_reminders(_deps(workspace))
+    typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
+    for item in report.queued:
+        state = "queued" if item.new else "already queued"
+        typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
+    if not report.queued:
+        typer.echo("no reminders due today")
 
 
 @db_app.command("upgrade")

@@ -56,8 +56,25 @@ def contract_month(period: Period, contract_start: Period) -> tuple[int, int]:
     return offset // 12 + 1, offset % 12 + 1
 
 
+def due_date(period: Period, due_day: int) -> date:
+    """The London calendar day on which ``period``'s return is due (in the following month)."""
+    following = period.next()
+    return date(following.year, following.month, due_day)
+
+
 def due_at(period: Period, due_day: int) -> datetime:
     """The end (23:59:59 London time) of the due day in the month after ``period``, UTC-aware."""
-    following = period.next()
-    local = datetime.combine(date(following.year, following.month, due_day), time(23, 59, 59), LONDON)
+    local = datetime.combine(due_date(period, due_day), time(23, 59, 59), LONDON)
     return local.astimezone(ZoneInfo("UTC"))
+
+
+def london_date(moment: datetime) -> date:
+    """The calendar day in London at ``moment`` (UTC-aware)."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a time zone has no London date")
+    return moment.astimezone(LONDON).date()
+
+
+def format_day(day: date) -> str:
+    """dd/mm/yyyy, as partners and officers in England write dates."""
+    return day.strftime("%d/%m/%Y")

@@ -107,7 +107,7 @@ def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -
     report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before)]
 
     with session_scope(deps.engine) as session:
-        report.status = period_status(session, contract=deps.contract, period=target)
+        report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
     notify_officers(deps, target, report.status, report.runs[-1])
     create_table_artifact(
         key=f"cycle-status-{target}",

@@ -364,6 +364,10 @@ def enqueue(
     return notification
 
 
+def has_notification(session: Session, *, dedup_key: str) -> bool:
+    return session.exec(select(Notification.id).where(Notification.dedup_key == dedup_key)).first() is not None
+
+
 def notifications(session: Session, *, status: str | None = None) -> list[Notification]:
     query = select(Notification).order_by(col(Notification.id))
     if status:

@@ -264,10 +264,11 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
     workspace, contract = deps.workspace, deps.contract
     echo("")
     echo("Returns per month (after the last cycle):")
+    now = cycle_time(contract, CONTRACT_START.plus(months - 1))
     with session_scope(deps.engine) as session:
         for m in range(months):
             period = CONTRACT_START.plus(m)
-            counts = count_statuses(period_status(session, contract=contract, period=period))
+            counts = count_statuses(period_status(session, contract=contract, period=period, now=now))
             rejected_versions = sum(
                 1 for s in repo.submissions_for_period(session, period=str(period)) if s.status == "rejected"
             )

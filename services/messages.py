@@ -2,6 +2,8 @@
 
 from domain.findings import Finding, Severity
 from domain.money import format_pounds
+from domain.reminders import ReminderKind
+from domain.return_status import ReturnStatus
 from integrations.slack.mrkdwn import escape
 
 TOP_FINDINGS = 5
@@ -79,3 +81,52 @@ def cycle_summary(*, period: str, counts: dict[str, int], payable_pence: int, ru
         f"Monthly cycle for *{period}*: {parts}. Outcome payments {format_pounds(payable_pence)} "
         f"(payment run version {run_version})."
     )
+
+
+def outstanding(*, status: ReturnStatus, version: int | None, errors: int) -> str:
+    """What is still missing from a partner's return, in a few words."""
+    if status is ReturnStatus.rejected:
+        return f"version {version} not accepted, {errors} error(s)"
+    if status is ReturnStatus.submitted:
+        return f"version {version} still being checked"
+    return "nothing received"
+
+
+def return_reminder(
+    *,
+    partner_name: str,
+    period: str,
+    due: str,
+    kind: ReminderKind,
+    days: int,
+    status: ReturnStatus,
+    version: int | None,
+    filename: str | None,
+    errors: int,
+    feedback: str | None,
+) -> str:
+    if kind is ReminderKind.overdue:
+        opening = f"your return for *{period}* was due by *{due}* and is {days} day(s) overdue."
+    else:
+        when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+        opening = f"a reminder that your return for *{period}* is due by *{due}* ({when})."
+    lines = [f"*{escape(partner_name)}*: {opening}"]
+    file = f"`{escape(filename)}`" if filename else "your file"
+    if status is ReturnStatus.rejected:
+        lines.append(f"Your latest version (version {version}, {file}) was not accepted: {errors} error(s).")
+        where = f"The feedback workbook `{escape(feedback)}`" if feedback else "The feedback workbook"
+        lines.append(f"{where} lists every one with its cell; please correct the file and send it again.")
+    elif status is ReturnStatus.submitted:
+        lines.append(f"Version {version} ({file}) has arrived and is still being checked; you will hear back soon.")
+    else:
+        lines.append("We have not received anything from you for this period yet.")
+    return "\n".join(lines)
+
+
+def overdue_summary(*, day: str, periods: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    """Officers' chase list: (period, due date, [(partner name, what is outstanding)]) per period."""
+    lines = [f"Overdue returns on {day}:"]
+    for period, due, partners in periods:
+        listed = "; ".join(f"{escape(name)} ({what})" for name, what in partners)
+        lines.append(f"• *{period}* (due {due}): {listed}")
+    return "\n".join(lines)

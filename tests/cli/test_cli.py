@@ -1,6 +1,7 @@
 """The command line: one clear line and an exit code for every bad input, never a traceback."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ def alliance(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from cli.app import main; main()", *args],
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},  # this checkout, not whichever one is installed
         capture_output=True,
         text=True,
         timeout=120,
@@ -120,3 +122,14 @@ def test_notifications_on_a_new_workspace(workspace: Workspace) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no notifications"
     assert (workspace.root / "alliance.db").is_file()  # migrations ran on first use
+
+
+def test_reminders_twice_the_same_day_queue_nothing_the_second_time(workspace: Workspace) -> None:
+    first = alliance("reminders", cwd=workspace.root)
+    second = alliance("reminders", cwd=workspace.root)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "looked at" in first.stdout.splitlines()[0]
+    assert not any(line.startswith("queued ") for line in second.stdout.splitlines())
+    assert [line.removeprefix("queued").strip() for line in first.stdout.splitlines()[1:]] == [
+        line.removeprefix("already queued").strip() for line in second.stdout.splitlines()[1:]
+    ]

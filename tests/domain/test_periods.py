@@ -1,9 +1,9 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from domain.errors import UsageError
-from domain.periods import Period, contract_month, due_at
+from domain.periods import Period, contract_month, due_at, due_date, format_day, london_date
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "October", "", "2026-00"])
@@ -25,3 +25,12 @@ def test_due_date_is_end_of_due_day_in_london_time() -> None:
     # 14 November 2026 is GMT; 14 May 2026 is BST (UTC+1).
     assert due_at(Period(2026, 10), 14) == datetime(2026, 11, 14, 23, 59, 59, tzinfo=UTC)
     assert due_at(Period(2026, 4), 14) == datetime(2026, 5, 14, 22, 59, 59, tzinfo=UTC)
+
+
+def test_due_date_and_london_date() -> None:
+    assert due_date(Period(2026, 12), 14) == date(2027, 1, 14)
+    assert london_date(datetime(2026, 5, 14, 23, 0, tzinfo=UTC)) == date(2026, 5, 15)
+    assert london_date(datetime(2026, 11, 14, 23, 59, tzinfo=UTC)) == date(2026, 11, 14)
+    assert format_day(date(2027, 1, 4)) == "04/01/2027"
+    with pytest.raises(ValueError, match="time zone"):
+        london_date(datetime(2026, 5, 14, 23, 0))

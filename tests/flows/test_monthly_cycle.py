@@ -20,7 +20,9 @@ def deps_for(workspace: Workspace) -> Deps:
 
 def test_an_empty_inbox_still_pays_core_and_reports_everyone_missing(workspace: Workspace) -> None:
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
-    assert [row["status"] for row in report.status] == ["missing"] * 3
+    assert [(row["status"], row["timeliness"], row["due"]) for row in report.status] == [
+        ("missing", "late", "14/11/2026")
+    ] * 3
     assert report.runs[0].run.payable_pence == 0
     with session_scope(deps_for(workspace).engine) as session:
         shown = payment_report(session, contract=workspace.load_contract(), period=Period(2026, 10))

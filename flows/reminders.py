@@ -1,0 +1,27 @@
+"""Flow `reminders`: daily, remind partners before the due date and chase overdue returns."""
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from integrations.workspace import Workspace
+from services.deps import Deps, production_deps
+from services.reminders import ReminderReport, send_reminders
+
+
+@task(cache_policy=NONE)
+def remind(deps: Deps) -> ReminderReport:
+    return send_reminders(deps)
+
+
+@flow(name="reminders", validate_parameters=False)
+def reminders(workspace: str = ".", deps: Deps | None = None) -> ReminderReport:
+    deps = deps or production_deps(Workspace.at(workspace))
+    report = remind(deps)
+    get_run_logger().info(
+        "%s: looked at %s; queued %s; %d already queued today",
+        report.day.isoformat(),
+        ", ".join(report.periods) or "no period",
+        report.counts() or "nothing new",
+        report.repeats,
+    )
+    return report
