@@ -222,7 +222,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "DATE_TOO_EARLY": CodeSpec(
         Severity.error,
         "A referral date is earlier than any referral to this contract could be (usually a slip in the year).",
-        "Referral date {value} is before {expected}.",
+        "Referral date {value} is before {earliest}, earlier than any referral to this contract.",
         "Check the year of the referral date.",
     ),
     "DATE_AMBIGUOUS": CodeSpec(

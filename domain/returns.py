@@ -19,6 +19,7 @@ class RawRow:
 @dataclass
 class RawReturn:
     about: dict[str, Any] = field(default_factory=dict)
+    about_cells: dict[str, str] = field(default_factory=dict)  # About field -> the cell holding its value
     columns: dict[str, str] = field(default_factory=dict)  # canonical header -> column letter
     labels: dict[str, str] = field(default_factory=dict)  # canonical header -> the header as written
     rows: list[RawRow] = field(default_factory=list)

@@ -124,7 +124,7 @@ def normalise_band(value: Any, bands: set[str]) -> Any:
 
 def normalise_postcode(value: Any) -> Any:
     if isinstance(value, str):
-        return "".join(value.split()).upper()
+        return value.strip().upper()
     return value
 
 
@@ -269,7 +269,11 @@ def validate_participants(
     }
     checked = quality_frame(frame, framework, context)
     unexpected = quality.run_suite(quality.suite_text(framework), checked, parameters)
-    common = {"period": str(period), "allowed": ", ".join(framework.bands)}
+    common = {
+        "period": str(period),
+        "allowed": ", ".join(framework.bands),
+        "earliest": quality.earliest_referral(contract_start).strftime("%d/%m/%Y"),
+    }
     findings += quality.as_findings(unexpected, checked, raw.columns, common)
     findings += _plausibility(frame, framework, context, raw.columns)
     if has_errors(findings):

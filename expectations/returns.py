@@ -1,7 +1,7 @@
 """One entry point: a raw return checked in layers, every finding collected."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
@@ -43,8 +43,8 @@ def validate_return(
     identity = identify(raw.about, contract, sender=sender)
     columns = contract.framework.columns
     # A notes column is ignored whole, its error cells included.
-    findings = [f for f in raw.cell_findings if f.sheet != layout.PARTICIPANTS or f.column in columns]
-    findings += identity.findings
+    cell_findings = [f for f in raw.cell_findings if f.sheet != layout.PARTICIPANTS or f.column in columns]
+    findings = cell_findings + [_at_about_cell(f, raw) for f in identity.findings]
     rows: list[ParticipantRow] = []
     if identity.period is not None:
         context = None
@@ -53,7 +53,16 @@ def validate_return(
         rows, row_findings = validate_participants(
             raw, contract.framework, identity.period, contract_start=contract.alliance.start, context=context
         )
-        findings += row_findings
-        if rows:
-            findings += reconcile_summary(raw, rows, contract.framework)
+        # A cell already reported as an error or an uncalculated formula is not "empty" as well.
+        flagged = {(f.sheet, f.cell) for f in cell_findings}
+        findings += [f for f in row_findings if not (f.code == "VALUE_REQUIRED" and (f.sheet, f.cell) in flagged)]
+        if raw.rows:
+            findings += reconcile_summary(raw, contract.framework)
     return ValidatedReturn(identity.partner, identity.period, rows, ordered(findings))
+
+
+def _at_about_cell(finding: Finding, raw: RawReturn) -> Finding:
+    cell = raw.about_cells.get(finding.column or "") if finding.sheet == layout.ABOUT else None
+    if cell is None:
+        return finding
+    return replace(finding, cell=cell, row=int(cell[1:]))

@@ -6,7 +6,8 @@ from typing import Any
 from domain import return_layout as layout
 from domain.contract import Framework
 from domain.findings import Finding
-from domain.returns import ParticipantRow, RawReturn
+from domain.returns import RawReturn
+from expectations.participants import normalise_yes_no
 
 
 def _number(value: Any) -> Decimal | None:
@@ -18,10 +19,11 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def reconcile_summary(raw: RawReturn, rows: list[ParticipantRow], framework: Framework) -> list[Finding]:
-    expected = {layout.SUMMARY_PARTICIPANTS: len(rows)}
+def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
+    """The Summary's totals against the rows as written (rows with other problems still count)."""
+    expected = {layout.SUMMARY_PARTICIPANTS: len(raw.rows)}
     for measure in framework.measures:
-        expected[measure.id] = sum(1 for r in rows if measure.id in r.achieved)
+        expected[measure.id] = sum(1 for r in raw.rows if normalise_yes_no(r.values.get(measure.id)) is True)
     if all(raw.summary.get(key) is None for key in expected):
         return [Finding("SUMMARY_BLANK", sheet=layout.SUMMARY)]
     findings = []

@@ -158,6 +158,7 @@ def _read_about(sheet: Sheet, raw: RawReturn) -> list[Finding]:
             if key in raw.about:
                 findings.append(_repeated(sheet, key, row))
             raw.about[key] = value
+            raw.about_cells[key] = f"B{row}"
     return findings
 
 

@@ -64,6 +64,7 @@ def test_every_entry_says_what_it_means_and_how_to_fix_it() -> None:
             "period",
             "sender",
             "allowed",
+            "earliest",
             "months",
             "median",
         }
