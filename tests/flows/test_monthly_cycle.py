@@ -81,3 +81,20 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     assert any(workspace.statements_dir.rglob("*.xlsx"))
     assert any("Payments due" in line for line in lines)
     assert len(contract.partners) == 4
+
+
+def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: Workspace) -> None:
+    contract = workspace.load_contract()
+    workspace.inbox.mkdir()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract))
+    (workspace.inbox / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))  # the same ids P000..P003
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert sorted(o.status for o in report.outcomes) == ["accepted", "accepted"]
+    assert report.duplicate_claims == {f"P00{n}": ["city-mind", "harbour-trust"] for n in range(4)}
+    second = next(o for o in report.outcomes if o.version == 1 and "DUPLICATE_CLAIM" in {f.code for f in o.findings})
+    with session_scope(deps_for(workspace).engine) as session:
+        kinds = {(n.kind, n.channel) for n in repo.notifications(session)}
+        first = next(o for o in report.outcomes if o is not second)
+        told = repo.findings_of(session, submission_id=first.submission_id or 0)
+    assert ("duplicate_claims", "#alliance-officers") in kinds
+    assert len([f for f in told if f.code == "DUPLICATE_CLAIM"]) == 4
