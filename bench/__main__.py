@@ -74,7 +74,17 @@ def read_return_5000(rows: int = 5000, repeats: int = 5) -> dict[str, float | in
     }
 
 
-BENCHES: dict[str, Callable[[], dict[str, Any]]] = {"payments": payments_split, "read": read_return_5000}
+def feedback_5000() -> dict[str, Any]:
+    from bench.feedback import landing_to_feedback
+
+    return landing_to_feedback()
+
+
+BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
+    "payments": payments_split,
+    "read": read_return_5000,
+    "feedback": feedback_5000,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -14,8 +14,8 @@ from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services import messages
-from services.deps import Deps, production_deps
 from services.claims import report_duplicate_claims
+from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
 from services.payments import RunResult, issue_statements, run_payments
 from services.status import count_statuses, period_status

@@ -230,9 +230,7 @@ def _shown_status(status: str, findings: list[Finding]) -> str:
     return status
 
 
-def _changes(
-    deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
-) -> tuple[Changes | None, str | None]:
+def _changes(deps: Deps, partner: Partner, period: Period, raw: RawReturn | None) -> tuple[Changes | None, str | None]:
     """This version against the partner's previous one for the period, read again from the archive."""
     with session_scope(deps.engine) as session:
         latest = repo.latest_submission(session, partner_id=partner.id, period=str(period))

@@ -79,7 +79,7 @@ def row_problems(contract: Contract) -> Case:
     rows[10]["housing_sustained"] = "#N/A"
     rows[11]["into_work"] = "=1+1"  # becomes a formula never calculated below
     rows[12]["housing_sustained"] = "Yes"  # claimed by this partner in June already
-    rows[13]["participant_id"] = "=HYPERLINK(\"http://evil.example\",\"P013\")"  # text, never a formula
+    rows[13]["participant_id"] = '=HYPERLINK("http://evil.example","P013")'  # text, never a formula
     summary = {**summary_of(rows), "participants": 99}
     content = return_bytes(contract, rows=rows, summary=summary, extra_column=("notes", ["own note"]))
     content = rewrite_parts(
@@ -111,9 +111,13 @@ def about_problems(contract: Contract) -> list[Case]:
         Case("other-alliance", _edit(base, _set_about("alliance", "Southfield Alliance"))),
         Case("old-framework", _edit(_edit(base, _set_about("framework_version", 0)), _set_about("alliance", None))),
         Case("edited-about", _edit(base, _set_about("template_id", "0123456789ab"))),
-        Case("unknown-partner", _edit(_edit(base, _set_about("partner_id", "someone")), _set_about("period", "2025-01"))),
+        Case(
+            "unknown-partner", _edit(_edit(base, _set_about("partner_id", "someone")), _set_about("period", "2025-01"))
+        ),
         Case("future-month", future),
-        Case("no-rows", _edit(return_bytes(contract, rows=[], summary=None), lambda b: b["Participants"].delete_cols(3))),
+        Case(
+            "no-rows", _edit(return_bytes(contract, rows=[], summary=None), lambda b: b["Participants"].delete_cols(3))
+        ),
         Case("blank-summary", return_bytes(contract, summary=None)),
     ]
 

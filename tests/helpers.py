@@ -1,5 +1,6 @@
 """Building filled returns for tests, the way a partner would."""
 
+import re
 from datetime import date
 from typing import Any
 
@@ -9,6 +10,9 @@ from integrations.spreadsheets.filler import fill_return
 from integrations.spreadsheets.templates import build_template
 
 OCTOBER = Period(2026, 10)
+
+# A message naming an exception (ValueError, BadZipFile...) or showing a traceback helps no partner.
+EXCEPTION_TEXT = re.compile(r"Traceback|\b[A-Z][A-Za-z]*(Error|Exception|BadZipFile)\b|File \"")
 
 
 def clean_rows(count: int = 4, period: Period = OCTOBER) -> list[dict[str, Any]]:

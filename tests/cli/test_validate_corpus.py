@@ -28,6 +28,7 @@ from services.deps import production_deps
 from services.intake import process_file
 from tests.cli.test_cli import REPO, alliance
 from tests.conftest import require_or_skip
+from tests.helpers import EXCEPTION_TEXT
 
 CORPUS = REPO.parent / "shared" / "corpus" / "excel-real"
 
@@ -51,6 +52,7 @@ def test_alliance_validate_refuses_every_corpus_file_with_a_specific_finding(wor
         assert answer["status"] == "rejected", answer
         assert answer["findings"], answer
         assert all(f["code"] in CATALOGUE and f["severity"] == "error" for f in answer["findings"]), answer
+        assert not any(EXCEPTION_TEXT.search(f["message"]) for f in answer["findings"]), answer
 
 
 def test_the_cycle_records_only_the_refusal_for_each_corpus_file(workspace: Workspace) -> None:

@@ -24,7 +24,7 @@ from models.db import session_scope
 from models.tables import FindingRecord, ParticipantRecord, Submission
 from services.deps import production_deps
 from services.intake import process_file
-from tests.helpers import clean_rows, return_bytes
+from tests.helpers import EXCEPTION_TEXT, clean_rows, return_bytes
 
 SEED = int(os.environ.get("ALLIANCE_MUTATION_SEED") or secrets.randbits(32))
 COUNT = int(os.environ.get("ALLIANCE_MUTATIONS", "1000"))
@@ -185,6 +185,7 @@ def test_mutated_returns_never_crash_and_are_recorded_whole_or_refused(workspace
         statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
         assert outcome.status in {"accepted", "rejected", "quarantined", "duplicate"}, where
         assert outcome.status == "duplicate" or outcome.findings or outcome.status == "accepted", where
+        assert not any(EXCEPTION_TEXT.search(f.message) for f in outcome.findings), where
 
     with session_scope(deps.engine) as session:
         rows = dict(

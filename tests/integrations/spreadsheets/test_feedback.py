@@ -1,13 +1,12 @@
 """Golden feedback workbooks: between them, every code in the catalogue, each at its cell.
 
-Regenerate after a deliberate change with ``ALLIANCE_UPDATE_GOLDEN=1 pytest tests/integrations/spreadsheets/test_feedback.py``
-and read the diff of ``tests/golden/feedback/`` before committing it.
+Regenerate after a deliberate change with ``ALLIANCE_UPDATE_GOLDEN=1`` set while running this
+file's tests, and read the diff of ``tests/golden/feedback/`` before committing it.
 """
 
 import io
 import json
 import os
-import re
 import string
 from datetime import date, datetime
 from pathlib import Path
@@ -23,10 +22,10 @@ from domain.returns import RawRow
 from integrations.spreadsheets.feedback import FeedbackHeading, write_feedback
 from services.intake import check_file
 from tests.feedback_cases import Case, about_problems, refusals, row_problems
+from tests.helpers import EXCEPTION_TEXT
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "feedback"
 UPDATE = os.environ.get("ALLIANCE_UPDATE_GOLDEN") == "1"
-EXCEPTION_TEXT = re.compile(r"Traceback|\b[A-Z][A-Za-z]*(Error|Exception)\b|File \"")
 
 
 def _json(value: Any) -> Any:
