@@ -3,7 +3,6 @@
 import hashlib
 import io
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,7 +15,7 @@ from domain.periods import Period
 from domain.returns import MonthFigures, ReturnContext
 from integrations.inbox import InboxFile
 from integrations.spreadsheets import package
-from tests.helpers import PARTICIPANTS_PART, clean_rows, return_bytes, rewrite_parts, summary_of
+from tests.helpers import PARTICIPANTS_PART, clean_rows, return_bytes, rewrite_parts, summary_of, zip_of
 
 ON_TIME = datetime(2026, 11, 3, 10, tzinfo=UTC)
 LATE = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -122,14 +121,6 @@ def about_problems(contract: Contract) -> list[Case]:
     ]
 
 
-def _zip(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def refusals(contract: Contract) -> list[Case]:
     clean = return_bytes(contract)
     far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
@@ -147,12 +138,14 @@ def refusals(contract: Contract) -> list[Case]:
         Case("pdf", b"%PDF-1.7\n" + bytes(range(256)) * 4),
         Case("legacy", package.OLE_MAGIC + b"\0" * 1000),
         Case("encrypted", package.OLE_MAGIC + b"\0" * 100 + package.ENCRYPTED_STREAM + b"\0" * 100),
-        Case("ods", _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})),
-        Case("xlsb", _zip({"xl/workbook.bin": b"\0", "[Content_Types].xml": b"<x/>"})),
+        Case("ods", zip_of({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})),
+        Case("xlsb", zip_of({"xl/workbook.bin": b"\0", "[Content_Types].xml": b"<x/>"})),
         Case("macros", rewrite_parts(clean, {}, add={"xl/vbaProject.bin": b"macro"})),
         Case("truncated", clean[: len(clean) // 2]),
         Case("oversized", None),
-        Case("bomb", _zip({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"\0" * (50 * 1024 * 1024)})),
+        Case(
+            "bomb", zip_of({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"\0" * (50 * 1024 * 1024)})
+        ),
         Case("not-a-return", _edit(clean, not_a_return)),
         Case("no-about", _edit(clean, without_about)),
         Case("huge-sheet", rewrite_parts(clean, {PARTICIPANTS_PART: lambda x: x.replace(b"</sheetData>", far)})),

@@ -73,4 +73,16 @@ def rewrite_parts(content: bytes, changes: dict[str, Any], *, add: dict[str, byt
     return out.getvalue()
 
 
+def zip_of(parts: dict[str, bytes]) -> bytes:
+    """A zip archive holding ``parts`` (name -> bytes), for files that only look like workbooks."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 PARTICIPANTS_PART = "xl/worksheets/sheet2.xml"  # where openpyxl writes the template's Participants sheet

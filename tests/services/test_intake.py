@@ -8,23 +8,14 @@ from sqlmodel import select
 
 from integrations.inbox import read_file
 from integrations.spreadsheets.templates import build_template
-from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from models.tables import FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
-from services.deps import Deps, production_deps
+from services.deps import Deps
 from services.intake import Outcome, process_file
 from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def deps(workspace: Workspace) -> Deps:
-    deps = production_deps(workspace, clock=lambda: datetime(2026, 11, 16, 9, tzinfo=UTC))
-    with session_scope(deps.engine) as session:
-        repo.sync_partners(session, contract=deps.contract)
-    return deps
 
 
 def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME, sender: str | None = None) -> Outcome:

@@ -3,26 +3,16 @@
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from openpyxl import load_workbook
 
 from domain.periods import Period
 from integrations.inbox import read_file
-from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services.claims import report_duplicate_claims
-from services.deps import Deps, production_deps
+from services.deps import Deps
 from services.intake import Outcome, check_file, process_file
 from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
-
-
-@pytest.fixture
-def deps(workspace: Workspace) -> Deps:
-    deps = production_deps(workspace, clock=lambda: datetime(2026, 11, 16, 9, tzinfo=UTC))
-    with session_scope(deps.engine) as session:
-        repo.sync_partners(session, contract=deps.contract)
-    return deps
 
 
 def submit(deps: Deps, name: str, content: bytes, period: Period = OCTOBER, sender: str | None = None) -> Outcome:

@@ -6,21 +6,13 @@ import pytest
 from domain.contract import Contract
 from integrations.spreadsheets import package
 from integrations.spreadsheets.package import Refused, open_package
-from tests.helpers import return_bytes, rewrite_parts
+from tests.helpers import return_bytes, rewrite_parts, zip_of
 
 
 def refusal(content: bytes) -> str:
     with pytest.raises(Refused) as refused:
         open_package("r.xlsx", content)
     return refused.value.finding.code
-
-
-def zip_of(parts: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
