@@ -278,7 +278,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     # Against the partner's history and the other partners
     "OUTCOME_CLAIMED_BEFORE": CodeSpec(
         Severity.error,
-        "An outcome is marked achieved for a participant for whom this partner already claimed it in an earlier month.",
+        "An outcome is marked achieved for a participant for whom this partner already claimed it in another month.",
         "{column} is Yes for {value}, but your accepted return for {expected} already claimed it.",
         "An outcome is paid once per participant: set {column} to No in this row, or tell the alliance office if "
         "the earlier return was wrong.",

@@ -49,9 +49,12 @@ def against_history(month: MonthFigures, history: tuple[MonthFigures, ...]) -> l
         )
     if month.rows == 0:
         return found
-    rows_before = sum(volumes)
     for measure, achieved in month.achieved.items():
-        before = sum(m.achieved.get(measure, 0) for m in recent)
+        counted = [m for m in recent if measure in m.achieved]  # a measure new to the framework has no past
+        if len(counted) < MIN_MONTHS:
+            continue
+        rows_before = sum(m.rows for m in counted)
+        before = sum(m.achieved[measure] for m in counted)
         base = before / rows_before if rows_before else 0.0
         rate = achieved / month.rows
         spread = math.sqrt(base * (1 - base) / month.rows)
@@ -62,7 +65,7 @@ def against_history(month: MonthFigures, history: tuple[MonthFigures, ...]) -> l
                     "RATE_UNUSUAL",
                     value=f"{rate:.0%} ({achieved} of {month.rows})",
                     column=measure,
-                    params={"months": len(recent), "expected": f"{base:.0%} ({before} of {rows_before})"},
+                    params={"months": len(counted), "expected": f"{base:.0%} ({before} of {rows_before})"},
                 )
             )
     return found

@@ -77,8 +77,8 @@ class MonthFigures:
 class ReturnContext:
     """What the records know that a file alone cannot say; empty for the offline self-check."""
 
-    # participant id -> measure id -> the earlier period this partner was accepted claiming it
-    claimed_before: dict[str, dict[str, str]] = field(default_factory=dict)
+    # participant id -> measure id -> another period (usually earlier) this partner was accepted claiming it in
+    claimed_in_other_months: dict[str, dict[str, str]] = field(default_factory=dict)
     # participant ids in another partner's accepted return for the same period
     claimed_elsewhere: frozenset[str] = frozenset()
     # this partner's recent accepted months, newest first

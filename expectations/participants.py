@@ -123,9 +123,10 @@ def normalise_band(value: Any, bands: set[str]) -> Any:
 
 
 def normalise_postcode(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip().upper()
-    return value
+    """Postcode districts as upper-case text; a number typed there is text too (and no district)."""
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).strip().upper()
 
 
 def _element(predicate: Callable[[Any], bool], name: str) -> pa.Check:
@@ -191,15 +192,19 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
 
 def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnContext) -> pd.DataFrame:
     """The frame the suite sees: cells of the wrong type blanked (structure reported them), claims added."""
-    ids = [v if isinstance(v, str) else None for v in frame.get("participant_id", pd.Series(None, index=frame.index))]
+
+    def column(name: str) -> list[Any]:
+        return list(frame[name]) if name in frame.columns else [None] * len(frame)
+
+    ids = [v if isinstance(v, str) else None for v in column("participant_id")]
     data: dict[str, Any] = {"participant_id": pd.Series(ids, index=frame.index, dtype=object)}
-    dates = frame.get("referral_date", pd.Series(None, index=frame.index))
+    dates = column("referral_date")
     data["referral_date"] = pd.to_datetime(
         pd.Series([pd.Timestamp(v) if _is_date(v) else pd.NaT for v in dates], index=frame.index)
     )
-    bands = frame.get("complexity_band", pd.Series(None, index=frame.index))
+    bands = column("complexity_band")
     data["complexity_band"] = pd.Series([None if v is None else str(v) for v in bands], index=frame.index, dtype=object)
-    postcodes = frame.get("postcode_district", pd.Series(None, index=frame.index))
+    postcodes = column("postcode_district")
     data["postcode_district"] = pd.Series(
         [v if isinstance(v, str) else None for v in postcodes], index=frame.index, dtype=object
     )
@@ -207,12 +212,12 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
         ["yes" if pid in context.claimed_elsewhere else None for pid in ids], index=frame.index, dtype=object
     )
     for measure in framework.measure_ids:
-        achieved = frame.get(measure, pd.Series(None, index=frame.index))
+        achieved = column(measure)
         data[measure] = pd.Series(
             [v if isinstance(v, bool) else None for v in achieved], index=frame.index, dtype=object
         )
-        data[quality.claimed_before_column(measure)] = pd.Series(
-            [context.claimed_before.get(pid, {}).get(measure) if pid else None for pid in ids],
+        data[quality.claimed_in_column(measure)] = pd.Series(
+            [context.claimed_in_other_months.get(pid, {}).get(measure) if pid else None for pid in ids],
             index=frame.index,
             dtype=object,
         )

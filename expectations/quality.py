@@ -31,7 +31,7 @@ POSTCODE_DISTRICT = r"^[A-Z]{1,2}[0-9][A-Z0-9]?$"
 EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
 
 
-def claimed_before_column(measure_id: str) -> str:
+def claimed_in_column(measure_id: str) -> str:
     return f"{measure_id} claimed in"
 
 
@@ -85,7 +85,7 @@ def suite_json(framework: Framework) -> dict[str, Any]:
                 "expect_column_values_to_be_null",
                 "OUTCOME_CLAIMED_BEFORE",
                 measure.id,
-                column=claimed_before_column(measure.id),
+                column=claimed_in_column(measure.id),
                 row_condition=f"`{measure.id}` == True",
                 condition_parser="pandas",
             )

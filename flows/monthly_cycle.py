@@ -27,7 +27,8 @@ class CycleReport:
     outcomes: list[Outcome] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
     status: list[dict[str, Any]] = field(default_factory=list)
-    duplicate_claims: dict[str, list[str]] = field(default_factory=dict)
+    # period -> participant id -> partners: this period and every earlier one a return arrived for now
+    duplicate_claims: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 @task(cache_policy=NONE)
@@ -100,7 +101,10 @@ def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
     report.outcomes = [process(deps, f) for f in files]
-    report.duplicate_claims = cross_check(deps, target)
+    checked = sorted(
+        {target} | {Period.parse(o.period) for o in report.outcomes if o.period and o.period < str(target)}
+    )
+    report.duplicate_claims = {str(p): claims for p in checked if (claims := cross_check(deps, p))}
 
     with session_scope(deps.engine) as session:
         paid_before = repo.periods_with_runs(session)

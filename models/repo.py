@@ -69,6 +69,7 @@ def add_submission(
     submission: Submission,
     findings: Sequence[Finding],
     rows: Sequence[ParticipantRow],
+    measure_ids: Sequence[str] = (),
 ) -> Submission:
     """Store a processed file with its findings and (if accepted) its rows; supersede older versions."""
     counts = count_by_severity(list(findings))
@@ -77,7 +78,9 @@ def add_submission(
     submission.info_count = counts["info"]
     submission.row_count = len(rows)
     if rows:
-        achieved = {m: sum(1 for r in rows if m in r.achieved) for m in sorted({m for r in rows for m in r.achieved})}
+        # Every measure of the framework, zeros included: a measure absent here did not exist yet.
+        measures = set(measure_ids) | {m for r in rows for m in r.achieved}
+        achieved = {m: sum(1 for r in rows if m in r.achieved) for m in sorted(measures)}
         submission.measure_counts = json.dumps(achieved, sort_keys=True)
     if submission.status == "accepted":
         for older in session.exec(
@@ -186,10 +189,12 @@ def latest_submission(session: Session, *, partner_id: str, period: str) -> Subm
     ).first()
 
 
-def claims_before(
+def claims_in_other_months(
     session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]
 ) -> dict[str, dict[str, str]]:
-    """participant id -> measure -> the earliest earlier period this partner's accepted return claimed it."""
+    """participant id -> measure -> the earliest other period this partner's accepted return claimed it in.
+
+    Later periods count too: a late return for an earlier month must not claim an outcome already paid."""
     claims: dict[str, dict[str, str]] = {}
     for chunk in _chunks(participant_ids):
         found = session.exec(
@@ -198,7 +203,7 @@ def claims_before(
             .where(
                 Submission.partner_id == partner_id,
                 Submission.status == "accepted",
-                col(Submission.period) < period,
+                Submission.period != period,
                 col(ParticipantRecord.participant_id).in_(chunk),
                 ParticipantRecord.achieved != "",
             )

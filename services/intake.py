@@ -75,7 +75,7 @@ class RecordsContext:
 
     def __call__(self, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
         with session_scope(self.deps.engine) as session:
-            before = repo.claims_before(
+            before = repo.claims_in_other_months(
                 session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
             )
             self.others = repo.claims_elsewhere(
@@ -83,7 +83,7 @@ class RecordsContext:
             )
             history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
         return ReturnContext(
-            claimed_before=before,
+            claimed_in_other_months=before,
             claimed_elsewhere=frozenset(c.participant_id for c in self.others),
             history=tuple(history),
         )
@@ -164,6 +164,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 ),
                 findings=findings,
                 rows=validated.rows if (validated and accepted) else [],
+                measure_ids=contract.framework.measure_ids,
             )
             if partner is not None:
                 repo.enqueue(

@@ -42,7 +42,7 @@ def return_processed(
 
 
 def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:
-    ids = ", ".join(f"`{escape(f.value)}` (row {f.row})" for f in findings[:TOP_FINDINGS])
+    ids = ", ".join(f"`{escape(f.value)}`" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
     more = f" and {len(findings) - TOP_FINDINGS} more" if len(findings) > TOP_FINDINGS else ""
     return (
         f"*{escape(partner_name)}*: {len(findings)} participant(s) in your accepted return for *{period}* "

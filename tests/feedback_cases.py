@@ -96,7 +96,7 @@ def row_problems(contract: Contract) -> Case:
     usual = {"housing_sustained": 10, "into_work": 0, "wellbeing_up": 110}
     history = tuple(MonthFigures(period=f"2026-0{m}", rows=120, achieved=usual) for m in (9, 8, 7))
     context = ReturnContext(
-        claimed_before={"P012": {"housing_sustained": "2026-06"}},
+        claimed_in_other_months={"P012": {"housing_sustained": "2026-06"}},
         claimed_elsewhere=frozenset({"P002"}),
         history=history,
     )

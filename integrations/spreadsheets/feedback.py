@@ -8,6 +8,7 @@ file. Written with xlsxwriter (a fraction of openpyxl's time for 5,000 rows); ev
 written as a string, never as a formula, whatever it starts with.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from typing import Any
 
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import column_index_from_string
 from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol
 from xlsxwriter.worksheet import Worksheet
 
 from domain import return_layout as layout
@@ -73,7 +74,7 @@ class _Writer:
                 sheet.write_blank(row, column, None, fmt)
         elif isinstance(value, bool):
             sheet.write_boolean(row, column, value, fmt)
-        elif isinstance(value, int | float):
+        elif isinstance(value, int | float) and math.isfinite(value):
             sheet.write_number(row, column, value, fmt)
         elif isinstance(value, datetime):
             sheet.write_datetime(row, column, value, fmt or self.datetime)
@@ -185,17 +186,12 @@ def _changes(writer: _Writer, changes: Changes | None, note: str | None) -> None
     sheet.freeze_panes(3, 0)
 
 
-def _cell_position(cell: str) -> tuple[int, int]:
-    letters = cell.rstrip("0123456789")
-    return int(cell[len(letters) :]) - 1, column_index_from_string(letters) - 1
-
-
 def _copy(writer: _Writer, name: str, grid: list[list[Any]], findings: Sequence[Finding]) -> None:
     sheet = writer.book.add_worksheet(name)
     at_cell: dict[tuple[int, int], list[Finding]] = defaultdict(list)
     for finding in findings:
         assert finding.cell is not None
-        at_cell[_cell_position(finding.cell)].append(finding)
+        at_cell[xl_cell_to_rowcol(finding.cell)].append(finding)
     for r, values in enumerate(grid):
         for c, value in enumerate(values):
             if (r, c) not in at_cell and value not in ("", None):

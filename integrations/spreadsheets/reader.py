@@ -10,6 +10,7 @@ makes the file unreadable is a finding, never an exception. The order matters:
 """
 
 import io
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ def canonical_header(text: str) -> str:
 
 
 def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # a stored NaN or 1e999 is no number a return can hold; checks report it as seen
     if isinstance(value, str):
         if not value.isprintable():  # rare: only then look for control characters
             value = value.translate(_CONTROL)

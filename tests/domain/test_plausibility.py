@@ -50,3 +50,7 @@ def test_only_the_most_recent_six_months_count() -> None:
         "VOLUME_UNUSUAL",
         "RATE_UNUSUAL",
     ]
+
+
+def test_a_measure_new_to_the_framework_has_no_past_to_be_unusual_against() -> None:
+    assert against_history(month(100, into_work=25, new_measure=60), STEADY) == []

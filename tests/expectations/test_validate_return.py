@@ -135,7 +135,10 @@ def test_claims_known_to_the_records_are_findings_at_their_cells(contract: Contr
     result = read_return("r.xlsx", return_bytes(contract))
     assert result.raw is not None
     context = ReturnContext(
-        claimed_before={"P000": {"housing_sustained": "2026-06", "into_work": "2026-07"}, "P001": {"into_work": "x"}},
+        claimed_in_other_months={
+            "P000": {"housing_sustained": "2026-06", "into_work": "2026-07"},
+            "P001": {"into_work": "x"},
+        },
         claimed_elsewhere=frozenset({"P002"}),
     )
     validated = validate_return(result.raw, contract, context_for=lambda partner, period, ids: context)
@@ -169,3 +172,23 @@ def test_fifty_different_problems_are_reported_in_one_pass(contract: Contract) -
     cells = {f.cell for f in validated.findings if f.sheet == "Participants"}
     assert len(cells) == 50, sorted(validated.findings, key=lambda f: f.row or 0)
     assert {f.row for f in validated.findings if f.sheet == "Participants"} == set(range(2, 52))
+
+
+def test_a_missing_column_is_one_finding_not_one_per_row(contract: Contract) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(return_bytes(contract, rows=clean_rows(30))))
+    book["Participants"].delete_cols(3)  # complexity_band
+    buffer = io.BytesIO()
+    book.save(buffer)
+    validated = validate(contract, buffer.getvalue())
+    assert [f.code for f in validated.findings] == ["COLUMN_MISSING"]
+
+
+def test_a_number_in_the_postcode_column_is_not_a_district(contract: Contract) -> None:
+    rows = clean_rows(2)
+    rows[0]["postcode_district"] = 1234
+    validated = validate(contract, return_bytes(contract, rows=rows))
+    assert codes(validated) == [("POSTCODE_INVALID", "G2")]

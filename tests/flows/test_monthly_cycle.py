@@ -90,7 +90,7 @@ def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: 
     (workspace.inbox / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))  # the same ids P000..P003
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     assert sorted(o.status for o in report.outcomes) == ["accepted", "accepted"]
-    assert report.duplicate_claims == {f"P00{n}": ["city-mind", "harbour-trust"] for n in range(4)}
+    assert report.duplicate_claims == {"2026-10": {f"P00{n}": ["city-mind", "harbour-trust"] for n in range(4)}}
     second = next(o for o in report.outcomes if o.version == 1 and "DUPLICATE_CLAIM" in {f.code for f in o.findings})
     with session_scope(deps_for(workspace).engine) as session:
         kinds = {(n.kind, n.channel) for n in repo.notifications(session)}

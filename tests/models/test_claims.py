@@ -43,19 +43,20 @@ def store(
         return submission.id
 
 
-def test_outcomes_claimed_in_earlier_accepted_months_are_found_with_the_first_month(
+def test_outcomes_claimed_in_other_accepted_months_are_found_with_the_first_month(
     engine: Engine, contract: Contract
 ) -> None:
     store(engine, contract, "harbour-trust", "2026-06", [row("A", "into_work"), row("B")])
     store(engine, contract, "harbour-trust", "2026-08", [row("A", "into_work", "wellbeing_up")])
     store(engine, contract, "harbour-trust", "2026-09", [row("C", "into_work")], status="rejected")
     store(engine, contract, "city-mind", "2026-07", [row("B", "into_work")])  # another partner's claim
-    store(engine, contract, "harbour-trust", "2026-11", [row("D", "into_work")])  # a later month
+    store(engine, contract, "harbour-trust", "2026-11", [row("D", "into_work")])  # a later month counts too
+    store(engine, contract, "harbour-trust", "2026-10", [row("E", "into_work")])  # this month does not
     with session_scope(engine) as session:
-        claims = repo.claims_before(
-            session, partner_id="harbour-trust", period="2026-10", participant_ids=["A", "B", "C", "D"]
+        claims = repo.claims_in_other_months(
+            session, partner_id="harbour-trust", period="2026-10", participant_ids=["A", "B", "C", "D", "E"]
         )
-    assert claims == {"A": {"into_work": "2026-06", "wellbeing_up": "2026-08"}}
+    assert claims == {"A": {"into_work": "2026-06", "wellbeing_up": "2026-08"}, "D": {"into_work": "2026-11"}}
 
 
 def test_the_same_participant_in_two_partners_accepted_returns_is_a_duplicate_claim(

@@ -104,3 +104,18 @@ def test_the_offline_self_check_gives_the_findings_the_cycle_gives(deps: Deps) -
     cycle = submit(deps, "mine.xlsx", content)
     assert [f.as_dict() for f in offline] == [f.as_dict() for f in cycle.findings]
     assert {f.code for f in offline} == {"BAND_UNKNOWN", "POSTCODE_INVALID", "SUMMARY_BLANK"}
+
+
+def test_a_cell_holding_an_impossible_number_is_a_finding_not_a_crash(deps: Deps) -> None:
+    import re
+
+    from tests.helpers import PARTICIPANTS_PART, rewrite_parts
+
+    content = rewrite_parts(
+        return_bytes(deps.contract),
+        {PARTICIPANTS_PART: lambda x: re.sub(rb'<c r="D2"[^>]*>.*?</c>', b'<c r="D2"><v>1e999</v></c>', x)},
+    )
+    outcome = submit(deps, "odd.xlsx", content)
+    assert outcome.status == "rejected"
+    assert [(f.code, f.cell, f.value) for f in outcome.findings if f.cell == "D2"] == [("YESNO_INVALID", "D2", "inf")]
+    assert outcome.feedback_path is not None and load_workbook(outcome.feedback_path)["Participants"]["D2"].value
