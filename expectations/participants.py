@@ -227,14 +227,6 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
 _CHECK_CODES = {"not_nullable": "VALUE_REQUIRED"}
 
 
-def _display(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
-
-
 def validate_participants(
     raw: RawReturn,
     framework: Framework,
@@ -334,7 +326,7 @@ def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn) -> list[Finding]:
         column = str(case["column"])
         row = int(case["index"]) if case["index"] is not None and not pd.isna(case["index"]) else None
         letter = raw.columns.get(column)
-        value = None if code == "VALUE_REQUIRED" else _display(case["failure_case"])
+        value = None if code == "VALUE_REQUIRED" else quality.display(case["failure_case"])
         findings.append(
             Finding(
                 code,

@@ -198,15 +198,16 @@ def as_findings(
                     cell=f"{letter}{row}" if letter else None,
                     row=row,
                     column=item.cell_column,
-                    value=_display(shown),
+                    value=display(shown),
                     params=extra,
                 )
             )
     return findings
 
 
-def _display(value: Any) -> str | None:
-    if value is None or value is pd.NaT:
+def display(value: Any) -> str | None:
+    """A value as a finding shows it: dates day-first, blanks (None, NaN, NaT) as nothing."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp | date):
         return value.strftime("%d/%m/%Y")
