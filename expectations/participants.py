@@ -185,7 +185,7 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
                 value = str(value)
             record[column] = value
         records.append(record)
-    index = pd.Index([r.row for r in raw.rows], name="row")
+    index = pd.Index([r.row for r in raw.rows], name=quality.ROW_INDEX)
     # object dtype throughout: pandas' own string and datetime inference would coerce silently.
     return pd.DataFrame(records, columns=wanted, index=index, dtype=object)
 
