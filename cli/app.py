@@ -24,10 +24,12 @@ cycle_app = typer.Typer(no_args_is_help=True, help="Run the monthly cycle.")
 payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
 db_app = typer.Typer(no_args_is_help=True, help="The application database.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+period_app = typer.Typer(no_args_is_help=True, help="Locking and unlocking partners' returns for a period.")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(payments_app, name="payments")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(period_app, name="period")
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Directory holding alliance.yaml.")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
@@ -168,7 +170,8 @@ def payments_show(
         typer.echo(json.dumps(report, indent=2))
         return
     typer.echo(
-        f"{report['period']} run v{report['version']}: alliance factor {Decimal(report['alliance_factor']):.4f}, "
+        f"{report['period']} run v{report['version']} ({report['status']}): "
+        f"alliance factor {Decimal(report['alliance_factor']):.4f}, "
         f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
     )
     for p in report["partners"]:
@@ -177,6 +180,71 @@ def payments_show(
             f"outcome {format_pounds(p['outcome_pence']):>11} "
             f"adjustment {format_pounds(p['adjustment_pence']):>12} total {format_pounds(p['total_pence']):>12}"
         )
+
+
+@payments_app.command("approve")
+def payments_approve(
+    period: PeriodOpt,
+    by: Annotated[str, typer.Option("--by", help="The approving officer's name (kept in the audit log).")],
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Approve the period's latest draft run: statements are issued and the returns it paid are locked."""
+    from domain.periods import Period
+    from services.payments import approve_run
+    from services.statements import write_statements
+
+    deps = _deps(workspace)
+    result = approve_run(deps, Period.parse(period), by=by)
+    if not result.new:
+        typer.echo(f"{period} run v{result.run.version} was already approved by {result.approved_by}")
+        return
+    write_statements(deps, result.run)
+    typer.echo(f"{period} run v{result.run.version} approved by {result.approved_by}")
+    typer.echo(f"locked returns: {', '.join(result.locked) or 'none (all were locked already)'}")
+
+
+@payments_app.command("export")
+def payments_export(
+    period: PeriodOpt,
+    workspace: WorkspaceOpt = Path("."),
+    csv_format: Annotated[bool, typer.Option("--csv", help="CSV for the finance system (the only format).")] = True,
+    version: Annotated[int | None, typer.Option(help="A payable run version (default: the last one).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """What a payable run pays each partner, as CSV (a correcting version holds only the difference)."""
+    from domain.periods import Period
+    from models.db import session_scope
+    from services.finance_export import export_csv
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        text, note = export_csv(session, contract=deps.contract, period=Period.parse(period), version=version)
+    if note:
+        typer.echo(f"note: {note}", err=True)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+@period_app.command("unlock")
+def period_unlock(
+    period: PeriodOpt,
+    partner: Annotated[str, typer.Option("--partner", help="The partner id whose return is re-opened.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log and told to the partner).")],
+    workspace: WorkspaceOpt = Path("."),
+    by: Annotated[str | None, typer.Option("--by", help="The officer unlocking it (default: your login).")] = None,
+) -> None:
+    """Re-open one partner's locked return for a period, so that a corrected version can be accepted."""
+    import getpass
+
+    from domain.periods import Period
+    from services.payments import unlock_return
+
+    deps = _deps(workspace)
+    unlock_return(deps, Period.parse(period), partner_id=partner, reason=reason, by=by or getpass.getuser())
+    typer.echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
 
 
 @app.command()

@@ -275,6 +275,12 @@ CATALOGUE: dict[str, CodeSpec] = {
         "Received {value}, after the due date {expected}.",
         "Send returns by the due date so payments are not delayed.",
     ),
+    "RETURN_LOCKED": CodeSpec(
+        Severity.error,
+        "The month's return is locked: its payment run was approved, so no new version is accepted.",
+        "Your return for {period} is locked since the payment run was approved on {value}.",
+        "If this version corrects the paid one, ask your contract officer to unlock the month, then send it again.",
+    ),
     # Against the partner's history and the other partners
     "OUTCOME_CLAIMED_BEFORE": CodeSpec(
         Severity.error,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from domain.contract import Contract
-from domain.money import apply_rate, largest_remainder, money_context, split_evenly
+from domain.money import apply_rate, format_pounds, largest_remainder, money_context, split_evenly
 from domain.periods import Period, contract_month
 
 # The kinds of payment line: what a run makes due, and what corrects an earlier version.
@@ -130,3 +130,145 @@ def calculate_payments(
         payable_pence=payable,
         partners=tuple(lines),
     )
+
+
+# --- How each line was computed -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    """One payment line before it is stored: the amount, and the working that explains it."""
+
+    partner_id: str
+    kind: str  # one of LINE_KINDS
+    amount_pence: int
+    explanation: str
+    working: dict[str, object]
+    points: Decimal | None = None
+
+
+def _pounds(pence: int) -> str:
+    return format_pounds(pence)
+
+
+def core_line(contract: Contract, calculation: PaymentCalculation, payment: PartnerPayment) -> LineDraft:
+    partner = contract.partner(payment.partner_id)
+    assert partner is not None
+    text = (
+        f"Core instalment {calculation.month_of_year} of 12 of the annual core {_pounds(partner.annual_core_pence)}: "
+        f"{_pounds(payment.core_instalment_pence)}"
+    )
+    if payment.step_down_percent:
+        reduction = payment.core_instalment_pence - payment.core_pence
+        text += f", less the board-approved {payment.step_down_percent}% step-down of {_pounds(reduction)}"
+    return LineDraft(
+        partner_id=payment.partner_id,
+        kind="core",
+        amount_pence=payment.core_pence,
+        explanation=text,
+        working={
+            "annual_core_pence": partner.annual_core_pence,
+            "month_of_year": calculation.month_of_year,
+            "instalment_pence": payment.core_instalment_pence,
+            "step_down_percent": payment.step_down_percent,
+        },
+    )
+
+
+def outcome_line(
+    calculation: PaymentCalculation, payment: PartnerPayment, cells: Mapping[tuple[str, str], tuple[int, Decimal]]
+) -> LineDraft:
+    """The outcome line, with points per measure and band, the factor and the share.
+
+    ``cells`` maps (measure, band) to (rows achieving it, points); empty when the partner has
+    no accepted return for the period.
+    """
+    with localcontext(money_context()):
+        exact_share = (
+            Decimal(calculation.payable_pence) * payment.points / calculation.alliance_points
+            if calculation.alliance_points > 0
+            else Decimal(0)
+        )
+    working: dict[str, object] = {
+        "cells": [[m, b, count, str(points)] for (m, b), (count, points) in sorted(cells.items())],
+        "partner_points": str(payment.points),
+        "alliance_points": str(calculation.alliance_points),
+        "target_points": str(calculation.target_points),
+        "alliance_factor": str(calculation.alliance_factor),
+        "pool_pence": calculation.pool_pence,
+        "payable_pence": calculation.payable_pence,
+        "exact_share_pence": str(exact_share.quantize(Decimal("0.0001"))),
+    }
+    if not cells:
+        text = "No accepted return for this period: no outcome payment yet (a late return is paid as a correction)"
+    else:
+        points = "; ".join(f"{m} x {b}: {count} achieved = {p} points" for (m, b), (count, p) in sorted(cells.items()))
+        text = (
+            f"{payment.points} of the alliance's {calculation.alliance_points} points x payable "
+            f"{_pounds(calculation.payable_pence)} (monthly pool {_pounds(calculation.pool_pence)} x alliance factor "
+            f"{calculation.alliance_factor:.4f}; target {calculation.target_points} points) = "
+            f"{exact_share:.4f}p, paid {_pounds(payment.outcome_pence)} to the penny. {points}"
+        )
+    return LineDraft(
+        partner_id=payment.partner_id,
+        kind="outcome",
+        amount_pence=payment.outcome_pence,
+        explanation=text,
+        working=working,
+        points=payment.points,
+    )
+
+
+def entitlement_lines(
+    contract: Contract,
+    calculation: PaymentCalculation,
+    cells_by_partner: Mapping[str, Mapping[tuple[str, str], tuple[int, Decimal]]],
+) -> list[LineDraft]:
+    """Core then outcome line for every partner, in partner id order."""
+    lines: list[LineDraft] = []
+    for payment in calculation.partners:
+        lines.append(core_line(contract, calculation, payment))
+        lines.append(outcome_line(calculation, payment, cells_by_partner.get(payment.partner_id, {})))
+    return lines
+
+
+@dataclass(frozen=True)
+class PaidBefore:
+    """What an earlier payable version of the period made due to one partner, by kind."""
+
+    partner_id: str
+    kind: str
+    amount_pence: int
+
+
+def adjustment_lines(
+    period: Period, new: list[LineDraft], paid_before: list[PaidBefore], base_version: int
+) -> list[LineDraft]:
+    """For a correcting version: per partner and kind, take off what version ``base_version``
+    already made due, so that the version pays exactly the difference."""
+    before: dict[tuple[str, str], int] = {}
+    for item in paid_before:
+        before[(item.partner_id, item.kind)] = before.get((item.partner_id, item.kind), 0) + item.amount_pence
+    now: dict[tuple[str, str], int] = {}
+    for line in new:
+        if line.kind in ENTITLEMENT_KINDS:
+            now[(line.partner_id, line.kind)] = now.get((line.partner_id, line.kind), 0) + line.amount_pence
+    adjustments = []
+    for partner_id, kind in sorted(set(before) | set(now)):
+        was, is_now = before.get((partner_id, kind), 0), now.get((partner_id, kind), 0)
+        change = is_now - was
+        text = (
+            f"{kind.capitalize()} for {period} was {_pounds(was)} under version {base_version} and is now "
+            f"{_pounds(is_now)}: less the {_pounds(was)} already paid, so this version pays "
+            f"{'+' if change >= 0 else ''}{_pounds(change)}"
+        )
+        adjustments.append(
+            LineDraft(
+                partner_id=partner_id,
+                kind="adjustment",
+                amount_pence=-was,
+                explanation=text,
+                working={"of_kind": kind, "base_version": base_version, "was_pence": was, "now_pence": is_now},
+            )
+        )
+    return adjustments

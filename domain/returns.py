@@ -83,3 +83,5 @@ class ReturnContext:
     claimed_elsewhere: frozenset[str] = frozenset()
     # this partner's recent accepted months, newest first
     history: tuple[MonthFigures, ...] = ()
+    # the London day the partner's return for the month was locked by an approved payment run
+    locked_on: date | None = None

@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
 from domain.findings import Finding, has_errors, ordered
-from domain.periods import Period
+from domain.periods import Period, format_day
 from domain.returns import ParticipantRow, RawReturn, ReturnContext
 from expectations.about import identify
 from expectations.participants import normalise_id, validate_participants
@@ -58,7 +59,14 @@ def validate_return(
         findings += [f for f in row_findings if not (f.code == "VALUE_REQUIRED" and (f.sheet, f.cell) in flagged)]
         if raw.rows:
             findings += reconcile_summary(raw, contract.framework)
+        if context is not None and context.locked_on is not None:
+            findings.append(locked(identity.period, context.locked_on))
     return ValidatedReturn(identity.partner, identity.period, rows, ordered(findings))
+
+
+def locked(period: Period, locked_on: date) -> Finding:
+    """The month's return is locked: no new version is accepted until an officer unlocks it."""
+    return Finding("RETURN_LOCKED", value=format_day(locked_on), params={"period": str(period)})
 
 
 def _at_about_cell(finding: Finding, raw: RawReturn) -> Finding:

@@ -104,6 +104,11 @@ class PaymentRun(SQLModel, table=True):
     pool_pence: int = Field(sa_type=BigInteger)
     payable_pence: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(sa_column=_utc())
+    # A draft until an officer approves it (payments.require_officer_approval when it was made).
+    requires_approval: bool = False
+    # The payable version whose amounts this one's adjustment lines take off (None: the first paid).
+    base_version: int | None = None
+    inputs: str = Field(default="{}", sa_type=Text)  # canonical JSON of what inputs_hash covers
 
 
 class PaymentLine(SQLModel, table=True):
@@ -115,6 +120,31 @@ class PaymentLine(SQLModel, table=True):
     amount_pence: int = Field(sa_type=BigInteger)
     points: str | None = None
     explanation: str = Field(sa_type=Text)
+    working: str = Field(default="{}", sa_type=Text)  # canonical JSON: the figures behind the line
+
+
+class PaymentApproval(SQLModel, table=True):
+    """An officer's approval of one run version (append-only, one per run)."""
+
+    __tablename__ = "payment_approval"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="payment_run.id", unique=True)
+    approved_by: str
+    approved_at: datetime = Field(sa_column=_utc())
+
+
+class ReturnLock(SQLModel, table=True):
+    """A lock or unlock of one partner's return for a period (append-only; the latest event holds)."""
+
+    __tablename__ = "return_lock"
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7, index=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    action: str = Field(max_length=8)  # lock | unlock
+    run_id: int | None = Field(default=None, foreign_key="payment_run.id")  # the approved run that locked it
+    by: str
+    reason: str = Field(default="", sa_type=Text)
+    at: datetime = Field(sa_column=_utc())
 
 
 class FundingAdjustment(SQLModel, table=True):

@@ -11,15 +11,15 @@ from domain import return_layout as layout
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
 from domain.findings import Finding, Severity, has_errors, ordered
-from domain.periods import Period
+from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
 from domain.returns import RawReturn, ReturnContext
 from expectations.about import timing
-from expectations.returns import ContextFor, ValidatedReturn, validate_return
+from expectations.returns import ContextFor, ValidatedReturn, locked, validate_return
 from integrations.inbox import MAX_FILE_BYTES, InboxFile, archive_original
 from integrations.spreadsheets.feedback import FeedbackHeading, write_feedback
 from integrations.spreadsheets.reader import read_return
-from models import repo
+from models import ledger, repo
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import Submission
@@ -82,10 +82,12 @@ class RecordsContext:
                 session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
             )
             history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
+            lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
         return ReturnContext(
             claimed_in_other_months=before,
             claimed_elsewhere=frozenset(c.participant_id for c in self.others),
             history=tuple(history),
+            locked_on=london_date(lock.at) if lock else None,
         )
 
 
@@ -125,6 +127,13 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
             version = None
             if partner is not None and period is not None:
                 version = repo.next_version(session, partner_id=partner.id, period=str(period))
+                lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
+                if lock is not None:
+                    # Locked after the checks looked (an approval in between): the lock still holds.
+                    if not any(f.code == "RETURN_LOCKED" for f in findings):
+                        findings = ordered([*findings, locked(period, london_date(lock.at))])
+                    accepted, status = False, "rejected"
+                    _tell_officers_of_locked_return(deps, session, file, partner, period, now)
             if partner is not None:
                 feedback = _feedback_path(deps, file, period, partner, version)
                 staging = feedback.with_name(f".{feedback.name}.partial")
@@ -223,6 +232,22 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
     if staging is not None and feedback is not None:
         os.replace(staging, feedback)
     return outcome
+
+
+def _tell_officers_of_locked_return(
+    deps: Deps, session: Session, file: InboxFile, partner: Partner, period: Period, now: datetime
+) -> None:
+    repo.enqueue(
+        session,
+        dedup_key=f"locked-return:{file.sha256}",
+        channel=deps.contract.alliance.officers_channel,
+        kind="locked_return_received",
+        at=now,
+        text=messages.locked_return_received(
+            partner_id=partner.id, partner_name=partner.name, period=str(period), filename=file.name
+        ),
+        payload={"partner": partner.id, "period": str(period), "sha256": file.sha256},
+    )
 
 
 def _shown_status(status: str, findings: list[Finding]) -> str:

@@ -75,6 +75,29 @@ def statement_issued(*, partner_name: str, period: str, version: int, total_penc
     )
 
 
+def payment_run_draft(*, period: str, version: int, payable_pence: int) -> str:
+    return (
+        f"Payment run *{period}* version {version} is a draft (outcome payable {format_pounds(payable_pence)}): "
+        f"check the officers' summary, then `alliance payments approve --period {period} --by NAME`. "
+        "Nothing is paid and no statement is issued until it is approved."
+    )
+
+
+def return_unlocked(*, partner_name: str, period: str, by: str, reason: str) -> str:
+    return (
+        f"*{escape(partner_name)}*: the return for *{period}* was unlocked by {escape(by)} "
+        f"({escape(reason)}). A corrected return can be sent now; it will be paid as a correction."
+    )
+
+
+def locked_return_received(*, partner_id: str, partner_name: str, period: str, filename: str) -> str:
+    return (
+        f"*{escape(partner_name)}* sent `{escape(filename)}` for *{period}*, whose return is locked by an approved "
+        f"payment run; it was refused. If it must be accepted: "
+        f"`alliance period unlock --period {period} --partner {partner_id} --reason TEXT`, and ask for it again."
+    )
+
+
 def cycle_summary(*, period: str, counts: dict[str, int], payable_pence: int, run_version: int) -> str:
     parts = ", ".join(f"{k} {v}" for k, v in counts.items())
     return (

@@ -1,30 +1,36 @@
-"""Payment runs: computed by domain.payments, stored once, corrected by new versions."""
+"""Payment runs: computed by domain.payments, posted once, approved, corrected by new versions.
+
+A run is identified by an idempotency key. Running again with the inputs of the latest run
+returns that run; a key already used for other inputs is refused. The database's unique
+constraints (key, period and version) are what make a run posted once, even under races.
+"""
 
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain.contract import Contract
-from domain.errors import UsageError
-from domain.money import format_pounds
-from domain.payments import ENTITLEMENT_KINDS, LINE_KINDS, PaymentCalculation, StepDown, calculate_payments
+from domain.errors import IntegrityError, UsageError
+from domain.payments import (
+    ENTITLEMENT_KINDS,
+    LINE_KINDS,
+    LineDraft,
+    PaidBefore,
+    StepDown,
+    adjustment_lines,
+    calculate_payments,
+    entitlement_lines,
+)
 from domain.periods import Period
 from domain.returns import points_breakdown
-from integrations.spreadsheets.statements import (
-    PartnerStatement,
-    StatementLine,
-    write_officer_summary,
-    write_partner_statement,
-)
-from models import repo
+from models import ledger, repo
 from models.audit import append_audit
 from models.db import session_scope
-from models.tables import PaymentLine, PaymentRun
+from models.tables import PaymentLine, PaymentRun, Submission
 from services import messages
 from services.deps import Deps
 
@@ -32,49 +38,114 @@ from services.deps import Deps
 @dataclass(frozen=True)
 class RunResult:
     run: PaymentRun
-    created: bool  # False: the same inputs were already paid by this run
+    created: bool  # False: these inputs were already posted by this run
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _step_downs(session: Session) -> list[StepDown]:
     return [StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in repo.funding_adjustments(session)]
 
 
-def _canonical_hash(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+@dataclass(frozen=True)
+class RunInputs:
+    accepted: list[Submission]
+    step_downs: list[StepDown]
+    document: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return canonical_json(self.document)
+
+    @property
+    def digest(self) -> str:
+        return _sha(self.text)
 
 
-def run_payments(deps: Deps, period: Period) -> RunResult:
-    """The period's payment run for the current inputs: the existing one, or a new version."""
+def current_inputs(session: Session, *, contract: Contract, period: Period) -> RunInputs:
+    """What a run for ``period`` is computed from now: accepted returns and step-downs in force."""
+    accepted = repo.accepted_submissions(session, period=str(period))
+    step_downs = [s for s in _step_downs(session) if s.from_period <= period]
+    document = {
+        "period": str(period),
+        "contract": contract.fingerprint(),
+        "framework_version": contract.framework.version,
+        "returns": [[s.partner_id, s.sha256, s.version] for s in accepted],
+        "step_downs": [[s.partner_id, str(s.from_period), s.percent] for s in step_downs],
+    }
+    return RunInputs(accepted, step_downs, document)
+
+
+def run_payments(deps: Deps, period: Period, *, key: str | None = None) -> RunResult:
+    """The period's run for the current inputs: the existing one, or a new version.
+
+    ``key`` defaults to ``<period>/v<next version>``: two processes racing to post the same
+    correction share it, so exactly one row is written and the other gets that run back.
+    """
+    try:
+        return _run_payments(deps, period, key)
+    except DatabaseIntegrityError:
+        # Another process posted the same key or version first: same inputs, same run; else refuse.
+        with session_scope(deps.engine) as session:
+            inputs = current_inputs(session, contract=deps.contract, period=period)
+            latest = repo.latest_run(session, period=str(period))
+            if latest is not None and latest.inputs_hash == inputs.digest:
+                return RunResult(latest, created=False)
+        raise IntegrityError(
+            f"another payment run for {period} was posted at the same time with different inputs; "
+            "run the payments again to post a new version"
+        ) from None
+
+
+def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
     contract = deps.contract
     now = deps.clock()
     with session_scope(deps.engine) as session:
-        accepted = repo.accepted_submissions(session, period=str(period))
-        step_downs = _step_downs(session)
-        inputs = {
-            "period": str(period),
-            "contract": contract.fingerprint(),
-            "returns": [[s.partner_id, s.sha256, s.version] for s in accepted],
-            "step_downs": [
-                [s.partner_id, str(s.from_period), s.percent] for s in step_downs if s.from_period <= period
-            ],
-        }
-        inputs_hash = _canonical_hash(inputs)
-        previous = repo.latest_run(session, period=str(period))
-        if previous is not None and previous.inputs_hash == inputs_hash:
-            return RunResult(previous, created=False)
+        inputs = current_inputs(session, contract=contract, period=period)
+        if key is not None:
+            keyed = repo.run_by_key(session, idempotency_key=key)
+            if keyed is not None:
+                if keyed.inputs_hash != inputs.digest:
+                    raise IntegrityError(
+                        f"payment run key {key!r} was used for {keyed.period} v{keyed.version} with other inputs: "
+                        "a key is never reused for different inputs"
+                    )
+                return RunResult(keyed, created=False)
+        states = ledger.run_states(session, period=str(period))
+        latest = states[-1].run if states else None
+        if latest is not None and latest.inputs_hash == inputs.digest:
+            return RunResult(latest, created=False)
+        version = latest.version + 1 if latest else 1
+        key = key or f"{period}/v{version}"
 
-        breakdowns = {
+        cells = {
             s.partner_id: points_breakdown(repo.rows_of(session, submission_id=s.id or 0), contract.framework)
-            for s in accepted
+            for s in inputs.accepted
             if s.partner_id
         }
-        calculation = calculate_payments(contract, period, {pid: b.total for pid, b in breakdowns.items()}, step_downs)
-        version = previous.version + 1 if previous else 1
+        calculation = calculate_payments(
+            contract, period, {pid: b.total for pid, b in cells.items()}, inputs.step_downs
+        )
+        drafts = entitlement_lines(contract, calculation, {pid: b.by_measure_band for pid, b in cells.items()})
+        base = next((s for s in reversed(states) if s.payable), None)
+        if base is not None and base.run.id is not None:
+            paid = [
+                PaidBefore(line.partner_id, line.kind, line.amount_pence)
+                for line in repo.lines_of(session, run_id=base.run.id)
+            ]
+            drafts += adjustment_lines(period, drafts, _net_by_kind(paid), base.run.version)
         run = PaymentRun(
             period=str(period),
             version=version,
-            idempotency_key=_canonical_hash([str(period), inputs_hash, previous.id if previous else None]),
-            inputs_hash=inputs_hash,
+            idempotency_key=key,
+            inputs_hash=inputs.digest,
+            inputs=inputs.text,
             contract_fingerprint=contract.fingerprint(),
             framework_version=contract.framework.version,
             target_points=str(calculation.target_points),
@@ -83,12 +154,13 @@ def run_payments(deps: Deps, period: Period) -> RunResult:
             pool_pence=calculation.pool_pence,
             payable_pence=calculation.payable_pence,
             created_at=now,
+            requires_approval=contract.payments.require_officer_approval,
+            base_version=base.run.version if base else None,
         )
         session.add(run)
         session.flush()
         assert run.id is not None
-        previous_lines = repo.lines_of(session, run_id=previous.id) if previous and previous.id else []
-        session.add_all(_lines(run.id, contract, calculation, breakdowns, previous, previous_lines))
+        session.add_all(_line_rows(run.id, drafts))
         session.flush()
         append_audit(
             session,
@@ -96,151 +168,197 @@ def run_payments(deps: Deps, period: Period) -> RunResult:
             actor="monthly-cycle",
             action="payment_run.created",
             subject=f"{period}/v{version}",
-            detail={"inputs_hash": inputs_hash, "payable_pence": calculation.payable_pence},
+            detail={
+                "inputs_hash": inputs.digest,
+                "payable_pence": calculation.payable_pence,
+                "status": "draft" if run.requires_approval else "final",
+            },
         )
+        if run.requires_approval:
+            _tell_officers_a_draft_waits(deps, session, run)
+        else:
+            enqueue_statements(deps, session, run)
         return RunResult(run, created=True)
 
 
-def _lines(
-    run_id: int,
-    contract: Contract,
-    calculation: PaymentCalculation,
-    breakdowns: dict[str, Any],
-    previous: PaymentRun | None,
-    previous_lines: list[PaymentLine],
-) -> list[PaymentLine]:
-    lines = []
-    for payment in calculation.partners:
-        partner = contract.partner(payment.partner_id)
-        assert partner is not None
-        core_text = (
-            f"Core instalment {calculation.month_of_year} of 12 of annual core "
-            f"{format_pounds(partner.annual_core_pence)}: {format_pounds(payment.core_instalment_pence)}"
+def _net_by_kind(paid: list[PaidBefore]) -> list[PaidBefore]:
+    """What a payable version made due per partner and kind: its entitlement lines.
+
+    A correcting version's entitlement lines restate the whole period, so they alone are what
+    the period has been paid once that version is paid (its adjustment lines net off the rest).
+    """
+    return [p for p in paid if p.kind in ENTITLEMENT_KINDS]
+
+
+def _line_rows(run_id: int, drafts: list[LineDraft]) -> list[PaymentLine]:
+    return [
+        PaymentLine(
+            run_id=run_id,
+            partner_id=d.partner_id,
+            kind=d.kind,
+            amount_pence=d.amount_pence,
+            points=str(d.points) if d.points is not None else None,
+            explanation=d.explanation,
+            working=canonical_json(d.working),
         )
-        if payment.step_down_percent:
-            core_text += f", less the board-approved {payment.step_down_percent}% step-down"
-        lines.append(
-            PaymentLine(
-                run_id=run_id,
-                partner_id=payment.partner_id,
-                kind="core",
-                amount_pence=payment.core_pence,
-                explanation=core_text,
-            )
-        )
-        lines.append(
-            PaymentLine(
-                run_id=run_id,
-                partner_id=payment.partner_id,
-                kind="outcome",
-                amount_pence=payment.outcome_pence,
-                points=str(payment.points),
-                explanation=_outcome_text(calculation, payment.points, breakdowns.get(payment.partner_id)),
-            )
-        )
-        if previous is not None:
-            paid_before = sum(
-                line.amount_pence
-                for line in previous_lines
-                if line.partner_id == payment.partner_id and line.kind in ENTITLEMENT_KINDS
-            )
-            lines.append(
-                PaymentLine(
-                    run_id=run_id,
-                    partner_id=payment.partner_id,
-                    kind="adjustment",
-                    amount_pence=-paid_before,
-                    explanation=(
-                        f"Less {format_pounds(paid_before)} already due under version {previous.version} "
-                        f"of {calculation.period}"
-                    ),
-                )
-            )
-    return lines
+        for d in sorted(drafts, key=lambda d: (d.partner_id, LINE_KINDS.index(d.kind)))
+    ]
 
 
-def _outcome_text(calculation: PaymentCalculation, points: Decimal, breakdown: Any) -> str:
-    if breakdown is None:
-        return "No accepted return for this period yet: no outcome payment (a late return is paid as a correction)"
-    parts = "; ".join(
-        f"{measure} x {band}: {count} achieved = {sub} points"
-        for (measure, band), (count, sub) in breakdown.by_measure_band.items()
-    )
-    return (
-        f"{points} of {calculation.alliance_points} alliance points, share of payable "
-        f"{format_pounds(calculation.payable_pence)} (pool {format_pounds(calculation.pool_pence)} x alliance factor "
-        f"{calculation.alliance_factor:.4f}; target {calculation.target_points} points). {parts}"
-    )
-
-
-def statements_for(session: Session, *, contract: Contract, run: PaymentRun) -> list[PartnerStatement]:
+def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
+    """One message per partner that its statement for a payable run is ready (same transaction)."""
     assert run.id is not None
-    lines = repo.lines_of(session, run_id=run.id)
-    statements = []
-    for partner in sorted(contract.partners, key=lambda p: p.id):
-        own = [
-            StatementLine(line.kind, line.amount_pence, line.explanation)
-            for line in lines
-            if line.partner_id == partner.id
-        ]
-        statements.append(PartnerStatement(partner.id, partner.name, own))
-    return statements
+    totals: dict[str, int] = {}
+    for line in repo.lines_of(session, run_id=run.id):
+        totals[line.partner_id] = totals.get(line.partner_id, 0) + line.amount_pence
+    for partner in sorted(deps.contract.partners, key=lambda p: p.id):
+        repo.enqueue(
+            session,
+            dedup_key=f"statement:{run.id}:{partner.id}",
+            channel=partner.slack_channel,
+            partner_id=partner.id,
+            kind="statement_issued",
+            at=deps.clock(),
+            text=messages.statement_issued(
+                partner_name=partner.name, period=run.period, version=run.version, total_pence=totals.get(partner.id, 0)
+            ),
+            payload={"run_id": run.id, "statement": statement_name(partner.id, run)},
+        )
 
 
-def issue_statements(deps: Deps, run: PaymentRun) -> Path:
-    """Write the statement workbooks for a run and queue one message per partner."""
-    contract = deps.contract
-    folder = deps.workspace.statements_dir / run.period / f"v{run.version}"
-    title = f"{contract.alliance.name}: payment statement {run.period}, run version {run.version}"
+def statement_name(partner_id: str, run: PaymentRun) -> str:
+    return f"{partner_id}-{run.period}-v{run.version}.xlsx"
+
+
+def _tell_officers_a_draft_waits(deps: Deps, session: Session, run: PaymentRun) -> None:
+    repo.enqueue(
+        session,
+        dedup_key=f"run-draft:{run.id}",
+        channel=deps.contract.alliance.officers_channel,
+        kind="payment_run_draft",
+        at=deps.clock(),
+        text=messages.payment_run_draft(period=run.period, version=run.version, payable_pence=run.payable_pence),
+        payload={"run_id": run.id},
+    )
+
+
+# --- Approval and locks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    run: PaymentRun
+    approved_by: str
+    new: bool  # False: it had been approved already
+    locked: list[str]  # partners whose returns this approval locked
+
+
+def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
+    """An officer approves the period's latest run: it becomes payable and the returns it paid are locked."""
+    by = by.strip()
+    if not by:
+        raise UsageError("say who approves the run: --by NAME")
     now = deps.clock()
     with session_scope(deps.engine) as session:
-        statements = statements_for(session, contract=contract, run=run)
-        for statement in statements:
-            write_partner_statement(
-                folder / f"{statement.partner_id}-{run.period}-v{run.version}.xlsx", title=title, statement=statement
+        states = ledger.run_states(session, period=str(period))
+        if not states:
+            raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+        state = states[-1]
+        run = state.run
+        assert run.id is not None
+        if not run.requires_approval:
+            raise UsageError(
+                f"run v{run.version} of {period} is final already: it was made without officer approval "
+                "(payments.require_officer_approval is off)"
             )
-        facts = [
-            ("alliance factor", run.alliance_factor),
-            ("alliance points / target", f"{run.alliance_points} / {run.target_points}"),
-            ("monthly pool", format_pounds(run.pool_pence)),
-            ("outcome payable", format_pounds(run.payable_pence)),
-            ("inputs hash", run.inputs_hash),
-        ]
-        write_officer_summary(
-            folder / f"officers-summary-{run.period}-v{run.version}.xlsx",
-            title=title,
-            statements=statements,
-            facts=facts,
+        if state.approval is not None:
+            return ApprovalResult(run, state.approval.approved_by, new=False, locked=[])
+        inputs = current_inputs(session, contract=deps.contract, period=period)
+        if inputs.digest != run.inputs_hash:
+            raise UsageError(
+                f"the accepted returns or step-downs for {period} changed after run v{run.version} was computed: "
+                f"run `alliance cycle run --period {period}` for a new version, then approve that"
+            )
+        ledger.add_approval(session, run_id=run.id, by=by, at=now)
+        locked = []
+        for partner_id in sorted({s.partner_id for s in inputs.accepted if s.partner_id}):
+            if ledger.current_lock(session, period=str(period), partner_id=partner_id) is None:
+                ledger.add_lock_event(
+                    session, period=str(period), partner_id=partner_id, action="lock", by=by, at=now, run_id=run.id
+                )
+                locked.append(partner_id)
+        append_audit(
+            session,
+            at=now,
+            actor=by,
+            action="payment_run.approved",
+            subject=f"{period}/v{run.version}",
+            detail={"run_id": run.id, "inputs_hash": run.inputs_hash, "locked": locked},
         )
-        for statement in statements:
-            partner = contract.partner(statement.partner_id)
-            assert partner is not None
+        enqueue_statements(deps, session, run)
+        return ApprovalResult(run, by, new=True, locked=locked)
+
+
+def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, by: str) -> None:
+    """Re-open one partner's locked return for the period so that a correction can be accepted."""
+    partner = deps.contract.partner(partner_id)
+    if partner is None:
+        known = ", ".join(deps.contract.partner_ids)
+        raise UsageError(f"no partner {partner_id!r} in this contract; partners: {known}")
+    if not reason.strip():
+        raise UsageError("give the reason for unlocking: --reason TEXT (it is kept in the audit log)")
+    if not by.strip():
+        raise UsageError("say who unlocks the return: --by NAME")
+    now = deps.clock()
+    with session_scope(deps.engine) as session:
+        if ledger.current_lock(session, period=str(period), partner_id=partner_id) is None:
+            raise UsageError(f"{partner_id}'s return for {period} is not locked: nothing to unlock")
+        event = ledger.add_lock_event(
+            session, period=str(period), partner_id=partner_id, action="unlock", by=by, reason=reason.strip(), at=now
+        )
+        append_audit(
+            session,
+            at=now,
+            actor=by,
+            action="return.unlocked",
+            subject=f"{partner_id}/{period}",
+            detail={"reason": reason.strip(), "event_id": event.id},
+        )
+        text = messages.return_unlocked(partner_name=partner.name, period=str(period), by=by, reason=reason.strip())
+        for channel, pid in ((partner.slack_channel, partner.id), (deps.contract.alliance.officers_channel, None)):
             repo.enqueue(
                 session,
-                dedup_key=f"statement:{run.id}:{partner.id}",
-                channel=partner.slack_channel,
-                partner_id=partner.id,
-                kind="statement_issued",
+                dedup_key=f"unlocked:{event.id}:{channel}",
+                channel=channel,
+                partner_id=pid,
+                kind="return_unlocked",
                 at=now,
-                text=messages.statement_issued(
-                    partner_name=partner.name, period=run.period, version=run.version, total_pence=statement.total_pence
-                ),
-                payload={"run_id": run.id},
+                text=text,
+                payload={"period": str(period), "partner": partner_id},
             )
-    return folder
+
+
+# --- Reports ------------------------------------------------------------------------------------
+
+
+def _partner_amounts(lines: list[PaymentLine], partner_id: str) -> dict[str, int]:
+    own = [line for line in lines if line.partner_id == partner_id]
+    return {kind: sum(line.amount_pence for line in own if line.kind == kind) for kind in LINE_KINDS}
 
 
 def payment_report(session: Session, *, contract: Contract, period: Period) -> dict[str, Any]:
     """The latest run for a period, as ``alliance payments show --json`` prints it."""
-    run = repo.latest_run(session, period=str(period))
-    if run is None or run.id is None:
+    states = ledger.run_states(session, period=str(period))
+    if not states:
         raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+    state = states[-1]
+    run = state.run
+    assert run.id is not None
     lines = repo.lines_of(session, run_id=run.id)
     partners = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
-        own = [line for line in lines if line.partner_id == partner.id]
-        amounts = {kind: sum(line.amount_pence for line in own if line.kind == kind) for kind in LINE_KINDS}
-        points = next((line.points for line in own if line.kind == "outcome"), None) or "0"
+        amounts = _partner_amounts(lines, partner.id)
+        points = next((line.points for line in lines if line.partner_id == partner.id and line.kind == "outcome"), None)
         partners.append(
             {
                 "partner": partner.id,
@@ -249,15 +367,22 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
                 "outcome_pence": amounts["outcome"],
                 "adjustment_pence": amounts["adjustment"],
                 "total_pence": sum(amounts.values()),
-                "points": points,
+                "points": points or "0",
             }
         )
     return {
         "period": run.period,
         "run_id": run.id,
         "version": run.version,
+        "status": state.status,
+        "approved_by": state.approval.approved_by if state.approval else None,
+        "approved_at": state.approval.approved_at.isoformat() if state.approval else None,
+        "base_version": run.base_version,
         "created_at": run.created_at.isoformat(),
+        "idempotency_key": run.idempotency_key,
         "inputs_hash": run.inputs_hash,
+        "contract_fingerprint": run.contract_fingerprint,
+        "framework_version": run.framework_version,
         "alliance_factor": run.alliance_factor,
         "alliance_points": run.alliance_points,
         "target_points": run.target_points,
@@ -268,17 +393,16 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
 
 
 def due_by_partner(session: Session, *, contract: Contract, periods: list[Period]) -> dict[str, dict[str, int]]:
-    """Per partner over ``periods``: core and outcome due under each period's latest run, and how
-    much of that was paid by correcting versions (the net of every version after the first)."""
+    """Per partner over ``periods``: core and outcome due under each period's last payable run, and how
+    much of that was paid by correcting versions (the net of every payable version after the first)."""
     totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0} for p in contract.partners}
     for period in periods:
-        runs = repo.runs_of(session, period=str(period))
-        for run in runs:
-            assert run.id is not None
-            latest = run is runs[-1]
-            for line in repo.lines_of(session, run_id=run.id):
-                if latest and line.kind in ENTITLEMENT_KINDS:
+        payable = [s for s in ledger.run_states(session, period=str(period)) if s.payable]
+        for position, state in enumerate(payable):
+            assert state.run.id is not None
+            for line in repo.lines_of(session, run_id=state.run.id):
+                if state is payable[-1] and line.kind in ENTITLEMENT_KINDS:
                     totals[line.partner_id][line.kind] += line.amount_pence
-                if run.version > 1:
+                if position > 0:
                     totals[line.partner_id]["corrections"] += line.amount_pence
     return totals

@@ -99,6 +99,7 @@ def row_problems(contract: Contract) -> Case:
         claimed_in_other_months={"P012": {"housing_sustained": "2026-06"}},
         claimed_elsewhere=frozenset({"P002"}),
         history=history,
+        locked_on=date(2026, 11, 18),  # an officer approved October's payment run
     )
     return Case("row-problems", content, received_at=LATE, sender="city-mind", context=context)
 

@@ -1,17 +1,27 @@
-"""Payment statements: one workbook per partner per run version, and a summary for officers."""
+"""Payment statements: one workbook per partner per run version, and a summary for officers.
 
-from dataclasses import dataclass
+Written with openpyxl because it stores a Decimal as its exact decimal text: amounts reach the
+workbook without passing through a float.
+"""
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.money import pence_to_pounds
 from domain.payments import LINE_KINDS
 from integrations.spreadsheets.cells import set_text, set_value
 
 MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 @dataclass(frozen=True)
@@ -22,78 +32,186 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
+class PointsRow:
+    measure: str
+    band: str
+    achieved: int
+    points: Decimal
+
+
+@dataclass(frozen=True)
+class AdjustmentRow:
+    kind: str
+    was_pence: int
+    now_pence: int
+
+
+@dataclass(frozen=True)
+class YearRow:
+    period: str
+    version: int
+    core_pence: int
+    outcome_pence: int
+    adjustment_pence: int
+
+    @property
+    def total_pence(self) -> int:
+        return self.core_pence + self.outcome_pence + self.adjustment_pence
+
+
+@dataclass(frozen=True)
 class PartnerStatement:
     partner_id: str
     partner_name: str
     lines: list[StatementLine]
+    heading: list[tuple[str, str]] = field(default_factory=list)  # run, status, dates, inputs hash
+    working: list[tuple[str, str]] = field(default_factory=list)  # the figures behind core and outcome
+    points: list[PointsRow] = field(default_factory=list)
+    adjustments: list[AdjustmentRow] = field(default_factory=list)
+    year_to_date: list[YearRow] = field(default_factory=list)
 
     @property
     def total_pence(self) -> int:
         return sum(line.amount_pence for line in self.lines)
 
+    def amount(self, kind: str) -> int:
+        return sum(line.amount_pence for line in self.lines if line.kind == kind)
 
-def _money(value: int) -> Decimal:
-    return pence_to_pounds(value)
+
+def _money(sheet: Worksheet, row: int, column: int, pence: int) -> None:
+    cell = sheet.cell(row=row, column=column)
+    set_value(cell, pence_to_pounds(pence))
+    cell.number_format = MONEY_FORMAT
 
 
-def write_partner_statement(path: Path, *, title: str, statement: PartnerStatement) -> Path:
+def _header(sheet: Worksheet, row: int, headings: Sequence[str]) -> None:
+    for index, heading in enumerate(headings, start=1):
+        set_text(sheet.cell(row=row, column=index), heading)
+        sheet.cell(row=row, column=index).font = BOLD
+
+
+def _pairs(sheet: Worksheet, row: int, pairs: Sequence[tuple[str, str]]) -> int:
+    for label, value in pairs:
+        set_text(sheet.cell(row=row, column=1), label)
+        set_text(sheet.cell(row=row, column=2), value)
+        row += 1
+    return row
+
+
+def _widths(sheet: Worksheet, widths: dict[str, int]) -> None:
+    for letter, width in widths.items():
+        sheet.column_dimensions[letter].width = width
+
+
+def _save(book: Workbook, path: Path, stamp: datetime) -> Path:
+    """Written beside its name and moved into place: a file under the final name is always whole."""
+    book.properties.created = stamp.replace(tzinfo=None)
+    book.properties.modified = stamp.replace(tzinfo=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.partial")
+    book.save(staging)
+    os.replace(staging, path)
+    return path
+
+
+def write_partner_statement(path: Path, *, title: str, statement: PartnerStatement, stamp: datetime) -> Path:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Statement"
     set_text(sheet["A1"], f"{title}: {statement.partner_name}")
-    sheet["A1"].font = Font(bold=True)
-    for index, heading in enumerate(("line", "amount", "how it was computed"), start=1):
-        set_text(sheet.cell(row=3, column=index), heading)
-        sheet.cell(row=3, column=index).font = Font(bold=True)
-    row = 4
+    sheet["A1"].font = BOLD
+    row = _pairs(sheet, 3, statement.heading) + 1
+    _header(sheet, row, ("line", "amount", "how it was computed"))
     for line in statement.lines:
-        set_text(sheet.cell(row=row, column=1), line.kind)
-        set_value(sheet.cell(row=row, column=2), _money(line.amount_pence))
-        sheet.cell(row=row, column=2).number_format = MONEY_FORMAT
-        set_text(sheet.cell(row=row, column=3), line.explanation)
         row += 1
-    set_text(sheet.cell(row=row, column=1), "total")
-    set_value(sheet.cell(row=row, column=2), _money(statement.total_pence))
-    sheet.cell(row=row, column=2).number_format = MONEY_FORMAT
-    sheet.cell(row=row, column=1).font = Font(bold=True)
-    sheet.column_dimensions["A"].width = 14
-    sheet.column_dimensions["B"].width = 16
-    sheet.column_dimensions["C"].width = 100
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+        set_text(sheet.cell(row=row, column=1), line.kind)
+        _money(sheet, row, 2, line.amount_pence)
+        set_text(sheet.cell(row=row, column=3), line.explanation)
+        sheet.cell(row=row, column=3).alignment = WRAP
+    row += 1
+    set_text(sheet.cell(row=row, column=1), "payable by this statement")
+    sheet.cell(row=row, column=1).font = BOLD
+    _money(sheet, row, 2, statement.total_pence)
+    _widths(sheet, {"A": 26, "B": 18, "C": 110})
+
+    how = book.create_sheet("How computed")
+    row = _pairs(how, 1, statement.working) + 1
+    _header(how, row, ("measure", "complexity band", "rows achieving it", "points"))
+    for item in statement.points:
+        row += 1
+        set_text(how.cell(row=row, column=1), item.measure)
+        set_text(how.cell(row=row, column=2), item.band)
+        set_value(how.cell(row=row, column=3), item.achieved)
+        set_value(how.cell(row=row, column=4), item.points)
+    _widths(how, {"A": 34, "B": 40, "C": 18, "D": 12})
+
+    adjustments = book.create_sheet("Adjustments")
+    if not statement.adjustments:
+        set_text(adjustments["A1"], "No adjustments: this is the first payable version of the period's run.")
+    else:
+        _header(adjustments, 1, ("line", "already paid", "now due", "paid by this statement"))
+        for row, adjustment in enumerate(statement.adjustments, start=2):
+            set_text(adjustments.cell(row=row, column=1), adjustment.kind)
+            _money(adjustments, row, 2, adjustment.was_pence)
+            _money(adjustments, row, 3, adjustment.now_pence)
+            _money(adjustments, row, 4, adjustment.now_pence - adjustment.was_pence)
+    _widths(adjustments, {"A": 26, "B": 18, "C": 18, "D": 24})
+
+    _year_to_date(book.create_sheet("Year to date"), statement.year_to_date)
+    return _save(book, path, stamp)
+
+
+def _year_to_date(sheet: Worksheet, rows: Sequence[YearRow]) -> None:
+    _header(sheet, 1, ("period", "run version", "core", "outcome", "adjustment", "total"))
+    row = 1
+    for item in rows:
+        row += 1
+        set_text(sheet.cell(row=row, column=1), item.period)
+        set_value(sheet.cell(row=row, column=2), item.version)
+        for column, pence in enumerate(
+            (item.core_pence, item.outcome_pence, item.adjustment_pence, item.total_pence), start=3
+        ):
+            _money(sheet, row, column, pence)
+    row += 1
+    set_text(sheet.cell(row=row, column=1), "year to date")
+    sheet.cell(row=row, column=1).font = BOLD
+    totals = (
+        sum(r.core_pence for r in rows),
+        sum(r.outcome_pence for r in rows),
+        sum(r.adjustment_pence for r in rows),
+        sum(r.total_pence for r in rows),
+    )
+    for column, pence in enumerate(totals, start=3):
+        _money(sheet, row, column, pence)
+    _widths(sheet, {"A": 14, "B": 12, "C": 16, "D": 16, "E": 16, "F": 16})
 
 
 def write_officer_summary(
-    path: Path, *, title: str, statements: list[PartnerStatement], facts: list[tuple[str, str]]
+    path: Path, *, title: str, statements: list[PartnerStatement], facts: list[tuple[str, str]], stamp: datetime
 ) -> Path:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Summary"
     set_text(sheet["A1"], title)
-    sheet["A1"].font = Font(bold=True)
-    row = 3
-    for label, value in facts:
-        set_text(sheet.cell(row=row, column=1), label)
-        set_text(sheet.cell(row=row, column=2), value)
-        row += 1
-    row += 1
-    kinds = LINE_KINDS
-    for index, heading in enumerate(("partner", *kinds, "total"), start=1):
-        set_text(sheet.cell(row=row, column=index), heading)
-        sheet.cell(row=row, column=index).font = Font(bold=True)
+    sheet["A1"].font = BOLD
+    row = _pairs(sheet, 3, facts) + 1
+    _header(sheet, row, ("partner", "partner id", *LINE_KINDS, "total", "year to date"))
     for statement in statements:
         row += 1
         set_text(sheet.cell(row=row, column=1), statement.partner_name)
-        amounts = [sum(line.amount_pence for line in statement.lines if line.kind == k) for k in kinds]
-        for index, amount in enumerate([*amounts, statement.total_pence], start=2):
-            set_value(sheet.cell(row=row, column=index), _money(amount))
-            sheet.cell(row=row, column=index).number_format = MONEY_FORMAT
-    sheet.column_dimensions["A"].width = 30
-    for letter in "BCDE":
-        sheet.column_dimensions[letter].width = 16
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+        set_text(sheet.cell(row=row, column=2), statement.partner_id)
+        amounts = [statement.amount(k) for k in LINE_KINDS]
+        ytd = sum(r.total_pence for r in statement.year_to_date)
+        for column, pence in enumerate([*amounts, statement.total_pence, ytd], start=3):
+            _money(sheet, row, column, pence)
+    row += 1
+    set_text(sheet.cell(row=row, column=1), "all partners")
+    sheet.cell(row=row, column=1).font = BOLD
+    grand = [sum(s.amount(k) for s in statements) for k in LINE_KINDS]
+    grand_ytd = sum(r.total_pence for s in statements for r in s.year_to_date)
+    for column, pence in enumerate([*grand, sum(grand), grand_ytd], start=3):
+        _money(sheet, row, column, pence)
+    _widths(sheet, {"A": 30, "B": 24, "C": 16, "D": 16, "E": 16, "F": 16, "G": 16})
+    return _save(book, path, stamp)

@@ -1,6 +1,14 @@
+import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from domain.errors import IntegrityError
 from domain.periods import Period
 from integrations.inbox import read_file
 from integrations.workspace import Workspace
@@ -9,7 +17,9 @@ from models.db import session_scope
 from services.deps import Deps, production_deps
 from services.intake import process_file
 from services.payments import payment_report, run_payments
-from tests.helpers import return_bytes
+from services.statements import statements_folder, write_statements
+from tests.helpers import clean_rows, return_bytes
+from tests.services.payments_helpers import frozen_rows
 
 OCTOBER = Period(2026, 10)
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
@@ -100,3 +110,93 @@ def test_identical_bytes_are_processed_once(workspace: Workspace) -> None:
     content = return_bytes(deps.contract)
     assert submit(deps, "a.xlsx", content) == "accepted"
     assert submit(deps, "copy of a.xlsx", content) == "duplicate"
+
+
+def test_a_late_return_for_a_closed_period_leaves_the_old_run_byte_for_byte_unchanged(workspace: Workspace) -> None:
+    deps = deps_for(workspace)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    first = run_payments(deps, OCTOBER).run
+    write_statements(deps, first)
+    old_rows = frozen_rows(deps, first.id or 0)
+    old_files = {p.name: p.read_bytes() for p in statements_folder(deps, first).iterdir()}
+
+    submit(deps, "late.xlsx", return_bytes(deps.contract, "city-mind"), datetime(2026, 12, 2, tzinfo=UTC))
+    second = run_payments(deps, OCTOBER).run
+    write_statements(deps, second)
+    assert (second.version, second.base_version) == (2, 1)
+    assert frozen_rows(deps, first.id or 0) == old_rows
+    assert {p.name: p.read_bytes() for p in statements_folder(deps, first).iterdir()} == old_files
+
+    with session_scope(deps.engine) as session:
+        v1 = repo.lines_of(session, run_id=first.id or 0)
+        v2 = repo.lines_of(session, run_id=second.id or 0)
+    adjustments = {(a.partner_id, json.loads(a.working)["of_kind"]): a for a in v2 if a.kind == "adjustment"}
+    for line in v1:
+        # each adjustment takes off exactly what v1 made due for that partner and kind
+        assert adjustments[(line.partner_id, line.kind)].amount_pence == -line.amount_pence
+    net = {p: sum(x.amount_pence for x in v2 if x.partner_id == p) for p in deps.contract.partner_ids}
+    assert net["city-mind"] > 0  # the late partner's outcome share
+    assert net["harbour-trust"] < 0  # its share of a pool now split with city-mind
+    assert net["northfield-works"] == 0
+    assert sum(net.values()) == second.payable_pence - first.payable_pence
+
+
+def test_a_key_used_for_other_inputs_is_refused(workspace: Workspace) -> None:
+    deps = deps_for(workspace)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    first = run_payments(deps, OCTOBER, key="finance-batch-17")
+    assert run_payments(deps, OCTOBER, key="finance-batch-17").run.id == first.run.id
+    submit(deps, "b.xlsx", return_bytes(deps.contract, "city-mind"))
+    with pytest.raises(IntegrityError, match="never reused"):
+        run_payments(deps, OCTOBER, key="finance-batch-17")
+    assert run_payments(deps, OCTOBER).run.version == 2
+
+
+def test_old_runs_are_refused_updates_and_deletes_by_the_database(workspace: Workspace) -> None:
+    deps = deps_for(workspace)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    run_payments(deps, OCTOBER)
+    for statement in (
+        "UPDATE payment_line SET amount_pence = amount_pence + 1",
+        "DELETE FROM payment_run",
+        "UPDATE payment_run SET payable_pence = 0",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), deps.engine.begin() as connection:
+            connection.execute(text(statement))
+
+
+def test_statements_reconcile_with_the_database_and_carry_the_year_to_date(workspace: Workspace) -> None:
+    deps = deps_for(workspace)
+    september = Period(2026, 9)
+    earlier = [{**row, "participant_id": f"S{n}"} for n, row in enumerate(clean_rows(3, september))]
+    assert submit(deps, "s.xlsx", return_bytes(deps.contract, period=september, rows=earlier)) == "accepted"
+    assert submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust")) == "accepted"
+    for period in (september, OCTOBER):
+        write_statements(deps, run_payments(deps, period).run)
+    run = run_payments(deps, OCTOBER).run
+    folder = statements_folder(deps, run)
+    with session_scope(deps.engine) as session:
+        lines = repo.lines_of(session, run_id=run.id or 0)
+        sept = repo.lines_of(session, run_id=(repo.latest_run(session, period="2026-09") or run).id or 0)
+    summary = load_workbook(folder / "officers-summary-2026-10-v1.xlsx")["Summary"]
+    table = {row[1]: row[2:] for row in summary.iter_rows(values_only=True) if row[1] in deps.contract.partner_ids}
+    for partner in deps.contract.partner_ids:
+        own = [x.amount_pence for x in lines if x.partner_id == partner]
+        book = load_workbook(folder / f"{partner}-2026-10-v1.xlsx")
+        statement = list(book["Statement"].iter_rows(values_only=True))
+        payable = next(r for r in statement if r[0] == "payable by this statement")
+        assert pounds(payable[1]) == sum(own)
+        assert pounds(table[partner][3]) == sum(own)
+        ytd = list(book["Year to date"].iter_rows(values_only=True))
+        assert [r[0] for r in ytd[1:-1]] == ["2026-09", "2026-10"]
+        sept_total = sum(x.amount_pence for x in sept if x.partner_id == partner)
+        assert pounds(ytd[-1][5]) == sum(own) + sept_total == pounds(table[partner][4])
+    harbour = load_workbook(folder / "harbour-trust-2026-10-v1.xlsx")["How computed"]
+    rows = list(harbour.iter_rows(values_only=True))
+    assert ("alliance factor f = A / T within collar and cap", "0.8") in [r[:2] for r in rows]
+    assert ("housing_sustained", "standard", 1, 3) in [r[:4] for r in rows]
+
+
+def pounds(value: object) -> int:
+    """An amount read back from a workbook, in pence (exact: the writer stored decimal text)."""
+    return int(Decimal(str(value)) * 100)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from models.immutable import forbid_changes
 from models.types import UTCDateTime
 
 
@@ -172,33 +173,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_participant_row_submission_id'), ['submission_id'], unique=False)
 
 
-    _forbid_changes(("payment_run", "payment_line", "audit_entry"))
-
-
-IMMUTABLE_MESSAGE = "history is append-only: rows of this table are never updated or deleted"
-
-
-def _forbid_changes(tables: tuple[str, ...]) -> None:
-    """Payment runs and the audit log are enforced append-only by the database itself."""
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(
-            "CREATE OR REPLACE FUNCTION alliance_forbid_change() RETURNS trigger AS $$ "
-            f"BEGIN RAISE EXCEPTION '%: {IMMUTABLE_MESSAGE}', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
-        )
-    for table in tables:
-        for action in ("UPDATE", "DELETE"):
-            name = f"{table}_no_{action.lower()}"
-            if dialect == "sqlite":
-                op.execute(
-                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table}: {IMMUTABLE_MESSAGE}'); END"
-                )
-            elif dialect == "postgresql":
-                op.execute(
-                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION alliance_forbid_change()"
-                )
+    forbid_changes(op, ("payment_run", "payment_line", "audit_entry"))
 
 
 def downgrade() -> None:
