@@ -17,8 +17,8 @@ from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
-from services.payments import RunResult, run_payments
-from services.statements import write_statements
+from services.payments import RunResult
+from services.statements import pay_period
 from services.status import count_statuses, period_status
 
 
@@ -58,9 +58,7 @@ def cross_check(deps: Deps, period: Period) -> dict[str, list[str]]:
 
 @task(cache_policy=NONE, task_run_name="pay {period}")
 def pay(deps: Deps, period: Period) -> RunResult:
-    result = run_payments(deps, period)
-    write_statements(deps, result.run)  # also when the run existed: a crash may have come before its files
-    return result
+    return pay_period(deps, period)
 
 
 @task(cache_policy=NONE)

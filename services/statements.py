@@ -26,7 +26,7 @@ from models.db import session_scope
 from models.ledger import RunState
 from models.tables import PaymentLine, PaymentRun
 from services.deps import Deps
-from services.payments import statement_name
+from services.payments import RunResult, run_payments, statement_name
 
 
 @dataclass(frozen=True)
@@ -171,3 +171,11 @@ def write_statements(deps: Deps, run: PaymentRun) -> list[Path]:
             if not path.exists():
                 written.append(write_partner_statement(path, title=title, statement=statement, stamp=built.stamp))
     return written
+
+
+def pay_period(deps: Deps, period: Period) -> RunResult:
+    """The cycle's payment step: post the run for the current inputs (or find it), then make sure
+    its workbooks exist. Safe to repeat after a crash at any point."""
+    result = run_payments(deps, period)
+    write_statements(deps, result.run)
+    return result
