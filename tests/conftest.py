@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 
 from domain.contract import Contract
@@ -12,6 +13,13 @@ from models.db import ensure_schema, make_engine
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "alliance.yaml"
+# CI's profile tries 10,000 examples per property (money must hold for every split, not most).
+settings.register_profile("ci", max_examples=10_000, deadline=None)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("ALLIANCE_REQUIRE_SERVICES") == "1" else "dev")
+)
+
 PG_ADMIN_URL = os.environ.get("ALLIANCE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -5,7 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.contract import Contract
-from domain.payments import StepDown, alliance_factor, calculate_payments, core_instalment
+from domain.money import apply_rate
+from domain.payments import StepDown, alliance_factor, calculate_payments, core_instalment, monthly_pool
 from domain.periods import Period
 
 OCTOBER = Period(2026, 10)  # month 7 of contract year 1
@@ -61,20 +62,49 @@ def test_core_instalments_add_up_to_the_annual_core(contract: Contract) -> None:
 points = st.decimals(min_value=0, max_value=5000, places=1, allow_nan=False, allow_infinity=False)
 
 
-@given(city=points, harbour=points, works=points, month=st.integers(min_value=0, max_value=23))
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_outcome_lines_always_sum_to_payable(
-    contract: Contract, city: Decimal, harbour: Decimal, works: Decimal, month: int
-) -> None:
-    result = calculate_payments(
-        contract, Period(2026, 4).plus(month), {"city-mind": city, "harbour-trust": harbour, "northfield-works": works}
-    )
-    assert result.outcome_total_pence == result.payable_pence
-    assert Decimal("0.8") <= result.alliance_factor <= Decimal("1.2")
-    if city + harbour + works == 0:
-        assert result.payable_pence == 0
-
-
 def test_points_for_an_unknown_partner_are_refused(contract: Contract) -> None:
     with pytest.raises(ValueError, match="not in the contract"):
         calculate_payments(contract, OCTOBER, {"nobody": Decimal(1)})
+
+
+pools = st.integers(min_value=0, max_value=10**11)  # annual pool in pence, down to a few pence
+partner_points = st.fixed_dictionaries({pid: points for pid in ("city-mind", "harbour-trust", "northfield-works")})
+
+
+@given(
+    pool=pools,
+    before=partner_points,
+    who=st.sampled_from(["city-mind", "harbour-trust", "northfield-works"]),
+    rise=st.decimals(min_value="0.5", max_value=500, places=1, allow_nan=False, allow_infinity=False),
+    month=st.integers(min_value=0, max_value=11),
+)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_partner_is_paid_less_for_more_points(
+    contract: Contract, pool: int, before: dict[str, Decimal], who: str, rise: Decimal, month: int
+) -> None:
+    priced = contract.model_copy(
+        update={"payments": contract.payments.model_copy(update={"annual_outcome_pool": Decimal(pool) / 100})}
+    )
+    period = Period(2026, 4).plus(month)
+    after = {**before, who: before[who] + rise}
+    paid_before = {p.partner_id: p for p in calculate_payments(priced, period, before).partners}
+    paid_after = {p.partner_id: p for p in calculate_payments(priced, period, after).partners}
+    assert paid_after[who].outcome_pence >= paid_before[who].outcome_pence
+    assert paid_after[who].core_pence == paid_before[who].core_pence
+
+
+@given(pool=pools, points_now=partner_points, month=st.integers(min_value=0, max_value=11))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_split_sums_to_its_total(
+    contract: Contract, pool: int, points_now: dict[str, Decimal], month: int
+) -> None:
+    priced = contract.model_copy(
+        update={"payments": contract.payments.model_copy(update={"annual_outcome_pool": Decimal(pool) / 100})}
+    )
+    result = calculate_payments(priced, Period(2026, 4).plus(month), points_now)
+    assert sum(p.outcome_pence for p in result.partners) == result.payable_pence
+    assert sum(monthly_pool(pool, m) for m in range(1, 13)) == pool
+    assert Decimal("0.8") <= result.alliance_factor <= Decimal("1.2")
+    assert result.payable_pence == (
+        apply_rate(result.pool_pence, result.alliance_factor) if any(points_now.values()) else 0
+    )
