@@ -1,5 +1,8 @@
-"""Benchmarks print JSON and are never run as timed tests: `python -m bench payments`."""
+"""Benchmarks print JSON and are never run as timed tests: `python -m bench payments`.
 
+`python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run."""
+
+import argparse
 import json
 import sys
 import time
@@ -80,20 +83,35 @@ def feedback_5000() -> dict[str, Any]:
     return landing_to_feedback()
 
 
-BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
+def payment_run(partners: int = 200, rows: int = 5000) -> dict[str, Any]:
+    from bench.payment_run import payment_run as run
+
+    return run(partners=partners, rows=rows)
+
+
+BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
     "feedback": feedback_5000,
+    "payment-run": payment_run,
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHES)
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks; each prints JSON.")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all): {', '.join(BENCHES)}"
+    )
+    parser.add_argument("--partners", type=int, default=200, help="payment-run: partners (default 200)")
+    parser.add_argument("--rows", type=int, default=5000, help="payment-run: accepted rows per partner (default 5000)")
+    args = parser.parse_args(argv)
+    names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
         return 2
-    print(json.dumps({name: BENCHES[name]() for name in names}, indent=2))
+    options: dict[str, dict[str, Any]] = {"payment-run": {"partners": args.partners, "rows": args.rows}}
+    print(json.dumps({name: BENCHES[name](**options.get(name, {})) for name in names}, indent=2))
     return 0
 
 
