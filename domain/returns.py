@@ -50,16 +50,21 @@ class PointsBreakdown:
 
 
 def points_breakdown(rows: Iterable[ParticipantRow], framework: Framework) -> PointsBreakdown:
+    return points_from_counts(((row.complexity_band, row.achieved, 1) for row in rows), framework)
+
+
+def points_from_counts(counts: Iterable[tuple[str, frozenset[str], int]], framework: Framework) -> PointsBreakdown:
+    """Points from (band, measures achieved, number of rows so) groups: the same as row by row."""
     cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     total = Decimal(0)
-    for row in rows:
-        multiplier = framework.bands[row.complexity_band]
+    for band, achieved, rows in counts:
+        multiplier = framework.bands[band]
         for measure in framework.measures:
-            if measure.id not in row.achieved:
+            if measure.id not in achieved:
                 continue
-            points = measure.weight * multiplier
-            count, sub = cells.get((measure.id, row.complexity_band), (0, Decimal(0)))
-            cells[(measure.id, row.complexity_band)] = (count + 1, sub + points)
+            points = measure.weight * multiplier * rows
+            count, sub = cells.get((measure.id, band), (0, Decimal(0)))
+            cells[(measure.id, band)] = (count + rows, sub + points)
             total += points
     return PointsBreakdown(total=total, by_measure_band=dict(sorted(cells.items())))
 

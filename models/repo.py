@@ -169,6 +169,37 @@ def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
     ]
 
 
+def achievement_counts(
+    session: Session, *, submission_ids: list[int]
+) -> dict[int, list[tuple[str, frozenset[str], int]]]:
+    """Per submission: (band, measures achieved, rows) groups, counted by the database (what points need)."""
+    groups: dict[int, list[tuple[str, frozenset[str], int]]] = {i: [] for i in submission_ids}
+    for chunk in _int_chunks(submission_ids):
+        query = (
+            select(
+                ParticipantRecord.submission_id,
+                ParticipantRecord.complexity_band,
+                ParticipantRecord.achieved,
+                func.count(),
+            )
+            .where(col(ParticipantRecord.submission_id).in_(chunk))
+            .group_by(
+                col(ParticipantRecord.submission_id),
+                col(ParticipantRecord.complexity_band),
+                col(ParticipantRecord.achieved),
+            )
+        )
+        for submission_id, band, achieved, rows in session.exec(query):
+            groups[submission_id].append((band, frozenset(a for a in achieved.split(",") if a), int(rows)))
+    return groups
+
+
+def _int_chunks(values: list[int]) -> Iterator[list[int]]:
+    unique = sorted(set(values))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start : start + _CHUNK]
+
+
 # Participant ids are looked up in chunks: SQLite and PostgreSQL both cap bound parameters.
 _CHUNK = 500
 

@@ -26,7 +26,7 @@ from domain.payments import (
     entitlement_lines,
 )
 from domain.periods import Period
-from domain.returns import points_breakdown
+from domain.returns import points_from_counts
 from models import ledger, repo
 from models.audit import append_audit
 from models.db import session_scope
@@ -124,10 +124,11 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         version = latest.version + 1 if latest else 1
         key = key or f"{period}/v{version}"
 
+        counts = repo.achievement_counts(session, submission_ids=[s.id for s in inputs.accepted if s.id])
         cells = {
-            s.partner_id: points_breakdown(repo.rows_of(session, submission_id=s.id or 0), contract.framework)
+            s.partner_id: points_from_counts(counts[s.id], contract.framework)
             for s in inputs.accepted
-            if s.partner_id
+            if s.partner_id and s.id
         }
         calculation = calculate_payments(
             contract, period, {pid: b.total for pid, b in cells.items()}, inputs.step_downs
