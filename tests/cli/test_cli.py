@@ -133,3 +133,40 @@ def test_reminders_twice_the_same_day_queue_nothing_the_second_time(workspace: W
     assert [line.removeprefix("queued").strip() for line in first.stdout.splitlines()[1:]] == [
         line.removeprefix("already queued").strip() for line in second.stdout.splitlines()[1:]
     ]
+
+
+def test_approve_export_and_unlock_from_the_command_line(workspace: Workspace) -> None:
+    from domain.periods import Period
+    from services.payments import run_payments
+    from tests.services.conftest import CYCLE_AT
+    from tests.services.payments_helpers import submit, with_approval
+
+    deps = with_approval(workspace, CYCLE_AT)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    run_payments(deps, Period(2026, 10))
+    deps.engine.dispose()
+    period = ("--period", "2026-10")
+
+    shown = json.loads(alliance("payments", "show", *period, "--json", cwd=workspace.root).stdout)
+    assert (shown["status"], shown["version"]) == ("draft", 1)
+    assert_one_clear_line(alliance("payments", "export", *period, cwd=workspace.root), 2, "draft awaiting approval")
+
+    approved = alliance("payments", "approve", *period, "--by", "Ada Officer", cwd=workspace.root)
+    assert approved.returncode == 0, approved.stderr
+    assert "locked returns: harbour-trust" in approved.stdout
+    assert (workspace.out / "statements" / "2026-10" / "v1" / "harbour-trust-2026-10-v1.xlsx").is_file()
+
+    exported = alliance("payments", "export", *period, "--csv", cwd=workspace.root)
+    assert exported.returncode == 0, exported.stderr
+    header, *rows = exported.stdout.splitlines()
+    assert header.startswith("reference,period,run_version,status,partner_id")
+    assert len(rows) == len(deps.contract.partners)
+
+    unlock = ("period", "unlock", *period, "--partner", "harbour-trust", "--reason", "two rows in the wrong month")
+    assert alliance(*unlock, "--by", "Ada Officer", cwd=workspace.root).returncode == 0
+    assert_one_clear_line(alliance(*unlock, cwd=workspace.root), 2, "is not locked")
+    assert_one_clear_line(
+        alliance("period", "unlock", *period, "--partner", "nobody", "--reason", "x", cwd=workspace.root),
+        2,
+        "no partner 'nobody'",
+    )
