@@ -10,7 +10,8 @@ from domain.errors import UsageError
 from domain.money import pence_to_pounds
 from domain.payments import LINE_KINDS
 from domain.periods import Period
-from models import ledger, repo
+from models import repo
+from services.payments import posted_runs
 
 COLUMNS = (
     "reference",
@@ -39,9 +40,7 @@ def export_csv(session: Session, *, contract: Contract, period: Period, version:
     A version after the first pays only the difference from the version before it: the finance
     system pays each version's rows once, by reference.
     """
-    states = ledger.run_states(session, period=str(period))
-    if not states:
-        raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+    states = posted_runs(session, period=period)
     if version is not None:
         chosen = next((s for s in states if s.run.version == version), None)
         if chosen is None:

@@ -243,6 +243,14 @@ def _tell_officers_a_draft_waits(deps: Deps, session: Session, run: PaymentRun) 
     )
 
 
+def posted_runs(session: Session, *, period: Period) -> list[ledger.RunState]:
+    """Every version of the period's run, oldest first; refused when there is none yet."""
+    states = ledger.run_states(session, period=str(period))
+    if not states:
+        raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+    return states
+
+
 # --- Approval and locks -----------------------------------------------------------------------
 
 
@@ -261,9 +269,7 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
         raise UsageError("say who approves the run: --by NAME")
     now = deps.clock()
     with session_scope(deps.engine) as session:
-        states = ledger.run_states(session, period=str(period))
-        if not states:
-            raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+        states = posted_runs(session, period=period)
         state = states[-1]
         run = state.run
         assert run.id is not None
@@ -349,9 +355,7 @@ def _partner_amounts(lines: list[PaymentLine], partner_id: str) -> dict[str, int
 
 def payment_report(session: Session, *, contract: Contract, period: Period) -> dict[str, Any]:
     """The latest run for a period, as ``alliance payments show --json`` prints it."""
-    states = ledger.run_states(session, period=str(period))
-    if not states:
-        raise UsageError(f"no payment run for {period} yet: run `alliance cycle run --period {period}` first")
+    states = posted_runs(session, period=period)
     state = states[-1]
     run = state.run
     assert run.id is not None
