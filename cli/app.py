@@ -195,10 +195,10 @@ def payments_approve(
 
     deps = _deps(workspace)
     result = approve_run(deps, Period.parse(period), by=by)
+    write_statements(deps, result.run)  # also when approved already: the first attempt may have died before it
     if not result.new:
         typer.echo(f"{period} run v{result.run.version} was already approved by {result.approved_by}")
         return
-    write_statements(deps, result.run)
     typer.echo(f"{period} run v{result.run.version} approved by {result.approved_by}")
     typer.echo(f"locked returns: {', '.join(result.locked) or 'none (all were locked already)'}")
 

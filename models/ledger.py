@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from models.tables import PaymentApproval, PaymentLine, PaymentRun, ReturnLock
@@ -32,6 +33,13 @@ class RunState:
         if not self.run.requires_approval:
             return self.run.created_at
         return self.approval.approved_at if self.approval else None
+
+
+def serialise_period(session: Session, *, period: str) -> None:
+    """Hold the period until this transaction ends: posting a run, approving it and accepting a
+    return for the period then happen one at a time. (SQLite's BEGIN IMMEDIATE already does.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:period))").bindparams(period=period))  # type: ignore[call-overload]
 
 
 def approval_of(session: Session, *, run_id: int) -> PaymentApproval | None:

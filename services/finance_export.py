@@ -8,10 +8,9 @@ from sqlmodel import Session
 from domain.contract import Contract
 from domain.errors import UsageError
 from domain.money import pence_to_pounds
-from domain.payments import LINE_KINDS
 from domain.periods import Period
 from models import repo
-from services.payments import posted_runs
+from services.payments import paid_by_kind, posted_runs
 
 COLUMNS = (
     "reference",
@@ -20,9 +19,8 @@ COLUMNS = (
     "status",
     "partner_id",
     "partner_name",
-    "core",
+    "core",  # paid by this version: a correcting version's net change, like every column
     "outcome",
-    "adjustment",
     "total",
     "total_pence",
 )
@@ -65,9 +63,8 @@ def export_csv(session: Session, *, contract: Contract, period: Period, version:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for partner in sorted(contract.partners, key=lambda p: p.id):
-        own = [line for line in lines if line.partner_id == partner.id]
-        amounts = {k: sum(line.amount_pence for line in own if line.kind == k) for k in LINE_KINDS}
-        total = sum(amounts.values())
+        paid = paid_by_kind(lines, partner.id)
+        total = paid["core"] + paid["outcome"]
         writer.writerow(
             [
                 f"ALLIANCE-{run.period}-v{run.version}-{partner.id}",
@@ -76,7 +73,8 @@ def export_csv(session: Session, *, contract: Contract, period: Period, version:
                 chosen.status,
                 partner.id,
                 _text(partner.name),
-                *(f"{pence_to_pounds(amounts[k])}" for k in LINE_KINDS),
+                f"{pence_to_pounds(paid['core'])}",
+                f"{pence_to_pounds(paid['outcome'])}",
                 f"{pence_to_pounds(total)}",
                 total,
             ]

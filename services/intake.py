@@ -126,6 +126,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
         with session_scope(deps.engine) as session:
             version = None
             if partner is not None and period is not None:
+                ledger.serialise_period(session, period=str(period))
                 version = repo.next_version(session, partner_id=partner.id, period=str(period))
                 lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
                 if lock is not None:

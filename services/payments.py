@@ -107,6 +107,7 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
     contract = deps.contract
     now = deps.clock()
     with session_scope(deps.engine) as session:
+        ledger.serialise_period(session, period=str(period))
         inputs = current_inputs(session, contract=contract, period=period)
         if key is not None:
             keyed = repo.run_by_key(session, idempotency_key=key)
@@ -269,6 +270,7 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
         raise UsageError("say who approves the run: --by NAME")
     now = deps.clock()
     with session_scope(deps.engine) as session:
+        ledger.serialise_period(session, period=str(period))
         states = posted_runs(session, period=period)
         state = states[-1]
         run = state.run
@@ -280,6 +282,12 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
             )
         if state.approval is not None:
             return ApprovalResult(run, state.approval.approved_by, new=False, locked=[])
+        paid = next((s.run.version for s in reversed(states) if s.payable), None)
+        if run.base_version != paid:
+            raise UsageError(
+                f"run v{run.version} of {period} adjusts against v{run.base_version} but v{paid} was approved since: "
+                f"run `alliance cycle run --period {period}` for a new version, then approve that"
+            )
         inputs = current_inputs(session, contract=deps.contract, period=period)
         if inputs.digest != run.inputs_hash:
             raise UsageError(
@@ -346,6 +354,18 @@ def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, b
 
 
 # --- Reports ------------------------------------------------------------------------------------
+
+
+def paid_by_kind(lines: list[PaymentLine], partner_id: str) -> dict[str, int]:
+    """What a version pays a partner for core and for outcome: its lines of the kind plus the
+    adjustment lines taking off what earlier versions paid for that kind (the net change)."""
+    paid = {kind: 0 for kind in ENTITLEMENT_KINDS}
+    for line in lines:
+        if line.partner_id != partner_id:
+            continue
+        kind = json.loads(line.working).get("of_kind", "core") if line.kind == "adjustment" else line.kind
+        paid[kind] += line.amount_pence
+    return paid
 
 
 def _partner_amounts(lines: list[PaymentLine], partner_id: str) -> dict[str, int]:

@@ -26,7 +26,7 @@ from models.db import session_scope
 from models.ledger import RunState
 from models.tables import PaymentLine, PaymentRun
 from services.deps import Deps
-from services.payments import RunResult, run_payments, statement_name
+from services.payments import RunResult, paid_by_kind, run_payments, statement_name
 
 
 @dataclass(frozen=True)
@@ -135,11 +135,9 @@ def _year_to_date(
     rows: dict[str, list[YearRow]] = {}
     for state in sorted(states, key=lambda s: (s.run.period, s.run.version)):
         for partner in contract.partners:
-            own = [line for line in lines if line.run_id == state.run.id and line.partner_id == partner.id]
-            amounts = {k: sum(line.amount_pence for line in own if line.kind == k) for k in ("core", "outcome")}
-            adjustment = sum(line.amount_pence for line in own if line.kind == "adjustment")
+            paid = paid_by_kind([line for line in lines if line.run_id == state.run.id], partner.id)
             rows.setdefault(partner.id, []).append(
-                YearRow(state.run.period, state.run.version, amounts["core"], amounts["outcome"], adjustment)
+                YearRow(state.run.period, state.run.version, paid["core"], paid["outcome"])
             )
     return rows
 

@@ -48,15 +48,17 @@ class AdjustmentRow:
 
 @dataclass(frozen=True)
 class YearRow:
+    """What one payable version paid: a correcting version's net change, so the column totals are
+    what the year has paid for core and for outcomes."""
+
     period: str
     version: int
     core_pence: int
     outcome_pence: int
-    adjustment_pence: int
 
     @property
     def total_pence(self) -> int:
-        return self.core_pence + self.outcome_pence + self.adjustment_pence
+        return self.core_pence + self.outcome_pence
 
 
 @dataclass(frozen=True)
@@ -163,28 +165,21 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
 
 
 def _year_to_date(sheet: Worksheet, rows: Sequence[YearRow]) -> None:
-    _header(sheet, 1, ("period", "run version", "core", "outcome", "adjustment", "total"))
+    _header(sheet, 1, ("period", "run version", "core paid", "outcome paid", "total paid"))
     row = 1
     for item in rows:
         row += 1
         set_text(sheet.cell(row=row, column=1), item.period)
         set_value(sheet.cell(row=row, column=2), item.version)
-        for column, pence in enumerate(
-            (item.core_pence, item.outcome_pence, item.adjustment_pence, item.total_pence), start=3
-        ):
+        for column, pence in enumerate((item.core_pence, item.outcome_pence, item.total_pence), start=3):
             _money(sheet, row, column, pence)
     row += 1
     set_text(sheet.cell(row=row, column=1), "year to date")
     sheet.cell(row=row, column=1).font = BOLD
-    totals = (
-        sum(r.core_pence for r in rows),
-        sum(r.outcome_pence for r in rows),
-        sum(r.adjustment_pence for r in rows),
-        sum(r.total_pence for r in rows),
-    )
+    totals = (sum(r.core_pence for r in rows), sum(r.outcome_pence for r in rows), sum(r.total_pence for r in rows))
     for column, pence in enumerate(totals, start=3):
         _money(sheet, row, column, pence)
-    _widths(sheet, {"A": 14, "B": 12, "C": 16, "D": 16, "E": 16, "F": 16})
+    _widths(sheet, {"A": 14, "B": 12, "C": 16, "D": 16, "E": 16})
 
 
 def write_officer_summary(

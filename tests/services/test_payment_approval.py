@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from domain.errors import UsageError
@@ -166,3 +167,41 @@ def test_without_the_approval_setting_runs_are_final_and_cannot_be_approved(deps
     run_payments(deps, OCTOBER)
     with pytest.raises(UsageError, match="final already"):
         approve_run(deps, OCTOBER, by="Ada")
+
+
+def test_the_year_to_date_counts_a_corrected_month_once(workspace: Workspace) -> None:
+    deps = with_approval(workspace, CYCLE_AT)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    run_payments(deps, OCTOBER)
+    approve_run(deps, OCTOBER, by="Ada Officer")
+    submit(deps, "b.xlsx", return_bytes(deps.contract, "city-mind"), LATER)
+    second = run_payments(deps, OCTOBER).run
+    approve_run(deps, OCTOBER, by="Ada Officer")
+    write_statements(deps, second)
+    with session_scope(deps.engine) as session:
+        due = {p["partner"]: p for p in payment_report(session, contract=deps.contract, period=OCTOBER)["partners"]}
+        exported = export_csv(session, contract=deps.contract, period=OCTOBER)[0]
+    book = load_workbook(statements_folder(deps, second) / "city-mind-2026-10-v2.xlsx")
+    *_, total = book["Year to date"].iter_rows(values_only=True)
+    assert [int(Decimal(str(v)) * 100) for v in total[2:5]] == [
+        due["city-mind"]["core_pence"],
+        due["city-mind"]["outcome_pence"],
+        due["city-mind"]["core_pence"] + due["city-mind"]["outcome_pence"],
+    ]
+    row = next(r for r in csv.DictReader(io.StringIO(exported)) if r["partner_id"] == "city-mind")
+    assert Decimal(row["core"]) == 0  # core was paid in full by v1; v2 pays only the outcome it adds
+    assert Decimal(row["outcome"]) * 100 == due["city-mind"]["outcome_pence"]
+
+
+def test_a_draft_made_before_another_version_was_approved_cannot_be_approved(workspace: Workspace) -> None:
+    deps = with_approval(workspace, CYCLE_AT)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    first = run_payments(deps, OCTOBER).run
+    # As if v2 had been posted while v1's approval was in flight: it adjusts against nothing.
+    submit(deps, "b.xlsx", return_bytes(deps.contract, "city-mind"), LATER)
+    second = run_payments(deps, OCTOBER).run
+    assert second.base_version is None
+    with session_scope(deps.engine) as session:
+        ledger.add_approval(session, run_id=first.id or 0, by="Ada Officer", at=CYCLE_AT)
+    with pytest.raises(UsageError, match="v1 was approved since"):
+        approve_run(deps, OCTOBER, by="Ada Officer")
