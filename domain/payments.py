@@ -147,20 +147,16 @@ class LineDraft:
     points: Decimal | None = None
 
 
-def _pounds(pence: int) -> str:
-    return format_pounds(pence)
-
-
 def core_line(contract: Contract, calculation: PaymentCalculation, payment: PartnerPayment) -> LineDraft:
     partner = contract.partner(payment.partner_id)
     assert partner is not None
     text = (
-        f"Core instalment {calculation.month_of_year} of 12 of the annual core {_pounds(partner.annual_core_pence)}: "
-        f"{_pounds(payment.core_instalment_pence)}"
+        f"Core instalment {calculation.month_of_year} of 12 of the annual core "
+        f"{format_pounds(partner.annual_core_pence)}: {format_pounds(payment.core_instalment_pence)}"
     )
     if payment.step_down_percent:
         reduction = payment.core_instalment_pence - payment.core_pence
-        text += f", less the board-approved {payment.step_down_percent}% step-down of {_pounds(reduction)}"
+        text += f", less the board-approved {payment.step_down_percent}% step-down of {format_pounds(reduction)}"
     return LineDraft(
         partner_id=payment.partner_id,
         kind="core",
@@ -205,9 +201,9 @@ def outcome_line(
         points = "; ".join(f"{m} x {b}: {count} achieved = {p} points" for (m, b), (count, p) in sorted(cells.items()))
         text = (
             f"{payment.points} of the alliance's {calculation.alliance_points} points x payable "
-            f"{_pounds(calculation.payable_pence)} (monthly pool {_pounds(calculation.pool_pence)} x alliance factor "
-            f"{calculation.alliance_factor:.4f}; target {calculation.target_points} points) = "
-            f"{exact_share:.4f}p, paid {_pounds(payment.outcome_pence)} to the penny. {points}"
+            f"{format_pounds(calculation.payable_pence)} (monthly pool {format_pounds(calculation.pool_pence)} "
+            f"x alliance factor {calculation.alliance_factor:.4f}; target {calculation.target_points} points) = "
+            f"{exact_share:.4f}p, paid {format_pounds(payment.outcome_pence)} to the penny. {points}"
         )
     return LineDraft(
         partner_id=payment.partner_id,
@@ -245,9 +241,15 @@ def adjustment_lines(
     period: Period, new: list[LineDraft], paid_before: list[PaidBefore], base_version: int
 ) -> list[LineDraft]:
     """For a correcting version: per partner and kind, take off what version ``base_version``
-    already made due, so that the version pays exactly the difference."""
+    already made due, so that the version pays exactly the difference.
+
+    Only ``paid_before``'s core and outcome lines count: a payable version restates the whole
+    period, so once it is paid they alone are what the period has been paid.
+    """
     before: dict[tuple[str, str], int] = {}
     for item in paid_before:
+        if item.kind not in ENTITLEMENT_KINDS:
+            continue
         before[(item.partner_id, item.kind)] = before.get((item.partner_id, item.kind), 0) + item.amount_pence
     now: dict[tuple[str, str], int] = {}
     for line in new:
@@ -258,9 +260,9 @@ def adjustment_lines(
         was, is_now = before.get((partner_id, kind), 0), now.get((partner_id, kind), 0)
         change = is_now - was
         text = (
-            f"{kind.capitalize()} for {period} was {_pounds(was)} under version {base_version} and is now "
-            f"{_pounds(is_now)}: less the {_pounds(was)} already paid, so this version pays "
-            f"{'+' if change >= 0 else ''}{_pounds(change)}"
+            f"{kind.capitalize()} for {period} was {format_pounds(was)} under version {base_version} and is now "
+            f"{format_pounds(is_now)}: less the {format_pounds(was)} already paid, so this version pays "
+            f"{'+' if change >= 0 else ''}{format_pounds(change)}"
         )
         adjustments.append(
             LineDraft(

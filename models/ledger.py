@@ -42,10 +42,6 @@ def serialise_period(session: Session, *, period: str) -> None:
         session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:period))").bindparams(period=period))  # type: ignore[call-overload]
 
 
-def approval_of(session: Session, *, run_id: int) -> PaymentApproval | None:
-    return session.exec(select(PaymentApproval).where(PaymentApproval.run_id == run_id)).first()
-
-
 def run_states(session: Session, *, period: str) -> list[RunState]:
     """Every version of a period's run, oldest first, with its approval and status."""
     runs = list(session.exec(select(PaymentRun).where(PaymentRun.period == period).order_by(col(PaymentRun.version))))
@@ -58,9 +54,9 @@ def state_of(session: Session, *, run: PaymentRun) -> RunState:
     return next(s for s in run_states(session, period=run.period) if s.run.id == run.id)
 
 
-def last_payable(session: Session, *, period: str) -> RunState | None:
-    payable = [s for s in run_states(session, period=period) if s.payable]
-    return payable[-1] if payable else None
+def last_payable(states: list[RunState]) -> RunState | None:
+    """The version whose amounts the period has been paid (what a correction adjusts against)."""
+    return next((s for s in reversed(states) if s.payable), None)
 
 
 def payable_runs(session: Session, *, periods: list[str]) -> list[RunState]:

@@ -135,13 +135,13 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
             contract, period, {pid: b.total for pid, b in cells.items()}, inputs.step_downs
         )
         drafts = entitlement_lines(contract, calculation, {pid: b.by_measure_band for pid, b in cells.items()})
-        base = next((s for s in reversed(states) if s.payable), None)
+        base = ledger.last_payable(states)
         if base is not None and base.run.id is not None:
             paid = [
                 PaidBefore(line.partner_id, line.kind, line.amount_pence)
                 for line in repo.lines_of(session, run_id=base.run.id)
             ]
-            drafts += adjustment_lines(period, drafts, _net_by_kind(paid), base.run.version)
+            drafts += adjustment_lines(period, drafts, paid, base.run.version)
         run = PaymentRun(
             period=str(period),
             version=version,
@@ -181,15 +181,6 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         else:
             enqueue_statements(deps, session, run)
         return RunResult(run, created=True)
-
-
-def _net_by_kind(paid: list[PaidBefore]) -> list[PaidBefore]:
-    """What a payable version made due per partner and kind: its entitlement lines.
-
-    A correcting version's entitlement lines restate the whole period, so they alone are what
-    the period has been paid once that version is paid (its adjustment lines net off the rest).
-    """
-    return [p for p in paid if p.kind in ENTITLEMENT_KINDS]
 
 
 def _line_rows(run_id: int, drafts: list[LineDraft]) -> list[PaymentLine]:
@@ -282,7 +273,8 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
             )
         if state.approval is not None:
             return ApprovalResult(run, state.approval.approved_by, new=False, locked=[])
-        paid = next((s.run.version for s in reversed(states) if s.payable), None)
+        last_paid = ledger.last_payable(states)
+        paid = last_paid.run.version if last_paid else None
         if run.base_version != paid:
             raise UsageError(
                 f"run v{run.version} of {period} adjusts against v{run.base_version} but v{paid} was approved since: "
