@@ -25,11 +25,13 @@ payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
 db_app = typer.Typer(no_args_is_help=True, help="The application database.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
 period_app = typer.Typer(no_args_is_help=True, help="Locking and unlocking partners' returns for a period.")
+notifications_app = typer.Typer(help="Slack notifications: the outbox, sending, retrying.")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(payments_app, name="payments")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(period_app, name="period")
+app.add_typer(notifications_app, name="notifications")
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Directory holding alliance.yaml.")]
 PeriodOpt = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
@@ -247,12 +249,15 @@ def period_unlock(
     typer.echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
 
 
-@app.command()
+@notifications_app.callback(invoke_without_command=True)
 def notifications(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path("."),
     status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
 ) -> None:
-    """Messages in the outbox (they stay here until Slack delivery is configured)."""
+    """The outbox: every message, whether it reached Slack, and why not yet."""
+    if ctx.invoked_subcommand is not None:
+        return
     from models import repo
     from models.db import session_scope
 
@@ -261,9 +266,48 @@ def notifications(
         rows = repo.notifications(session, status=status)
         for n in rows:
             first_line = n.text.splitlines()[0] if n.text else ""
-            typer.echo(f"{n.id:5} {n.status:8} {n.channel:22} {n.kind:18} {first_line}")
+            state = n.status if n.status != "pending" or not n.attempts else f"retry {n.attempts}"
+            typer.echo(f"{n.id:5} {state:8} {n.channel:22} {n.kind:22} {first_line}")
+            if n.last_error and n.status != "sent":
+                when = f", next try {n.next_attempt_at:%Y-%m-%d %H:%M} UTC" if n.next_attempt_at else ""
+                typer.echo(f"{'':14} last error: {n.last_error}{when}")
     if not rows:
         typer.echo("no notifications")
+
+
+@notifications_app.command("send")
+def notifications_send(
+    workspace: WorkspaceOpt = Path("."),
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most this many.")] = None,
+) -> None:
+    """Deliver what is due to Slack (SLACK_BOT_TOKEN); failures wait for a later send (exit 1 if any failed)."""
+    from domain.errors import UsageError
+    from services.notifications import deliver_notifications
+
+    deps = _deps(workspace)
+    if deps.notifier is None:
+        raise UsageError("SLACK_BOT_TOKEN is not set: notifications stay in the outbox (see `alliance notifications`)")
+    report = deliver_notifications(deps, limit=limit)
+    typer.echo(report.summary())
+    for notification_id, error in report.retrying + report.failed:
+        typer.echo(f"{notification_id:5} {error}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@notifications_app.command("retry")
+def notifications_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Notification ids; none: every failed one.")] = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Queue failed notifications again (after fixing a channel or the token); the next send delivers them."""
+    from models import repo
+    from models.db import session_scope
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        requeued = repo.requeue_failed(session, notification_ids=ids or None)
+    typer.echo(f"queued again: {', '.join(map(str, requeued)) or 'nothing (no failed notification)'}")
 
 
 @app.command()
@@ -314,6 +358,9 @@ def demo(
     partners: Annotated[int, typer.Option(min=2, max=40)] = 6,
     months: Annotated[int, typer.Option(min=1, max=12)] = 3,
     seed: int = 7,
+    slack: Annotated[
+        str, typer.Option(help="none: messages stay in the outbox; local: deliver to a local Slack test server")
+    ] = "none",
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
@@ -323,7 +370,11 @@ def demo(
     def run_cycle(period: Any, deps: Any) -> Any:
         return monthly_cycle(period=str(period), workspace=str(deps.workspace.root), deps=deps)
 
-    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo, run_cycle=run_cycle)
+    if slack not in ("none", "local"):
+        from domain.errors import UsageError
+
+        raise UsageError(f"--slack must be none or local, not {slack!r}")
+    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo, run_cycle=run_cycle, slack=slack)
 
 
 def main() -> None:

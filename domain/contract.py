@@ -190,6 +190,20 @@ class Contract(Frozen):
             raise ValueError(f"partner ids must be unique; repeated: {', '.join(duplicates)}")
         return self
 
+    @model_validator(mode="after")
+    def _one_channel_per_audience(self) -> "Contract":
+        # A shared channel would send one partner's messages and statements to another.
+        owners: dict[str, list[str]] = {}
+        for partner in self.partners:
+            owners.setdefault(partner.slack_channel, []).append(partner.id)
+        for channel in {self.alliance.officers_channel, self.alliance.board_channel}:
+            owners.setdefault(channel, []).append("the alliance office or board")
+        shared = sorted(f"{channel} ({', '.join(ids)})" for channel, ids in owners.items() if len(ids) > 1)
+        if shared:
+            listed = "; ".join(shared)
+            raise ValueError(f"each partner needs its own Slack channel, apart from officers and board: {listed}")
+        return self
+
     def partner(self, partner_id: str) -> Partner | None:
         return next((p for p in self.partners if p.id == partner_id), None)
 

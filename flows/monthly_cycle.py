@@ -9,6 +9,7 @@ from prefect.cache_policies import NONE
 
 from domain.contract import Contract
 from domain.periods import Period, contract_month
+from flows.delivery import deliver
 from integrations.inbox import InboxFile
 from integrations.workspace import Workspace
 from models import repo
@@ -17,6 +18,7 @@ from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
+from services.notifications import DeliveryReport
 from services.payments import RunResult
 from services.statements import pay_period
 from services.status import count_statuses, period_status
@@ -30,6 +32,7 @@ class CycleReport:
     status: list[dict[str, Any]] = field(default_factory=list)
     # period -> participant id -> partners: this period and every earlier one a return arrived for now
     duplicate_claims: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    delivery: DeliveryReport | None = None
 
 
 @task(cache_policy=NONE)
@@ -116,4 +119,5 @@ def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -
         table=report.status,
         description=f"Returns for {target}: per-partner status after this cycle",
     )
+    report.delivery = deliver(deps)
     return report

@@ -3,6 +3,7 @@
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.delivery import deliver
 from integrations.workspace import Workspace
 from services.deps import Deps, production_deps
 from services.reminders import ReminderReport, send_reminders
@@ -24,4 +25,5 @@ def reminders(workspace: str = ".", deps: Deps | None = None) -> ReminderReport:
         report.counts() or "nothing new",
         report.repeats,
     )
+    deliver(deps)
     return report

@@ -1,11 +1,12 @@
 """A workspace is a directory holding alliance.yaml; everything else has a default inside it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.contract import Contract, parse_contract
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     inbox: str | None = None  # a folder or an fsspec URL; default: the workspace's inbox/ folder
     require_services: bool = False
     debug: bool = False
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN", repr=False)
+    slack_base_url: str | None = None  # another Web API address (a local test server)
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,21 @@ class Workspace:
     root: Path
     database_url: str
     inbox_url: str | None = None
+    slack_token: str | None = field(default=None, repr=False)
+    slack_base_url: str | None = None
 
     @classmethod
     def at(cls, root: Path | str, settings: Settings | None = None) -> "Workspace":
         settings = settings or Settings()
         path = Path(root).resolve()
         url = settings.database_url or f"sqlite:///{path / 'alliance.db'}"
-        return cls(root=path, database_url=url, inbox_url=settings.inbox)
+        return cls(
+            root=path,
+            database_url=url,
+            inbox_url=settings.inbox,
+            slack_token=settings.slack_bot_token,
+            slack_base_url=settings.slack_base_url,
+        )
 
     @property
     def inbox_location(self) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from domain.contract import Contract
@@ -409,3 +409,89 @@ def notifications(session: Session, *, status: str | None = None) -> list[Notifi
     if status:
         query = query.where(Notification.status == status)
     return list(session.exec(query))
+
+
+# --- Outbox delivery --------------------------------------------------------------------------
+
+
+def due_notifications(session: Session, *, now: datetime, limit: int | None = None) -> list[int]:
+    """Pending messages whose time has come and that no relay holds, oldest first."""
+    query = (
+        select(Notification.id)
+        .where(Notification.status == "pending")
+        .where(or_(col(Notification.next_attempt_at).is_(None), col(Notification.next_attempt_at) <= now))
+        .where(or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) <= now))
+        .order_by(col(Notification.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [i for i in session.exec(query) if i is not None]
+
+
+def claim_notification(
+    session: Session, *, notification_id: int, now: datetime, until: datetime
+) -> Notification | None:
+    """Hold one message for this relay: a single UPDATE, so two relays never both send it.
+
+    The attempt is counted when claimed, so a relay that dies mid-send leaves a message that the
+    next relay knows may already be in Slack.
+    """
+    claimed = session.execute(
+        update(Notification)
+        .where(col(Notification.id) == notification_id)
+        .where(col(Notification.status) == "pending")
+        .where(or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) <= now))
+        .values(claimed_until=until, attempts=Notification.attempts + 1)  # type: ignore[operator]
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Notification, notification_id, populate_existing=True)
+
+
+def record_progress(
+    session: Session, *, notification_id: int, slack_ts: str | None = None, file_id: str | None = None
+) -> None:
+    """Save what Slack already holds (the message, an uploaded file) before the next step."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return
+    if slack_ts is not None:
+        row.slack_ts = slack_ts
+    if file_id is not None:
+        row.file_id = file_id
+    session.add(row)
+
+
+def finish_delivery(
+    session: Session,
+    *,
+    notification_id: int,
+    status: str,
+    at: datetime,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """Release the message: sent, failed for good, or pending until ``next_attempt_at``."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return
+    row.status = status
+    row.claimed_until = None
+    row.last_error = error
+    row.next_attempt_at = next_attempt_at
+    if status == "sent":
+        row.sent_at = at
+    session.add(row)
+
+
+def requeue_failed(session: Session, *, notification_ids: list[int] | None = None) -> list[int]:
+    """Put failed messages back in the queue (after their channel was fixed), to go at the next send."""
+    query = select(Notification).where(Notification.status == "failed")
+    if notification_ids is not None:
+        query = query.where(col(Notification.id).in_(notification_ids))
+    requeued = []
+    for row in session.exec(query):
+        row.status, row.next_attempt_at, row.claimed_until = "pending", None, None
+        session.add(row)
+        requeued.append(row.id)
+    return [i for i in requeued if i is not None]

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -178,6 +178,7 @@ class Notification(SQLModel, table=True):
     """The outbox: written in the same transaction as the change it reports."""
 
     __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(unique=True)
     channel: str
@@ -189,5 +190,8 @@ class Notification(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = Field(sa_column=_utc())
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
-    slack_ts: str | None = None
+    slack_ts: str | None = None  # Slack's id of the delivered message (a statement file goes in its thread)
     last_error: str | None = None
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # a relay is sending it
+    file_id: str | None = None  # an uploaded statement file, not yet known to be shared

@@ -14,6 +14,8 @@ from domain.contract import Contract
 from domain.errors import UsageError
 from domain.money import format_pounds
 from domain.periods import LONDON, Period, due_at
+from integrations.slack.fake_server import TOKEN, FakeSlack
+from integrations.slack.notifier import SlackNotifier
 from integrations.spreadsheets.filler import fill_return
 from integrations.spreadsheets.templates import build_template, write_templates
 from integrations.workspace import Workspace
@@ -215,8 +217,12 @@ def run_demo(
     seed: int,
     echo: Callable[[str], None],
     run_cycle: Callable[[Period, Deps], Any],
+    slack: str = "none",
 ) -> None:
-    """``run_cycle`` runs the monthly-cycle flow (passed in: flows sit above services)."""
+    """``run_cycle`` runs the monthly-cycle flow (passed in: flows sit above services).
+
+    ``slack``: "none" keeps messages in the outbox; "local" delivers them to a local Slack test
+    server (through the real slack_sdk client) and prints what each channel received."""
     root = directory.resolve()
     if (root / "alliance.db").exists() or (root / "alliance.yaml").exists():
         raise UsageError(f"{root} already holds a workspace: remove it or choose another --dir")
@@ -225,7 +231,30 @@ def run_demo(
     workspace = Workspace(root=root, database_url=f"sqlite:///{root / 'alliance.db'}")
     deps = production_deps(workspace)  # one engine for the whole demo; only the clock moves
     contract = deps.contract
-    echo(f"Demo workspace {root}: {partners} partners, {months} month(s) from {CONTRACT_START}, seed {seed}")
+    fake = None
+    if slack == "local":
+        channels = [p.slack_channel for p in contract.partners]
+        channels += [contract.alliance.officers_channel, contract.alliance.board_channel]
+        fake = FakeSlack(channels).start()
+        deps = replace(deps, notifier=SlackNotifier(token=TOKEN, base_url=fake.url, timeout=5))
+    try:
+        _run_months(deps, months, seed, echo, run_cycle)
+        _summary(deps, months, echo)
+        if fake is not None:
+            _slack_summary(fake, echo)
+    finally:
+        if fake is not None:
+            fake.stop()
+
+
+def _run_months(
+    deps: Deps, months: int, seed: int, echo: Callable[[str], None], run_cycle: Callable[[Period, Deps], Any]
+) -> None:
+    workspace, contract = deps.workspace, deps.contract
+    echo(
+        f"Demo workspace {workspace.root}: {len(contract.partners)} partners, {months} month(s) from "
+        f"{CONTRACT_START}, seed {seed}"
+    )
     echo("Filling partners' returns (some clean, one with mistakes then corrected, one late) ...")
     pending = arrivals(contract, months, seed)
     workspace.inbox.mkdir(parents=True, exist_ok=True)
@@ -257,7 +286,24 @@ def run_demo(
                 f"      payment run {run.period} v{run.version} ({state}): alliance factor "
                 f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}"
             )
-    _summary(deps, months, echo)
+        if report.delivery is not None and not report.delivery.outbox_only:
+            echo(f"      Slack: {report.delivery.summary()}")
+
+
+def _slack_summary(fake: FakeSlack, echo: Callable[[str], None]) -> None:
+    echo("")
+    echo(f"What each Slack channel received (local test server at {fake.url}):")
+    files: dict[str, list[str]] = {}
+    for channel, stored in fake.shares():
+        files.setdefault(channel, []).append(stored.name)
+    for channel, messages in sorted(fake.received().items()):
+        posts = [m for m in messages if not m.files]
+        shared = files.get(channel, [])
+        echo(f"  {channel}: {len(posts)} message(s){f', {len(shared)} file(s)' if shared else ''}")
+        for message in posts:
+            echo(f"      {message.text.splitlines()[0][:110]}")
+        for name in shared:
+            echo(f"      [file] {name}")
 
 
 def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
@@ -297,8 +343,5 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
     echo(f"Archive:            {workspace.archive} (original bytes of every file, read-only)")
     echo(f"Statements:         {workspace.statements_dir}")
     echo(f"Templates:          {workspace.templates_dir}")
-    echo(
-        f"Outbox:             {pending} notification(s) pending (no Slack token): "
-        f"alliance notifications --workspace {workspace.root}"
-    )
+    echo(f"Outbox:             {pending} notification(s) pending: alliance notifications --workspace {workspace.root}")
     echo(f"Try:                alliance payments show --period {CONTRACT_START} --workspace {workspace.root}")

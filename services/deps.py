@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from domain.contract import Contract
 from integrations.inbox import Inbox, open_inbox
+from integrations.slack.notifier import Notifier, SlackNotifier
 from integrations.workspace import Workspace
 from models.db import ensure_schema, make_engine
 
@@ -25,6 +26,7 @@ class Deps:
     inbox: Inbox
     contract: Contract
     clock: Clock = utc_now
+    notifier: Notifier | None = None  # None: messages wait in the outbox (no Slack token)
 
 
 def fixed_clock(moment: datetime) -> Clock:
@@ -38,5 +40,16 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)
     return Deps(
-        workspace=workspace, engine=engine, inbox=open_inbox(workspace.inbox_location), contract=contract, clock=clock
+        workspace=workspace,
+        engine=engine,
+        inbox=open_inbox(workspace.inbox_location),
+        contract=contract,
+        clock=clock,
+        notifier=slack_notifier(workspace),
     )
+
+
+def slack_notifier(workspace: Workspace) -> Notifier | None:
+    if not workspace.slack_token:
+        return None
+    return SlackNotifier(token=workspace.slack_token, base_url=workspace.slack_base_url)

@@ -4,7 +4,7 @@ from domain.findings import Finding, Severity
 from domain.money import format_pounds
 from domain.reminders import ReminderKind
 from domain.return_status import ReturnStatus
-from integrations.slack.mrkdwn import escape
+from integrations.slack.mrkdwn import code, escape
 
 TOP_FINDINGS = 5
 
@@ -25,10 +25,10 @@ def return_processed(
     verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
     if status == "accepted" and warnings:
         verdict = ":warning: accepted with warnings"
-    where = f" (`{escape(feedback)}`)" if feedback else ""
+    where = f" ({code(feedback)})" if feedback else ""
     lines = [
         f"*{escape(partner_name)}*: your return for *{period}* "
-        f"({f'version {version}, ' if version else ''}`{escape(filename)}`) "
+        f"({f'version {version}, ' if version else ''}{code(filename)}) "
         f"was {verdict}{' (received after the due date)' if late else ''}.",
         f"{errors} error(s), {warnings} warning(s). The feedback workbook{where} lists every one with its cell"
         f"{' and what changed since your previous version' if version and version > 1 else ''}.",
@@ -42,7 +42,7 @@ def return_processed(
 
 
 def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:
-    ids = ", ".join(f"`{escape(f.value)}`" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
+    ids = ", ".join(f"{code(f.value)}" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
     more = f" and {len(findings) - TOP_FINDINGS} more" if len(findings) > TOP_FINDINGS else ""
     return (
         f"*{escape(partner_name)}*: {len(findings)} participant(s) in your accepted return for *{period}* "
@@ -52,7 +52,7 @@ def duplicate_claim(*, partner_name: str, period: str, version: int | None, find
 
 
 def duplicate_claims_summary(*, period: str, claims: dict[str, list[str]]) -> str:
-    listed = "; ".join(f"`{escape(pid)}`: {', '.join(partners)}" for pid, partners in list(claims.items())[:20])
+    listed = "; ".join(f"{code(pid)}: {', '.join(partners)}" for pid, partners in list(claims.items())[:20])
     more = f" (and {len(claims) - 20} more)" if len(claims) > 20 else ""
     return (
         f"Duplicate claims for *{period}*: {len(claims)} participant(s) are in more than one partner's "
@@ -63,8 +63,8 @@ def duplicate_claims_summary(*, period: str, claims: dict[str, list[str]]) -> st
 def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -> str:
     reasons = "; ".join(f"{f.code}: {escape(f.message)}" for f in findings[:3])
     return (
-        f"A file in the inbox could not be attributed to a partner and is quarantined: `{escape(filename)}` "
-        f"(kept at `{escape(archived)}`). {reasons}"
+        f"A file in the inbox could not be attributed to a partner and is quarantined: {code(filename)} "
+        f"(kept at {code(archived)}). {reasons}"
     )
 
 
@@ -92,7 +92,7 @@ def return_unlocked(*, partner_name: str, period: str, by: str, reason: str) -> 
 
 def locked_return_received(*, partner_id: str, partner_name: str, period: str, filename: str) -> str:
     return (
-        f"*{escape(partner_name)}* sent `{escape(filename)}` for *{period}*, whose return is locked by an approved "
+        f"*{escape(partner_name)}* sent {code(filename)} for *{period}*, whose return is locked by an approved "
         f"payment run; it was refused. If it must be accepted: "
         f"`alliance period unlock --period {period} --partner {partner_id} --reason TEXT`, and ask for it again."
     )
@@ -134,10 +134,10 @@ def return_reminder(
         when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
         opening = f"a reminder that your return for *{period}* is due by *{due}* ({when})."
     lines = [f"*{escape(partner_name)}*: {opening}"]
-    file = f"`{escape(filename)}`" if filename else "your file"
+    file = f"{code(filename)}" if filename else "your file"
     if status is ReturnStatus.rejected:
         lines.append(f"Your latest version (version {version}, {file}) was not accepted: {errors} error(s).")
-        where = f"The feedback workbook `{escape(feedback)}`" if feedback else "The feedback workbook"
+        where = f"The feedback workbook {code(feedback)}" if feedback else "The feedback workbook"
         lines.append(f"{where} lists every one with its cell; please correct the file and send it again.")
     elif status is ReturnStatus.submitted:
         lines.append(f"Version {version} ({file}) has arrived and is still being checked; you will hear back soon.")

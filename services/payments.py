@@ -215,7 +215,11 @@ def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
             text=messages.statement_issued(
                 partner_name=partner.name, period=run.period, version=run.version, total_pence=totals.get(partner.id, 0)
             ),
-            payload={"run_id": run.id, "statement": statement_name(partner.id, run)},
+            payload={
+                "run_id": run.id,
+                "statement": statement_name(partner.id, run),
+                "file": f"{run.period}/v{run.version}/{statement_name(partner.id, run)}",  # under statements/
+            },
         )
 
 

@@ -1,9 +1,26 @@
-"""Slack mrkdwn: partner-supplied text is escaped so it cannot format, link or ping."""
+"""Slack mrkdwn: text someone else wrote is shown as written, never as formatting, a link or a ping.
+
+Slack decodes only ``&amp;``, ``&lt;`` and ``&gt;``; with ``<`` and ``>`` escaped no mention
+(``<!channel>``, ``<@U123>``) or link (``<https://x|click>``) can form. Slack has no escape for
+``*bold*``, ``_italic_``, ``~strike~`` or a backtick, so in running text such a character is
+replaced by a look-alike that does not format wherever it could open or close formatting (next to
+a space, punctuation or either end; ``into_work`` keeps its underscore). Inside a code span those
+characters are inert and kept.
+"""
+
+import re
+
+_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_LOOK_ALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+_AT_A_BOUNDARY = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])|`")
 
 
 def escape(text: object) -> str:
-    """Escape the three control characters Slack requires (&, <, >).
+    """Someone else's text for running mrkdwn prose."""
+    return _AT_A_BOUNDARY.sub(lambda m: _LOOK_ALIKE[m.group()], str(text).translate(_CONTROL))
 
-    With ``<`` and ``>`` escaped, ``<!channel>``, ``<@U123>`` and links cannot be formed.
-    """
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+def code(text: object) -> str:
+    """Someone else's text as an inline code span (file names, cells, ids): shown verbatim."""
+    inner = str(text).translate(_CONTROL).replace("`", "\u02cb").replace("\n", " ")
+    return f"`{inner}`" if inner.strip() else "` `"

@@ -1,0 +1,140 @@
+"""The outbox relay: deliver what is due, exactly once, to the channel it belongs to.
+
+A message is claimed by a single UPDATE (two relays never hold it together) and its attempt is
+counted then. Any attempt after the first starts by looking in the channel for the message's
+metadata key, so a message whose delivery was unknown (timeout, 5xx, a relay that died after
+Slack took it) is recorded, not sent again. Statement files are uploaded, recorded, then shared
+in the message's thread; a share whose outcome is unknown is checked with files.info.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from domain.notifications import Refused, check_route, next_attempt
+from integrations.slack.blocks import message_blocks, title_of
+from integrations.slack.mrkdwn import escape
+from integrations.slack.notifier import DeliveryError, Notifier
+from models import repo
+from models.db import session_scope
+from models.tables import Notification
+from services.deps import Deps
+
+LEASE = timedelta(minutes=10)  # a relay that dies holding a message frees it after this
+
+
+@dataclass
+class DeliveryReport:
+    outbox_only: bool = False  # no Slack configured: nothing was tried
+    sent: list[int] = field(default_factory=list)
+    found: list[int] = field(default_factory=list)  # already in Slack from an attempt whose reply was lost
+    retrying: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    held_elsewhere: int = 0
+    pending: int = 0  # still waiting after this pass
+
+    def summary(self) -> str:
+        if self.outbox_only:
+            return f"Slack is not configured (SLACK_BOT_TOKEN): {self.pending} notification(s) wait in the outbox"
+        parts = [f"sent {len(self.sent)}"]
+        if self.found:
+            parts.append(f"{len(self.found)} of them found already delivered")
+        parts += [f"to retry {len(self.retrying)}", f"failed {len(self.failed)}", f"still pending {self.pending}"]
+        return ", ".join(parts)
+
+
+class _Refusal(Exception):
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(str(refused))
+
+
+def deliver_notifications(deps: Deps, *, limit: int | None = None) -> DeliveryReport:
+    """One pass over the due messages; what fails waits for a later pass (backoff) or an officer."""
+    report = DeliveryReport()
+    notifier = deps.notifier
+    now = deps.clock()
+    if notifier is None:
+        report.outbox_only = True
+    else:
+        with session_scope(deps.engine) as session:
+            due = repo.due_notifications(session, now=now, limit=limit)
+        for notification_id in due:
+            _deliver_one(deps, notifier, notification_id, report)
+    with session_scope(deps.engine) as session:
+        report.pending = len(repo.notifications(session, status="pending"))
+    return report
+
+
+def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: DeliveryReport) -> None:
+    now = deps.clock()
+    with session_scope(deps.engine) as session:
+        row = repo.claim_notification(session, notification_id=notification_id, now=now, until=now + LEASE)
+    if row is None:
+        report.held_elsewhere += 1
+        return
+    status, error, retry_at = "sent", None, None
+    try:
+        if _send(deps, notifier, row):
+            report.found.append(notification_id)
+        report.sent.append(notification_id)
+    except _Refusal as refusal:
+        status, error = "failed", str(refusal)
+        report.failed.append((notification_id, error))
+    except DeliveryError as exc:
+        error = exc.code
+        if exc.permanent:
+            status = "failed"
+            report.failed.append((notification_id, error))
+        else:
+            status, retry_at = "pending", next_attempt(now=now, attempts=row.attempts, retry_after=exc.retry_after)
+            report.retrying.append((notification_id, error))
+    with session_scope(deps.engine) as session:
+        repo.finish_delivery(
+            session, notification_id=notification_id, status=status, at=now, error=error, next_attempt_at=retry_at
+        )
+
+
+def _send(deps: Deps, notifier: Notifier, row: Notification) -> bool:
+    """Deliver one claimed message; True when it turned out to be in Slack already."""
+    assert row.id is not None
+    payload = json.loads(row.payload or "{}")
+    relative = payload.get("file")
+    file_name = relative.rsplit("/", 1)[-1] if relative else None
+    refused = check_route(deps.contract, partner_id=row.partner_id, channel=row.channel, file_name=file_name)
+    if refused is not None:
+        raise _Refusal(refused)
+    already = False
+    ts = row.slack_ts
+    if ts is None:
+        ts = notifier.find(channel=row.channel, key=row.dedup_key) if row.attempts > 1 else None
+        already = ts is not None
+        if ts is None:
+            blocks = message_blocks(kind=row.kind, text=row.text, context=_context(deps, row))
+            ts = notifier.post(channel=row.channel, text=row.text, blocks=blocks, key=row.dedup_key)
+        _save(deps, row.id, slack_ts=ts)
+    if relative:
+        _send_file(deps, notifier, row, relative, thread_ts=ts)
+    return already
+
+
+def _send_file(deps: Deps, notifier: Notifier, row: Notification, relative: str, *, thread_ts: str) -> None:
+    assert row.id is not None
+    file_id = row.file_id
+    if file_id is not None and notifier.is_shared(file_id=file_id, channel=row.channel):
+        return
+    if file_id is None:
+        path = deps.workspace.statements_dir / relative
+        if not path.is_file():  # written just after the run commits: the next pass will find it
+            raise DeliveryError("statement_file_not_written_yet", permanent=False)
+        file_id = notifier.upload(name=path.name, content=path.read_bytes())
+        _save(deps, row.id, file_id=file_id)
+    notifier.share(file_id=file_id, channel=row.channel, title=title_of(row.kind), thread_ts=thread_ts)
+
+
+def _save(deps: Deps, notification_id: int, *, slack_ts: str | None = None, file_id: str | None = None) -> None:
+    with session_scope(deps.engine) as session:
+        repo.record_progress(session, notification_id=notification_id, slack_ts=slack_ts, file_id=file_id)
+
+
+def _context(deps: Deps, row: Notification) -> str:
+    return f"{escape(deps.contract.alliance.name)} · notification {row.id} · {row.created_at:%d %b %Y %H:%M} UTC"
