@@ -170,3 +170,47 @@ def test_approve_export_and_unlock_from_the_command_line(workspace: Workspace) -
         2,
         "no partner 'nobody'",
     )
+
+
+def test_notifications_send_delivers_reports_failures_and_retry_requeues(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from integrations.slack.fake_server import TOKEN, running
+    from models import repo
+    from models.db import ensure_schema, make_engine, session_scope
+
+    unset = alliance("notifications", "send", cwd=workspace.root)
+    assert_one_clear_line(unset, 2, "SLACK_BOT_TOKEN is not set")
+    contract = workspace.load_contract()
+    engine = make_engine(workspace.database_url)
+    ensure_schema(engine)
+    with session_scope(engine) as session:
+        repo.sync_partners(session, contract=contract)
+        for partner in contract.partners:
+            repo.enqueue(
+                session,
+                dedup_key=f"hello:{partner.id}",
+                channel=partner.slack_channel,
+                partner_id=partner.id,
+                kind="return_processed",
+                text=f"*{partner.name}*: hello",
+                at=datetime(2026, 11, 16, tzinfo=UTC),
+            )
+    engine.dispose()
+    missing = "#city-mind"  # the bot cannot see this partner's channel yet
+    with running([p.slack_channel for p in contract.partners if p.slack_channel != missing]) as slack:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("ALLIANCE_SLACK_BASE_URL", slack.url)
+        sent = alliance("notifications", "send", cwd=workspace.root)
+        assert sent.returncode == 1, sent.stderr
+        assert sent.stdout.splitlines()[0].startswith(f"sent {len(contract.partners) - 1}, to retry 0, failed 1")
+        listed = alliance("notifications", "--status", "failed", cwd=workspace.root).stdout
+        assert missing in listed and "last error: channel_not_found" in listed
+        slack.channel_ids["city-mind"] = "C999999"  # the channel is created and the bot invited
+        slack.channel_names["C999999"] = "city-mind"
+        assert "queued again: " in alliance("notifications", "retry", cwd=workspace.root).stdout
+        again = alliance("notifications", "send", cwd=workspace.root)
+        assert again.returncode == 0 and again.stdout.startswith("sent 1,"), again.stdout + again.stderr
+        assert sorted(slack.received()) == sorted(p.slack_channel for p in contract.partners)

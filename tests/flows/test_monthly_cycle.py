@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     def run_cycle(period: Period, deps: Deps) -> object:
         return monthly_cycle(period=str(period), deps=deps)
 
-    run_demo(tmp_path / "demo", partners=4, months=3, seed=7, echo=lines.append, run_cycle=run_cycle)
+    run_demo(tmp_path / "demo", partners=4, months=3, seed=7, echo=lines.append, run_cycle=run_cycle, slack="local")
     workspace = Workspace(root=tmp_path / "demo", database_url=f"sqlite:///{tmp_path / 'demo' / 'alliance.db'}")
     contract = workspace.load_contract()
     engine = production_deps(workspace).engine
@@ -81,6 +82,38 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     assert any(workspace.statements_dir.rglob("*.xlsx"))
     assert any("Payments due" in line for line in lines)
     assert len(contract.partners) == 4
+    with session_scope(engine) as session:
+        assert {n.status for n in repo.notifications(session)} == {"sent"}  # through the local Slack server
+    shown = lines.index(next(line for line in lines if line.startswith("What each Slack channel received")))
+    channels = [line.split(":")[0].strip() for line in lines[shown + 1 :] if line.startswith("  #")]
+    assert sorted(channels) == sorted([p.slack_channel for p in contract.partners] + ["#alliance-officers"])
+    assert all("4 file(s)" in line for line in lines[shown + 1 :] if line.startswith("  #") and "officers" not in line)
+
+
+def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace) -> None:
+    from integrations.slack.fake_server import TOKEN, running
+    from integrations.slack.notifier import SlackNotifier
+
+    contract = workspace.load_contract()
+    workspace.inbox.mkdir()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract))
+    channels = [p.slack_channel for p in contract.partners] + [contract.alliance.officers_channel]
+    with running(channels) as slack:
+        deps = replace(deps_for(workspace), notifier=SlackNotifier(token=TOKEN, base_url=slack.url))
+        report = monthly_cycle(period="2026-10", deps=deps)
+        shares = slack.shares()
+        received = {
+            channel: [m.text.splitlines()[0] for m in messages if not m.files]
+            for channel, messages in slack.received().items()
+        }
+    assert report.delivery is not None and report.delivery.pending == 0 and not report.delivery.failed
+    assert received["#harbour-trust"][0].startswith("*Harbour Trust*: your return for *2026-10*")
+    assert received["#alliance-officers"][-1].startswith("Monthly cycle for *2026-10*")
+    assert all(
+        any(m.startswith(f"*{p.name}*: payment statement") for m in received[p.slack_channel])
+        for p in contract.partners
+    )
+    assert sorted(channel for channel, _ in shares) == sorted(p.slack_channel for p in contract.partners)
 
 
 def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: Workspace) -> None:
