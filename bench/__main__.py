@@ -89,11 +89,18 @@ def payment_run(partners: int = 200, rows: int = 5000) -> dict[str, Any]:
     return run(partners=partners, rows=rows)
 
 
+def notifications() -> dict[str, Any]:
+    from bench.notifications import relay
+
+    return relay()
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
     "feedback": feedback_5000,
     "payment-run": payment_run,
+    "notifications": notifications,
 }
 
 

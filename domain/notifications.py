@@ -62,6 +62,6 @@ def is_partner_file(file_name: str, partner_id: str) -> bool:
 def next_attempt(*, now: datetime, attempts: int, retry_after: float | None = None) -> datetime:
     """Exponential backoff from 30 s, capped at an hour; Slack's Retry-After is honoured when longer."""
     wait = min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 12), LONGEST_WAIT)
-    if retry_after is not None:
+    if retry_after is not None and 0 <= retry_after <= 86_400:  # a nonsense header is ignored
         wait = max(wait, timedelta(seconds=retry_after))
     return now + wait

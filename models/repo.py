@@ -470,11 +470,14 @@ def finish_delivery(
     at: datetime,
     error: str | None = None,
     next_attempt_at: datetime | None = None,
+    slack_ts: str | None = None,
 ) -> None:
     """Release the message: sent, failed for good, or pending until ``next_attempt_at``."""
     row = session.get(Notification, notification_id)
     if row is None:
         return
+    if slack_ts is not None:
+        row.slack_ts = slack_ts
     row.status = status
     row.claimed_until = None
     row.last_error = error

@@ -72,9 +72,10 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
     if row is None:
         report.held_elsewhere += 1
         return
-    status, error, retry_at = "sent", None, None
+    status, error, retry_at, ts = "sent", None, None, None
     try:
-        if _send(deps, notifier, row):
+        ts, already = _send(deps, notifier, row)
+        if already:
             report.found.append(notification_id)
         report.sent.append(notification_id)
     except _Refusal as refusal:
@@ -90,12 +91,18 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
             report.retrying.append((notification_id, error))
     with session_scope(deps.engine) as session:
         repo.finish_delivery(
-            session, notification_id=notification_id, status=status, at=now, error=error, next_attempt_at=retry_at
+            session,
+            notification_id=notification_id,
+            status=status,
+            at=now,
+            error=error,
+            next_attempt_at=retry_at,
+            slack_ts=ts,
         )
 
 
-def _send(deps: Deps, notifier: Notifier, row: Notification) -> bool:
-    """Deliver one claimed message; True when it turned out to be in Slack already."""
+def _send(deps: Deps, notifier: Notifier, row: Notification) -> tuple[str, bool]:
+    """Deliver one claimed message: its Slack timestamp, and whether it turned out to be there already."""
     assert row.id is not None
     payload = json.loads(row.payload or "{}")
     relative = payload.get("file")
@@ -111,10 +118,11 @@ def _send(deps: Deps, notifier: Notifier, row: Notification) -> bool:
         if ts is None:
             blocks = message_blocks(kind=row.kind, text=row.text, context=_context(deps, row))
             ts = notifier.post(channel=row.channel, text=row.text, blocks=blocks, key=row.dedup_key)
-        _save(deps, row.id, slack_ts=ts)
+        if relative:  # saved before the file's steps; a plain message's is saved when it is released
+            _save(deps, row.id, slack_ts=ts)
     if relative:
         _send_file(deps, notifier, row, relative, thread_ts=ts)
-    return already
+    return ts, already
 
 
 def _send_file(deps: Deps, notifier: Notifier, row: Notification, relative: str, *, thread_ts: str) -> None:

@@ -8,7 +8,7 @@ Two clients, because a retry is only safe when the request cannot have taken eff
 """
 
 import http.client
-import json
+import math
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+MAX_RETRY_AFTER = 86_400.0
 EVENT_TYPE = "alliance_notification"  # metadata on every message: how a sent message is found again
 
 # Errors that trying again will not cure: the message waits for an officer (`alliance notifications`).
@@ -197,17 +198,19 @@ def _call(method: Any, **arguments: Any) -> Any:
             raise DeliveryError("ratelimited", permanent=False, retry_after=_retry_after(response.headers)) from None
         code = str(response.get("error") or f"http_{response.status_code}")
         raise DeliveryError(code, permanent=code in PERMANENT) from None
-    except (SlackRequestError, URLError, OSError, http.client.HTTPException, json.JSONDecodeError) as exc:
-        # A timeout, a dropped connection, a garbled reply: whether a write took effect is unknown.
+    except (SlackRequestError, URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        # A timeout, a dropped connection, a garbled reply or header: whether a write took effect is unknown.
         raise DeliveryError(f"no_reply: {type(exc).__name__}", permanent=False) from None
 
 
 def _retry_after(headers: Any) -> float | None:
+    """Slack's Retry-After in seconds, if it is a sensible number (at most a day)."""
     for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             value = value[0] if isinstance(value, list) else value
             try:
-                return float(value)
+                seconds = float(value)
             except (TypeError, ValueError):
                 return None
+            return min(seconds, MAX_RETRY_AFTER) if math.isfinite(seconds) and seconds >= 0 else None
     return None
