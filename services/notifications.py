@@ -21,6 +21,7 @@ from models.tables import Notification
 from services.deps import Deps
 
 LEASE = timedelta(minutes=10)  # a relay that dies holding a message frees it after this
+GIVE_UP_AFTER = 5  # transient failures in a row: Slack is down, the rest waits for the next pass
 
 
 @dataclass
@@ -31,6 +32,7 @@ class DeliveryReport:
     retrying: list[tuple[int, str]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     held_elsewhere: int = 0
+    paused: bool = False  # stopped early: Slack kept failing
     pending: int = 0  # still waiting after this pass
 
     def summary(self) -> str:
@@ -40,6 +42,8 @@ class DeliveryReport:
         if self.found:
             parts.append(f"{len(self.found)} of them found already delivered")
         parts += [f"to retry {len(self.retrying)}", f"failed {len(self.failed)}", f"still pending {self.pending}"]
+        if self.paused:
+            parts.append(f"stopped after {GIVE_UP_AFTER} failures in a row (Slack unavailable?)")
         return ", ".join(parts)
 
 
@@ -58,8 +62,14 @@ def deliver_notifications(deps: Deps, *, limit: int | None = None) -> DeliveryRe
     else:
         with session_scope(deps.engine) as session:
             due = repo.due_notifications(session, now=now, limit=limit)
+        failing = 0
         for notification_id in due:
+            retrying = len(report.retrying)
             _deliver_one(deps, notifier, notification_id, report)
+            failing = failing + 1 if len(report.retrying) > retrying else 0
+            if failing >= GIVE_UP_AFTER:
+                report.paused = True
+                break
     with session_scope(deps.engine) as session:
         report.pending = len(repo.notifications(session, status="pending"))
     return report

@@ -18,7 +18,7 @@ from models import repo
 from models.db import session_scope
 from services.demo import contract_yaml
 from services.deps import Deps, production_deps
-from services.notifications import LEASE, deliver_notifications
+from services.notifications import GIVE_UP_AFTER, LEASE, deliver_notifications
 from tests.services.slack_helpers import MovingClock, channels_of, keyed_messages, outbox, relay_until_done, relaying
 
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -293,3 +293,16 @@ def test_five_hundred_messages_through_random_faults_arrive_once_each_in_the_rig
     )
     assert all(injected[f] >= 5 for f in (Fault.rate_limited, Fault.server_error, Fault.slow, Fault.lost)), injected
     assert sum(len(r.found) for r in reports) >= 5  # some replies were lost after Slack took the message
+
+
+def test_a_pass_stops_early_when_slack_keeps_failing_and_the_rest_waits(alliance: Deps, clock: MovingClock) -> None:
+    def posting_fails(method: str) -> Fault | None:
+        return Fault.server_error if method == "chat.postMessage" else None
+
+    with running(channels_of(alliance.contract), faults=posting_fails) as slack:
+        deps = relaying(alliance, slack, clock)
+        queue(deps, 20)
+        report = deliver_notifications(deps)
+        posts = sum(1 for method, _ in slack.requests if method == "chat.postMessage")
+    assert report.paused and len(report.retrying) == GIVE_UP_AFTER == posts and report.pending == 20
+    assert sum(1 for n in outbox(deps) if n.attempts) == GIVE_UP_AFTER
