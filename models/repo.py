@@ -473,11 +473,10 @@ def finish_delivery(
     slack_ts: str | None = None,
 ) -> None:
     """Release the message: sent, failed for good, or pending until ``next_attempt_at``."""
+    record_progress(session, notification_id=notification_id, slack_ts=slack_ts)
     row = session.get(Notification, notification_id)
     if row is None:
         return
-    if slack_ts is not None:
-        row.slack_ts = slack_ts
     row.status = status
     row.claimed_until = None
     row.last_error = error
