@@ -257,7 +257,12 @@ def notifications(
 ) -> None:
     """The outbox: every message, whether it reached Slack, and why not yet."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = workspace  # `alliance notifications -w DIR send` means DIR too
         return
+    if status not in (None, "pending", "sent", "failed"):
+        from domain.errors import UsageError
+
+        raise UsageError(f"--status must be pending, sent or failed, not {status!r}")
     from models import repo
     from models.db import session_scope
 
@@ -275,8 +280,14 @@ def notifications(
         typer.echo("no notifications")
 
 
+def _group_workspace(ctx: typer.Context, workspace: Path) -> Path:
+    """The subcommand's --workspace, else one given before the subcommand."""
+    return workspace if workspace != Path(".") else (ctx.obj or workspace)
+
+
 @notifications_app.command("send")
 def notifications_send(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path("."),
     limit: Annotated[int | None, typer.Option(min=1, help="Send at most this many.")] = None,
 ) -> None:
@@ -284,7 +295,7 @@ def notifications_send(
     from domain.errors import UsageError
     from services.notifications import deliver_notifications
 
-    deps = _deps(workspace)
+    deps = _deps(_group_workspace(ctx, workspace))
     if deps.notifier is None:
         raise UsageError("SLACK_BOT_TOKEN is not set: notifications stay in the outbox (see `alliance notifications`)")
     report = deliver_notifications(deps, limit=limit)
@@ -297,6 +308,7 @@ def notifications_send(
 
 @notifications_app.command("retry")
 def notifications_retry(
+    ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Notification ids; none: every failed one.")] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
@@ -304,7 +316,7 @@ def notifications_retry(
     from models import repo
     from models.db import session_scope
 
-    deps = _deps(workspace)
+    deps = _deps(_group_workspace(ctx, workspace))
     with session_scope(deps.engine) as session:
         requeued = repo.requeue_failed(session, notification_ids=ids or None)
     typer.echo(f"queued again: {', '.join(map(str, requeued)) or 'nothing (no failed notification)'}")

@@ -47,8 +47,8 @@ class AllianceInfo(Frozen):
     contract_start: str
     year_start_month: int | None = Field(default=None, ge=1, le=12)
     currency: str = "GBP"
-    officers_channel: str = "#alliance-officers"
-    board_channel: str = "#alliance-board"
+    officers_channel: str = Field(default="#alliance-officers", pattern=r"^#[a-z0-9][a-z0-9._-]*$")
+    board_channel: str = Field(default="#alliance-board", pattern=r"^#[a-z0-9][a-z0-9._-]*$")
 
     @field_validator("contract_start", mode="before")
     @classmethod

@@ -441,11 +441,24 @@ def claim_notification(
         .where(col(Notification.id) == notification_id)
         .where(col(Notification.status) == "pending")
         .where(or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) <= now))
+        .where(or_(col(Notification.next_attempt_at).is_(None), col(Notification.next_attempt_at) <= now))
         .values(claimed_until=until, attempts=Notification.attempts + 1)  # type: ignore[operator]
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Notification, notification_id, populate_existing=True)
+
+
+def renew_claim(session: Session, *, notification_id: int, held_until: datetime, until: datetime) -> bool:
+    """Extend this relay's hold just before a write; False if the lease ran out and another relay took it."""
+    renewed = session.execute(
+        update(Notification)
+        .where(col(Notification.id) == notification_id)
+        .where(col(Notification.status) == "pending")
+        .where(col(Notification.claimed_until) == held_until)
+        .values(claimed_until=until)
+    )
+    return renewed.rowcount == 1  # type: ignore[attr-defined]
 
 
 def record_progress(
@@ -471,12 +484,16 @@ def finish_delivery(
     error: str | None = None,
     next_attempt_at: datetime | None = None,
     slack_ts: str | None = None,
+    held_until: datetime | None = None,
 ) -> None:
-    """Release the message: sent, failed for good, or pending until ``next_attempt_at``."""
-    record_progress(session, notification_id=notification_id, slack_ts=slack_ts)
+    """Release the message: sent, failed for good, or pending until ``next_attempt_at``.
+
+    A relay whose lease ran out (another holds it now) records only a success, never a failure.
+    """
     row = session.get(Notification, notification_id)
-    if row is None:
+    if row is None or (status != "sent" and held_until is not None and row.claimed_until != held_until):
         return
+    record_progress(session, notification_id=notification_id, slack_ts=slack_ts)
     row.status = status
     row.claimed_until = None
     row.last_error = error

@@ -9,7 +9,7 @@ in the message's thread; a share whose outcome is unknown is checked with files.
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.notifications import Refused, check_route, next_attempt
 from integrations.slack.blocks import message_blocks, title_of
@@ -75,6 +75,16 @@ def deliver_notifications(deps: Deps, *, limit: int | None = None) -> DeliveryRe
     return report
 
 
+@dataclass
+class _Claim:
+    notification_id: int
+    held_until: datetime
+
+
+class _LostClaim(Exception):
+    """The lease ran out and another relay holds the message now: this one must not write."""
+
+
 def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: DeliveryReport) -> None:
     now = deps.clock()
     with session_scope(deps.engine) as session:
@@ -82,12 +92,16 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
     if row is None:
         report.held_elsewhere += 1
         return
+    claim = _Claim(notification_id, now + LEASE)
     status, error, retry_at, ts = "sent", None, None, None
     try:
-        ts, already = _send(deps, notifier, row)
+        ts, already = _send(deps, notifier, row, claim)
         if already:
             report.found.append(notification_id)
         report.sent.append(notification_id)
+    except _LostClaim:
+        report.held_elsewhere += 1
+        return
     except _Refusal as refusal:
         status, error = "failed", str(refusal)
         report.failed.append((notification_id, error))
@@ -99,6 +113,10 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
         else:
             status, retry_at = "pending", next_attempt(now=now, attempts=row.attempts, retry_after=exc.retry_after)
             report.retrying.append((notification_id, error))
+    except Exception as exc:  # noqa: BLE001 (one broken message must not hold up the rest of the outbox)
+        error = f"unexpected: {type(exc).__name__}: {exc}"[:500]
+        status, retry_at = "pending", next_attempt(now=now, attempts=row.attempts)
+        report.retrying.append((notification_id, error))
     with session_scope(deps.engine) as session:
         repo.finish_delivery(
             session,
@@ -108,10 +126,11 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
             error=error,
             next_attempt_at=retry_at,
             slack_ts=ts,
+            held_until=claim.held_until,
         )
 
 
-def _send(deps: Deps, notifier: Notifier, row: Notification) -> tuple[str, bool]:
+def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> tuple[str, bool]:
     """Deliver one claimed message: its Slack timestamp, and whether it turned out to be there already."""
     assert row.id is not None
     payload = json.loads(row.payload or "{}")
@@ -127,15 +146,18 @@ def _send(deps: Deps, notifier: Notifier, row: Notification) -> tuple[str, bool]
         already = ts is not None
         if ts is None:
             blocks = message_blocks(kind=row.kind, text=row.text, context=_context(deps, row))
+            _still_held(deps, claim)
             ts = notifier.post(channel=row.channel, text=row.text, blocks=blocks, key=row.dedup_key)
         if relative:  # saved before the file's steps; a plain message's is saved when it is released
             _save(deps, row.id, slack_ts=ts)
     if relative:
-        _send_file(deps, notifier, row, relative, thread_ts=ts)
+        _send_file(deps, notifier, row, relative, thread_ts=ts, claim=claim)
     return ts, already
 
 
-def _send_file(deps: Deps, notifier: Notifier, row: Notification, relative: str, *, thread_ts: str) -> None:
+def _send_file(
+    deps: Deps, notifier: Notifier, row: Notification, relative: str, *, thread_ts: str, claim: _Claim
+) -> None:
     assert row.id is not None
     file_id = row.file_id
     if file_id is not None and notifier.is_shared(file_id=file_id, channel=row.channel):
@@ -146,7 +168,20 @@ def _send_file(deps: Deps, notifier: Notifier, row: Notification, relative: str,
             raise DeliveryError("statement_file_not_written_yet", permanent=False)
         file_id = notifier.upload(name=path.name, content=path.read_bytes())
         _save(deps, row.id, file_id=file_id)
+    _still_held(deps, claim)
     notifier.share(file_id=file_id, channel=row.channel, title=title_of(row.kind), thread_ts=thread_ts)
+
+
+def _still_held(deps: Deps, claim: _Claim) -> None:
+    """Renew the lease just before a write, or stop: a relay that stalled past it must not post."""
+    now = deps.clock()
+    with session_scope(deps.engine) as session:
+        held = repo.renew_claim(
+            session, notification_id=claim.notification_id, held_until=claim.held_until, until=now + LEASE
+        )
+    if not held:
+        raise _LostClaim
+    claim.held_until = now + LEASE
 
 
 def _save(deps: Deps, notification_id: int, *, slack_ts: str | None = None, file_id: str | None = None) -> None:

@@ -34,8 +34,11 @@ def message_blocks(*, kind: str, text: str, context: str) -> list[dict[str, Any]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title_of(kind)[:HEADER_LIMIT]}}
     ]
-    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in _sections(text)]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    # verbatim: Slack must not turn bare URLs, channel names or mentions into links or pings.
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part, "verbatim": True}} for part in _sections(text)
+    ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context, "verbatim": True}]})
     return blocks
 
 

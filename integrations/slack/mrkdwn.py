@@ -10,7 +10,8 @@ characters are inert and kept.
 
 import re
 
-_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Line breaks become spaces: a new line could start a quote (`&gt; `) that looks like ours.
+_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " ", "\u2028": " ", "\u2029": " "})
 _LOOK_ALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
 _AT_A_BOUNDARY = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])|`")
 
@@ -22,5 +23,5 @@ def escape(text: object) -> str:
 
 def code(text: object) -> str:
     """Someone else's text as an inline code span (file names, cells, ids): shown verbatim."""
-    inner = str(text).translate(_CONTROL).replace("`", "\u02cb").replace("\n", " ")
+    inner = str(text).translate(_CONTROL).replace("`", "\u02cb")
     return f"`{inner}`" if inner.strip() else "` `"

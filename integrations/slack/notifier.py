@@ -47,6 +47,19 @@ PERMANENT = frozenset(
 )
 
 
+class ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Waits out a 429 inside the client only when Slack asks for a few seconds; a longer wait is
+    the relay's backoff (a relay must not sleep through its lease on a message)."""
+
+    longest_wait = 5.0
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        wait = _retry_after(response.headers) if response is not None else None
+        if wait is not None and wait > self.longest_wait:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
 class DeliveryError(Exception):
     """Slack did not take the request. ``permanent``: retrying will not help; else try again later."""
 
@@ -89,13 +102,13 @@ class SlackNotifier:
         if self.base_url:
             options["base_url"] = self.base_url.rstrip("/") + "/"
         self._writes = WebClient(
-            **options, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=self.rate_limit_retries)]
+            **options, retry_handlers=[ShortRateLimitRetryHandler(max_retry_count=self.rate_limit_retries)]
         )
         self._reads = WebClient(
             **options,
             retry_handlers=[
                 ConnectionErrorRetryHandler(max_retry_count=2),
-                RateLimitErrorRetryHandler(max_retry_count=self.rate_limit_retries),
+                ShortRateLimitRetryHandler(max_retry_count=self.rate_limit_retries),
                 ServerErrorRetryHandler(max_retry_count=2),
             ],
         )

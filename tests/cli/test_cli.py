@@ -181,7 +181,7 @@ def test_notifications_send_delivers_reports_failures_and_retry_requeues(
     from models import repo
     from models.db import ensure_schema, make_engine, session_scope
 
-    unset = alliance("notifications", "send", cwd=workspace.root)
+    unset = alliance("notifications", "-w", str(workspace.root), "send", cwd=workspace.root.parent)
     assert_one_clear_line(unset, 2, "SLACK_BOT_TOKEN is not set")
     contract = workspace.load_contract()
     engine = make_engine(workspace.database_url)
@@ -207,6 +207,7 @@ def test_notifications_send_delivers_reports_failures_and_retry_requeues(
         assert sent.returncode == 1, sent.stderr
         assert sent.stdout.splitlines()[0].startswith(f"sent {len(contract.partners) - 1}, to retry 0, failed 1")
         listed = alliance("notifications", "--status", "failed", cwd=workspace.root).stdout
+        assert_one_clear_line(alliance("notifications", "--status", "lost", cwd=workspace.root), 2, "--status")
         assert missing in listed and "last error: channel_not_found" in listed
         slack.channel_ids["city-mind"] = "C999999"  # the channel is created and the bot invited
         slack.channel_names["C999999"] = "city-mind"

@@ -192,3 +192,18 @@ def test_a_partner_channel_clashing_with_a_renamed_officers_channel_is_refused()
     text = EXAMPLE.read_text().replace('officers_channel: "#alliance-officers"', 'officers_channel: "#city-mind"')
     [problem] = problems_of(text)
     assert "#city-mind" in problem
+
+
+def test_an_alliance_channel_is_written_like_a_partners_so_it_cannot_alias_one() -> None:
+    import pytest
+    import yaml
+
+    from domain.contract import parse_contract
+    from domain.errors import ConfigError
+    from tests.conftest import EXAMPLE
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["alliance"]["officers_channel"] = "harbour-trust"  # the same Slack channel as #harbour-trust
+    with pytest.raises(ConfigError) as refused:
+        parse_contract(data)
+    assert any("officers_channel" in problem for problem in refused.value.problems)

@@ -306,3 +306,56 @@ def test_a_pass_stops_early_when_slack_keeps_failing_and_the_rest_waits(alliance
         posts = sum(1 for method, _ in slack.requests if method == "chat.postMessage")
     assert report.paused and len(report.retrying) == GIVE_UP_AFTER == posts and report.pending == 20
     assert sum(1 for n in outbox(deps) if n.attempts) == GIVE_UP_AFTER
+
+
+def test_a_relay_that_stalls_past_its_lease_does_not_post_what_another_relay_took_over(
+    alliance: Deps, slack: FakeSlack, clock: MovingClock
+) -> None:
+    deps = relaying(alliance, slack, clock)
+    queue(deps, 1)
+    slack.fail_next("chat.postMessage", Fault.lost)
+    deliver_notifications(deps)  # attempt 1 lost: the next attempt looks before posting
+    clock.advance(timedelta(minutes=1))
+    notifier = deps.notifier
+    assert isinstance(notifier, SlackNotifier)
+    later = MovingClock(clock.now + LEASE + timedelta(minutes=1))
+
+    class Stalls(SlackNotifier):
+        def find(self, **kwargs: Any) -> str | None:
+            found = super().find(**kwargs)
+            deliver_notifications(replace(deps, clock=later))  # meanwhile the lease ran out; another relay sends
+            return found
+
+    stalled = deliver_notifications(replace(deps, notifier=Stalls(token=notifier.token, base_url=notifier.base_url)))
+    assert stalled.sent == [] and stalled.held_elsewhere == 1
+    assert [len(m) for m in keyed_messages(slack).values()] == [1]
+    assert [n.status for n in outbox(deps)] == ["sent"]
+
+
+def test_a_message_that_breaks_unexpectedly_waits_with_its_reason_and_the_rest_go(
+    alliance: Deps, slack: FakeSlack, clock: MovingClock
+) -> None:
+    deps = relaying(alliance, slack, clock)
+    queue(deps, 3, statements_every=3)  # the first carries a statement
+    notifier = deps.notifier
+    assert isinstance(notifier, SlackNotifier)
+
+    class DiskFails(SlackNotifier):
+        def upload(self, **kwargs: Any) -> str:
+            raise OSError(5, "Input/output error")
+
+    report = deliver_notifications(replace(deps, notifier=DiskFails(token=notifier.token, base_url=notifier.base_url)))
+    assert len(report.sent) == 2 and report.retrying[0][1].startswith("unexpected: OSError")
+    first = outbox(deps)[0]
+    assert (first.status, first.claimed_until) == ("pending", None) and first.next_attempt_at is not None
+
+
+def test_a_long_retry_after_is_waited_out_by_backoff_not_inside_the_client(alliance: Deps, clock: MovingClock) -> None:
+    with running(channels_of(alliance.contract), retry_after=600) as slack:
+        deps = relaying(alliance, slack, clock)
+        queue(deps, 1)
+        slack.fail_next("chat.postMessage", Fault.rate_limited)
+        report = deliver_notifications(deps)
+        posts = [m for m, _ in slack.requests if m == "chat.postMessage"]
+    assert report.retrying == [(1, "ratelimited")] and len(posts) == 1
+    assert outbox(deps)[0].next_attempt_at == START + timedelta(seconds=600)

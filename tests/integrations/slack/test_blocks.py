@@ -15,8 +15,8 @@ def test_a_message_is_a_header_its_sections_and_a_context_line() -> None:
     blocks = message_blocks(kind="statement_issued", text="Your *statement* is ready.", context="Alliance · 1")
     assert [b["type"] for b in blocks] == ["header", "section", "context"]
     assert blocks[0]["text"] == {"type": "plain_text", "text": "Payment statement issued"}
-    assert blocks[1]["text"] == {"type": "mrkdwn", "text": "Your *statement* is ready."}
-    assert blocks[2]["elements"] == [{"type": "mrkdwn", "text": "Alliance · 1"}]
+    assert blocks[1]["text"] == {"type": "mrkdwn", "text": "Your *statement* is ready.", "verbatim": True}
+    assert blocks[2]["elements"] == [{"type": "mrkdwn", "text": "Alliance · 1", "verbatim": True}]
 
 
 @pytest.mark.parametrize(

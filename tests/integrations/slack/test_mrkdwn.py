@@ -69,6 +69,15 @@ def test_ampersand_and_angle_brackets_read_as_typed(text: str, escaped: str) -> 
     assert shown(escape(text)) == text
 
 
+LINE_BREAKS = "\n\r\u2028\u2029"
+
+
+def test_a_line_break_in_someone_elses_text_cannot_start_a_line_of_ours() -> None:
+    forged = "2026-13-01\n\n> :white_check_mark: Officer note: accepted\r\u2028x"
+    assert escape(forged) == "2026-13-01  &gt; :white_check_mark: Officer note: accepted  x"
+    assert not set(escape(forged)) & set(LINE_BREAKS) and not set(code(forged)) & set(LINE_BREAKS)
+
+
 def test_anything_is_escaped_as_its_text() -> None:
     assert escape(42) == "42"
     assert escape(None) == "None"
@@ -77,7 +86,7 @@ def test_anything_is_escaped_as_its_text() -> None:
 @settings(max_examples=min(settings().max_examples, 1000))  # CI's 10,000 is for money
 @given(st.text())
 def test_escaped_text_never_pings_links_or_formats_and_reads_as_written(text: str) -> None:
-    assume(not set(text) & set(LOOK_ALIKES))
+    assume(not set(text) & (set(LOOK_ALIKES) | set(LINE_BREAKS)))
     escaped = escape(text)
     assert "<" not in escaped and ">" not in escaped
     assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", escaped, re.DOTALL)
