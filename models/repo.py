@@ -404,6 +404,10 @@ def has_notification(session: Session, *, dedup_key: str) -> bool:
     return session.exec(select(Notification.id).where(Notification.dedup_key == dedup_key)).first() is not None
 
 
+def count_notifications(session: Session, *, status: str) -> int:
+    return session.exec(select(func.count()).select_from(Notification).where(Notification.status == status)).one()
+
+
 def notifications(session: Session, *, status: str | None = None) -> list[Notification]:
     query = select(Notification).order_by(col(Notification.id))
     if status:

@@ -322,7 +322,7 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
                 f"  {period}: accepted {counts['accepted']}, missing {counts['missing']}, late {counts['late']}, "
                 f"rejected versions {rejected_versions}"
             )
-        pending = len(repo.notifications(session, status="pending"))
+        pending = repo.count_notifications(session, status="pending")
         quarantined = [s.filename for s in repo.submissions_with_status(session, status="quarantined")]
         totals = due_by_partner(session, contract=contract, periods=[CONTRACT_START.plus(m) for m in range(months)])
     echo("")

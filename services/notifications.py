@@ -71,7 +71,7 @@ def deliver_notifications(deps: Deps, *, limit: int | None = None) -> DeliveryRe
                 report.paused = True
                 break
     with session_scope(deps.engine) as session:
-        report.pending = len(repo.notifications(session, status="pending"))
+        report.pending = repo.count_notifications(session, status="pending")
     return report
 
 
