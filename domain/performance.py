@@ -220,8 +220,8 @@ def assess(
         for p in plain
     )
     total_e = sum(p.expected for p in partners)
-    c = sum(p.variance for p in partners) / total_e if total_e > 0 else 0.0
-    return AlliancePerformance(partners=partners, rates=rates, overdispersion=od, variance_per_expected=c)
+    per_expected = sum(p.variance for p in partners) / total_e if total_e > 0 else 0.0
+    return AlliancePerformance(partners=partners, rates=rates, overdispersion=od, variance_per_expected=per_expected)
 
 
 def _partner(
