@@ -167,6 +167,8 @@ class Review(Frozen):
     step_down_percent_options: list[Annotated[int, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: [10, 25, 50, 100]
     )
+    # Who is told when the board's decision is overdue: a Slack user id (U...) is mentioned, a name is written.
+    board_chair: str = Field(default="Board chair", min_length=1)
 
 
 class Deadlines(Frozen):

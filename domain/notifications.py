@@ -55,8 +55,10 @@ def check_route(contract: Contract, *, partner_id: str | None, channel: str, fil
 
 
 def is_partner_file(file_name: str, partner_id: str) -> bool:
-    """Statements are named ``<partner>-<YYYY-MM>-v<n>.xlsx``; an id that prefixes another's does not match."""
-    return re.fullmatch(rf"{re.escape(partner_id)}-\d{{4}}-\d{{2}}-v\d+\.xlsx", file_name) is not None
+    """Statements are named ``<partner>-<YYYY-MM>-v<n>.xlsx`` and evidence packs ``<partner>-review-<year>.xlsx``;
+    an id that prefixes another's does not match."""
+    partner = re.escape(partner_id)
+    return re.fullmatch(rf"{partner}-(\d{{4}}-\d{{2}}-v\d+|review-\d+)\.xlsx", file_name) is not None
 
 
 def next_attempt(*, now: datetime, attempts: int, retry_after: float | None = None) -> datetime:

@@ -82,6 +82,11 @@ class Workspace:
     def statements_dir(self) -> Path:
         return self.out / "statements"
 
+    @property
+    def reviews_dir(self) -> Path:
+        """Annual reviews: funnel plots, evidence packs, partners' replies (out/reviews/<year>/)."""
+        return self.out / "reviews"
+
     def load_contract(self) -> Contract:
         return load_contract(self.contract_path)
 

@@ -148,9 +148,10 @@ class ReturnLock(SQLModel, table=True):
 
 
 class FundingAdjustment(SQLModel, table=True):
-    """A board-approved step-down of core funding, in force from a period onwards."""
+    """A board-approved step-down of core funding, in force from a period onwards (append-only)."""
 
     __tablename__ = "funding_adjustment"
+    __table_args__ = (UniqueConstraint("reverses_id", name="uq_funding_adjustment_reverses"),)
     id: int | None = Field(default=None, primary_key=True)
     partner_id: str = Field(foreign_key="partner.id", index=True)
     from_period: str = Field(max_length=7)
@@ -158,6 +159,89 @@ class FundingAdjustment(SQLModel, table=True):
     reason: str = Field(sa_type=Text)
     decided_by: str
     decided_at: datetime = Field(sa_column=_utc())
+    decision_id: int | None = None  # the board decision (board_decision.id) that put it in force
+    # The adjustment an appeal reversed (it has percent 0: funding restored from that one's start).
+    reverses_id: int | None = None
+
+
+class ReviewRecord(SQLModel, table=True):
+    """One contract year's review as computed and notified (append-only: the board acts on this)."""
+
+    __tablename__ = "review"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True)  # contract year (1 = the first twelve months)
+    first_period: str = Field(max_length=7)
+    last_period: str = Field(max_length=7)
+    computed_at: datetime = Field(sa_column=_utc())
+    reply_closes: date  # last London day of the flagged partners' right of reply
+    board_deadline: datetime = Field(sa_column=_utc())  # after it, the chair is told and funding is unchanged
+    phi: float
+    tau2: float
+    overdispersion_applied: bool
+    variance_per_expected: float
+
+
+class ReviewCase(SQLModel, table=True):
+    """One partner's figures and standing in a review (append-only)."""
+
+    __tablename__ = "review_case"
+    __table_args__ = (UniqueConstraint("review_id", "partner_id", name="uq_review_case_partner"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    standing: str = Field(max_length=16)  # flagged | watch | clear
+    basis: str = Field(max_length=32)  # the rule that decided it (domain.review.Basis)
+    reason: str = Field(sa_type=Text)
+    rank: int | None = None
+    ranked: int
+    bottom: int
+    accepted_months: int
+    rows: int
+    observed: float
+    expected: float
+    variance: float
+    ratio: float | None = None
+    z: float | None = None
+    z_adjusted: float | None = None
+    lower_limit: float | None = None
+    upper_limit: float | None = None
+    lower_998: float | None = None
+    trend: str = Field(default="[]", sa_type=Text)  # JSON [[period, rows, O, E], ...]
+    case_mix: str = Field(default="{}", sa_type=Text)  # JSON {band: rows}
+    evidence_path: str | None = None  # the evidence pack workbook, for flagged partners
+
+
+class ReviewReply(SQLModel, table=True):
+    """A flagged partner's reply within its right of reply (append-only)."""
+
+    __tablename__ = "review_reply"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    received_at: datetime = Field(sa_column=_utc())
+    by: str
+    text: str = Field(default="", sa_type=Text)
+    filename: str | None = None  # as the partner named it
+    stored_path: str | None = None  # the archived copy of the file
+    sha256: str | None = Field(default=None, max_length=64)
+
+
+class BoardDecisionRecord(SQLModel, table=True):
+    """The board's decision on a review case, or a later one on appeal (append-only)."""
+
+    __tablename__ = "board_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    # review decisions: "<year>/<partner>"; reversals: "reverse/<decision id>": each is taken once
+    decision_key: str = Field(unique=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    kind: str = Field(max_length=32)
+    step_down_percent: int | None = None
+    effective: str | None = Field(default=None, max_length=7)
+    decided_by: str
+    reason: str = Field(sa_type=Text)
+    decided_at: datetime = Field(sa_column=_utc())
+    via: str = Field(max_length=32)  # prefect-ui | cli
+    reverses_id: int | None = Field(default=None, foreign_key="board_decision.id")
 
 
 class AuditEntry(SQLModel, table=True):

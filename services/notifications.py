@@ -10,6 +10,7 @@ in the message's thread; a share whose outcome is unknown is checked with files.
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from domain.notifications import Refused, check_route, next_attempt
 from integrations.slack.blocks import message_blocks, title_of
@@ -151,19 +152,17 @@ def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> t
         if relative:  # saved before the file's steps; a plain message's is saved when it is released
             _save(deps, row.id, slack_ts=ts)
     if relative:
-        _send_file(deps, notifier, row, relative, thread_ts=ts, claim=claim)
+        folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
+        _send_file(deps, notifier, row, folder / relative, thread_ts=ts, claim=claim)
     return ts, already
 
 
-def _send_file(
-    deps: Deps, notifier: Notifier, row: Notification, relative: str, *, thread_ts: str, claim: _Claim
-) -> None:
+def _send_file(deps: Deps, notifier: Notifier, row: Notification, path: Path, *, thread_ts: str, claim: _Claim) -> None:
     assert row.id is not None
     file_id = row.file_id
     if file_id is not None and notifier.is_shared(file_id=file_id, channel=row.channel):
         return
     if file_id is None:
-        path = deps.workspace.statements_dir / relative
         if not path.is_file():  # written just after the run commits: the next pass will find it
             raise DeliveryError("statement_file_not_written_yet", permanent=False)
         file_id = notifier.upload(name=path.name, content=path.read_bytes())

@@ -27,7 +27,7 @@ from domain.payments import (
 )
 from domain.periods import Period
 from domain.returns import points_from_counts
-from models import ledger, repo
+from models import ledger, repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import PaymentLine, PaymentRun, Submission
@@ -50,7 +50,8 @@ def _sha(text: str) -> str:
 
 
 def _step_downs(session: Session) -> list[StepDown]:
-    return [StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in repo.funding_adjustments(session)]
+    """Board step-downs in force (an appeal's reversal removes one from its first month)."""
+    return [StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in reviews.active_adjustments(session)]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ TITLES = {
     "review_evidence": "Review evidence pack",
     "review_reply_window": "Right of reply",
     "board_decision": "Board decision",
+    "review_reply": "Reply to the review",
+    "review_timeout": "Board decision overdue",
 }
 
 

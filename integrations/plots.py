@@ -1,0 +1,71 @@
+"""The review's funnel plot as a PNG (matplotlib, no screen needed)."""
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: render to files only, whatever the machine has
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    label: str
+    expected: float
+    ratio: float
+    flagged: bool = False
+
+
+# (expected outcomes, z) -> (lower, upper) limit on O/E
+Limits = Callable[[float, float], tuple[float, float]]
+
+
+def funnel_png(
+    points: Sequence[FunnelPoint],
+    *,
+    limits: Limits,
+    funnels: Sequence[tuple[float, str]],
+    title: str,
+    highlight: str | None = None,
+) -> bytes:
+    """O/E against expected outcomes with control limits; ``highlight`` is marked and named."""
+    figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
+    try:
+        largest = max((p.expected for p in points), default=1.0)
+        smallest = min((p.expected for p in points if p.expected > 0), default=1.0)
+        steps = 200
+        low_e = max(smallest * 0.6, 1e-6)
+        xs = [low_e + (largest * 1.15 - low_e) * i / steps for i in range(steps + 1)]
+        for (z, label), style in zip(funnels, ("--", ":", "-."), strict=False):
+            bounds = [limits(x, z) for x in xs]
+            axes.plot(xs, [b[0] for b in bounds], style, color="tab:gray", linewidth=1, label=label)
+            axes.plot(xs, [b[1] for b in bounds], style, color="tab:gray", linewidth=1)
+        axes.axhline(1.0, color="black", linewidth=0.8, label="as expected for case mix (O/E = 1)")
+        others = [p for p in points if p.label != highlight]
+        axes.scatter(
+            [p.expected for p in others],
+            [p.ratio for p in others],
+            c=["tab:orange" if p.flagged else "tab:blue" for p in others],
+            s=28,
+            zorder=3,
+            label="partners (orange: flagged)",
+        )
+        for p in points:
+            if p.label == highlight:
+                axes.scatter([p.expected], [p.ratio], c="tab:red", s=90, marker="D", zorder=4, label=p.label)
+                axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(8, -12))
+        axes.set_xlabel("expected outcomes for the partner's case mix (E, weighted points)")
+        axes.set_ylabel("observed / expected (O/E)")
+        axes.set_title(title)
+        axes.set_ylim(bottom=0)
+        axes.legend(loc="upper right", fontsize=8)
+        axes.grid(alpha=0.3)
+        buffer = io.BytesIO()
+        figure.tight_layout()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

@@ -1,0 +1,877 @@
+"""The annual review (DESIGN.md section 6): figures, flags, evidence, replies and the board's decision.
+
+Statistics and rules are in ``domain.performance``, ``domain.review`` and ``domain.board``; this
+module gathers the year's accepted returns, stores what the board acts on, writes evidence packs,
+queues the messages (in the same transaction as the change they report), and turns an approved
+step-down into a funding adjustment that the payment runs apply.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+from sqlmodel import Session
+
+from domain import board
+from domain.board import Decision, DecisionContext, DecisionKind
+from domain.contract import Contract
+from domain.errors import UsageError
+from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
+from domain.periods import LONDON, Period, format_day, london_date
+from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
+from integrations.plots import FunnelPoint, funnel_png
+from integrations.slack.mrkdwn import escape
+from integrations.spreadsheets.evidence import EvidencePack, QualityRow, TrendRow, write_evidence_pack
+from models import repo, reviews
+from models.audit import append_audit
+from models.db import session_scope
+from models.tables import BoardDecisionRecord, ReviewCase, ReviewRecord, ReviewReply
+from services import messages
+from services.deps import Deps
+from services.payments import run_payments
+
+REPLY_FILE_LIMIT = 20 * 1024 * 1024
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+# --- The year and its figures ------------------------------------------------------------------
+
+
+def year_periods(contract: Contract, year: int) -> list[Period]:
+    if year < 1:
+        raise UsageError(f"contract year {year} does not exist: years are numbered from 1 ({contract.alliance.start})")
+    first = contract.alliance.start.plus(12 * (year - 1))
+    return [first.plus(i) for i in range(12)]
+
+
+def year_label(contract: Contract, year: int) -> str:
+    periods = year_periods(contract, year)
+    return f"contract year {year} ({periods[0]} to {periods[-1]})"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    year: int
+    periods: list[Period]
+    performance: AlliancePerformance
+    standings: tuple[PartnerStanding, ...]
+
+    def standing(self, partner_id: str) -> PartnerStanding:
+        return next(s for s in self.standings if s.partner_id == partner_id)
+
+
+def assess_year(session: Session, *, contract: Contract, year: int) -> Assessment:
+    """Every partner's figures and standing over the year's accepted returns, as of now."""
+    periods = year_periods(contract, year)
+    performance = _performance(session, contract=contract, periods=periods)
+    months = _accepted_months(session, periods=periods)
+    last_year = None
+    if contract.review.persistence and year > 1:
+        before = _performance(session, contract=contract, periods=year_periods(contract, year - 1))
+        last_year = bottom_ids(before, PERSISTENCE_FRACTION)
+    standings = classify(
+        performance,
+        review=contract.review,
+        accepted_months=months,
+        names={p.id: p.name for p in contract.partners},
+        last_year_bottom_fifth=last_year,
+    )
+    return Assessment(year=year, periods=periods, performance=performance, standings=standings)
+
+
+def _performance(session: Session, *, contract: Contract, periods: list[Period]) -> AlliancePerformance:
+    grouped: dict[tuple[str, str, str], tuple[int, dict[str, int]]] = {}
+    for row in reviews.year_counts(session, periods=[str(p) for p in periods]):
+        rows, achieved = grouped.get((row.partner_id, row.period, row.band), (0, {}))
+        for measure in row.achieved:
+            achieved[measure] = achieved.get(measure, 0) + row.rows
+        grouped[row.partner_id, row.period, row.band] = (rows + row.rows, achieved)
+    counts = [
+        BandCounts(partner_id=pid, period=Period.parse(period), band=band, rows=rows, achieved=achieved)
+        for (pid, period, band), (rows, achieved) in sorted(grouped.items())
+    ]
+    weights = {m.id: m.weight for m in contract.framework.measures}
+    return assess(counts, weights, contract.partner_ids, overdispersion=contract.review.overdispersion)
+
+
+def _accepted_months(session: Session, *, periods: list[Period]) -> dict[str, int]:
+    months: dict[str, set[str]] = {}
+    for s in reviews.submissions_in(session, periods=[str(p) for p in periods]):
+        if s.status == "accepted" and s.partner_id and s.period:
+            months.setdefault(s.partner_id, set()).add(s.period)
+    return {pid: len(ps) for pid, ps in months.items()}
+
+
+FUNNELS = ((Z_95, "95% limits"), (Z_998, "99.8% limits"))
+
+
+def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | None = None) -> bytes:
+    points = [
+        FunnelPoint(
+            label=contract.partner(s.partner_id).name if contract.partner(s.partner_id) else s.partner_id,  # type: ignore[union-attr]
+            expected=s.performance.expected,
+            ratio=s.performance.ratio or 0.0,
+            flagged=s.flagged,
+        )
+        for s in assessment.standings
+        if s.performance.ratio is not None
+    ]
+    funnels = list(FUNNELS)
+    configured = float(contract.review.control_limit_z)
+    if all(abs(configured - z) > 1e-3 for z, _ in funnels):
+        funnels.append((configured, f"review limit (z = {configured:g})"))
+    od = assessment.performance.overdispersion
+    note = f", allowing for overdispersion (tau² = {od.tau2:.4f})" if od.applied else ""
+    return funnel_png(
+        points,
+        limits=assessment.performance.funnel,
+        funnels=funnels,
+        title=f"{year_label(contract, assessment.year)}: outcomes for case mix{note}",
+        highlight=highlight,
+    )
+
+
+# --- Starting a review -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewStart:
+    review: ReviewRecord
+    cases: list[ReviewCase]
+    created: bool
+
+    @property
+    def flagged(self) -> list[ReviewCase]:
+        return [c for c in self.cases if c.standing == Standing.flagged]
+
+
+def start_review(deps: Deps, *, year: int) -> ReviewStart:
+    """Compute the year's review, store it, write evidence packs and tell the flagged partners and the board.
+
+    Once per year: a second call (or a re-run of the flow) returns the stored review unchanged.
+    """
+    contract = deps.contract
+    periods = year_periods(contract, year)
+    now = deps.clock()
+    if london_date(now) <= periods[-1].last_day:
+        raise UsageError(
+            f"{year_label(contract, year)} runs until {format_day(periods[-1].last_day)}: review it after it ends"
+        )
+    with session_scope(deps.engine) as session:
+        existing = reviews.review_of(session, year=year)
+        if existing is not None and existing.id is not None:
+            return ReviewStart(existing, reviews.cases_of(session, review_id=existing.id), created=False)
+        assessment = assess_year(session, contract=contract, year=year)
+        quality = reviews.submissions_in(session, periods=[str(p) for p in periods])
+    folder = deps.workspace.reviews_dir / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "funnel.png").write_bytes(funnel_for(assessment, contract))
+    reply_closes = london_date(now) + timedelta(days=contract.review.right_of_reply_days)
+    board_deadline = _end_of_day(reply_closes + timedelta(days=contract.review.board_timeout_days))
+    evidence: dict[str, str] = {}
+    for standing in assessment.standings:
+        if standing.flagged:
+            path = folder / evidence_name(standing.partner_id, year)
+            pack = _pack(contract, assessment, standing, quality, reply_closes)
+            write_evidence_pack(pack, path)
+            evidence[standing.partner_id] = path.name
+    try:
+        with session_scope(deps.engine) as session:
+            return _store(deps, session, assessment, evidence, reply_closes, board_deadline)
+    except DatabaseIntegrityError:
+        with session_scope(deps.engine) as session:  # another process stored it first: the same review
+            stored = reviews.review_of(session, year=year)
+            if stored is None or stored.id is None:
+                raise
+            return ReviewStart(stored, reviews.cases_of(session, review_id=stored.id), created=False)
+
+
+def evidence_name(partner_id: str, year: int) -> str:
+    return f"{partner_id}-review-{year}.xlsx"
+
+
+def _end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), LONDON).astimezone(UTC)
+
+
+def _store(
+    deps: Deps,
+    session: Session,
+    assessment: Assessment,
+    evidence: dict[str, str],
+    reply_closes: date,
+    board_deadline: datetime,
+) -> ReviewStart:
+    contract, now, year = deps.contract, deps.clock(), assessment.year
+    od = assessment.performance.overdispersion
+    review = ReviewRecord(
+        year=year,
+        first_period=str(assessment.periods[0]),
+        last_period=str(assessment.periods[-1]),
+        computed_at=now,
+        reply_closes=reply_closes,
+        board_deadline=board_deadline,
+        phi=od.phi,
+        tau2=od.tau2,
+        overdispersion_applied=od.applied,
+        variance_per_expected=assessment.performance.variance_per_expected,
+    )
+    session.add(review)
+    session.flush()
+    assert review.id is not None
+    cases = [_case(review.id, s, evidence.get(s.partner_id), contract) for s in assessment.standings]
+    session.add_all(cases)
+    session.flush()
+    flagged = [c for c in cases if c.standing == Standing.flagged]
+    append_audit(
+        session,
+        at=now,
+        actor="partner-review",
+        action="review.started",
+        subject=f"year {year}",
+        detail={
+            "flagged": [c.partner_id for c in flagged],
+            "watch": [c.partner_id for c in cases if c.standing == Standing.watch],
+            "tau2": od.tau2,
+            "reply_closes": reply_closes.isoformat(),
+        },
+    )
+    label = year_label(contract, year)
+    for case in flagged:
+        partner = contract.partner(case.partner_id)
+        assert partner is not None
+        repo.enqueue(
+            session,
+            dedup_key=f"review:{year}:evidence:{case.partner_id}",
+            channel=partner.slack_channel,
+            partner_id=partner.id,
+            kind="review_evidence",
+            at=now,
+            text=messages.review_evidence(
+                partner_name=partner.name,
+                year_label=label,
+                reason=case.reason,
+                reply_closes=format_day(reply_closes),
+                partner_id=partner.id,
+            ),
+            payload={"folder": "reviews", "file": f"{year}/{case.evidence_path}", "review": year},
+        )
+    text = messages.review_started(
+        year_label=label,
+        flagged=[_name(contract, c.partner_id) for c in flagged],
+        watch=[_name(contract, c.partner_id) for c in cases if c.standing == Standing.watch],
+        reply_closes=format_day(reply_closes),
+        board_deadline=format_day(london_date(board_deadline)),
+    )
+    for channel in (contract.alliance.board_channel, contract.alliance.officers_channel):
+        repo.enqueue(
+            session,
+            dedup_key=f"review:{year}:started:{channel}",
+            channel=channel,
+            kind="review_started",
+            at=now,
+            text=text,
+        )
+    return ReviewStart(review, cases, created=True)
+
+
+def _name(contract: Contract, partner_id: str) -> str:
+    partner = contract.partner(partner_id)
+    return partner.name if partner else partner_id
+
+
+def _case(review_id: int, s: PartnerStanding, evidence: str | None, contract: Contract) -> ReviewCase:
+    p = s.performance
+    limits = p.limits(float(contract.review.control_limit_z))
+    wide = p.limits(Z_998)
+    return ReviewCase(
+        review_id=review_id,
+        partner_id=s.partner_id,
+        standing=s.standing.value,
+        basis=s.basis.value,
+        reason=s.reason,
+        rank=s.rank,
+        ranked=s.ranked,
+        bottom=s.bottom,
+        accepted_months=s.accepted_months,
+        rows=p.rows,
+        observed=p.observed,
+        expected=p.expected,
+        variance=p.variance,
+        ratio=p.ratio,
+        z=p.z,
+        z_adjusted=p.z_adjusted,
+        lower_limit=limits[0] if limits else None,
+        upper_limit=limits[1] if limits else None,
+        lower_998=wide[0] if wide else None,
+        trend=json.dumps([[str(m.period), m.rows, m.observed, m.expected] for m in p.months]),
+        case_mix=json.dumps(dict(p.rows_by_band), sort_keys=True),
+        evidence_path=evidence,
+    )
+
+
+def _pack(
+    contract: Contract,
+    assessment: Assessment,
+    standing: PartnerStanding,
+    quality: Sequence[Any],
+    reply_closes: date,
+) -> EvidencePack:
+    p = standing.performance
+    partner = contract.partner(standing.partner_id)
+    assert partner is not None
+    z_limit = float(contract.review.control_limit_z)
+    limits = p.limits(z_limit)
+    alliance_bands: dict[str, int] = {}
+    for other in assessment.performance.partners:
+        for band, rows in other.rows_by_band.items():
+            alliance_bands[band] = alliance_bands.get(band, 0) + rows
+    od = assessment.performance.overdispersion
+    figures: list[tuple[str, float | int | str | None, str]] = [
+        ("Participant rows in accepted returns", p.rows, "#,##0"),
+        ("Accepted months", standing.accepted_months, "0"),
+        ("Observed outcomes O (weighted points)", round(p.observed, 2), "#,##0.00"),
+        ("Expected for its case mix E", round(p.expected, 2), "#,##0.00"),
+        ("O/E", p.ratio, "0.000"),
+        ("z-score", p.z, "0.00"),
+        ("z-score allowing for overdispersion", p.z_adjusted, "0.00"),
+        (f"Lower control limit (z = {z_limit:g})", limits[0] if limits else None, "0.000"),
+        ("Lower 99.8% limit", (p.limits(Z_998) or (None,))[0], "0.000"),
+        ("Rank by O/E (1 = lowest)", f"{standing.rank} of {standing.ranked}", ""),
+        ("Partners in the bottom fraction", standing.bottom, "0"),
+    ]
+    mine = [q for q in quality if q.partner_id == standing.partner_id]
+    return EvidencePack(
+        alliance=contract.alliance.name,
+        partner_id=partner.id,
+        partner_name=partner.name,
+        year_label=year_label(contract, assessment.year),
+        standing=standing.standing.value,
+        reason=standing.reason,
+        rule=review_rule(contract),
+        figures=figures,
+        trend=[TrendRow(str(m.period), m.rows, m.observed, m.expected) for m in p.months],
+        case_mix=[(b, p.rows_by_band.get(b, 0), alliance_bands.get(b, 0)) for b in contract.framework.bands],
+        quality=[
+            QualityRow(
+                period=q.period or "",
+                version=q.version or 0,
+                filename=q.filename,
+                received=format_day(london_date(q.received_at)),
+                on_time=q.on_time,
+                status=q.status,
+                errors=q.error_count,
+                warnings=q.warning_count,
+            )
+            for q in mine
+        ],
+        method=method_lines(contract, od),
+        reply_closes=format_day(reply_closes),
+        funnel_png=funnel_for(assessment, contract, highlight=partner.name),
+    )
+
+
+def review_rule(contract: Contract) -> str:
+    r = contract.review
+    rule = (
+        f"A partner is flagged for formal review when it is among the lowest {r.bottom_fraction:%} of partners "
+        f"by outcomes for case mix (O/E; at least one partner), AND below its lower control limit "
+        f"(z = {r.control_limit_z}), AND has at least {r.min_accepted_months} months of accepted returns"
+    )
+    if r.persistence:
+        rule += ", AND was in the lowest fifth the year before"
+    return rule + ". Otherwise a bottom-fraction partner is on the watch list, not under review."
+
+
+def method_lines(contract: Contract, od: Overdispersion) -> list[str]:
+    applied = "applied" if od.applied else "not applied (no excess variation found, or switched off)"
+    return [
+        "Observed O: the sum over outcome measures of weight x participants achieving it, over the year's "
+        "accepted returns.",
+        "Expected E: for each complexity band, the partner's participants x the whole alliance's achievement rate "
+        "in that band, weighted the same way (indirect standardisation): what an average partner would achieve "
+        "with the same cases.",
+        "O/E above 1: better than expected for its case mix; below 1: worse. z = (O - E) / sqrt(V), "
+        "V = sum of weight^2 x n x r x (1 - r).",
+        f"Overdispersion: {Overdispersion.METHOD}. Here phi = {od.phi:.3f}, tau^2 = {od.tau2:.5f}: {applied}.",
+        "Control limits on O/E: 1 +/- z x sqrt(se^2 + tau^2), with se = sqrt(V) / E; the funnel plot draws 95% "
+        "and 99.8% limits.",
+        review_rule(contract),
+    ]
+
+
+# --- Replies -----------------------------------------------------------------------------------
+
+
+def _flagged_case(
+    session: Session, *, contract: Contract, year: int, partner_id: str
+) -> tuple[ReviewRecord, ReviewCase]:
+    if contract.partner(partner_id) is None:
+        known = ", ".join(contract.partner_ids)
+        raise UsageError(f"{partner_id!r} is not a partner in the contract (partners: {known})")
+    review = reviews.review_of(session, year=year)
+    if review is None or review.id is None:
+        raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review start`")
+    case = reviews.case_of(session, review_id=review.id, partner_id=partner_id)
+    if case is None or case.standing != Standing.flagged:
+        raise UsageError(f"{partner_id} is not under review in {year_label(contract, year)}")
+    return review, case
+
+
+def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", file: Path | None = None) -> ReviewReply:
+    """A flagged partner's reply (text, a file or both), kept for the board; only within the right of reply."""
+    contract, now = deps.contract, deps.clock()
+    text = text.strip()
+    if not text and file is None:
+        raise UsageError("a reply needs --text or --file")
+    if not by.strip():
+        raise UsageError("say who replies for the partner: --by NAME")
+    if file is not None:
+        if not file.is_file():
+            raise UsageError(f"{file} is not a file")
+        if file.stat().st_size > REPLY_FILE_LIMIT:
+            raise UsageError(f"{file.name} is larger than {REPLY_FILE_LIMIT // (1024 * 1024)} MB: send a smaller file")
+    with session_scope(deps.engine) as session:
+        review, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
+        if london_date(now) > review.reply_closes:
+            closed = format_day(review.reply_closes)
+            raise UsageError(f"the right of reply closed on {closed}: the reply was not recorded")
+        stored, digest = _archive_reply(deps, year, partner_id, file) if file else (None, None)
+        assert case.id is not None
+        record = reviews.add_reply(
+            session,
+            reply=ReviewReply(
+                case_id=case.id,
+                received_at=now,
+                by=by.strip(),
+                text=text,
+                filename=file.name if file else None,
+                stored_path=stored,
+                sha256=digest,
+            ),
+        )
+        append_audit(
+            session,
+            at=now,
+            actor=by.strip(),
+            action="review.reply",
+            subject=f"year {year}/{partner_id}",
+            detail={"reply_id": record.id, "file": file.name if file else None, "sha256": digest},
+        )
+        partner = contract.partner(partner_id)
+        assert partner is not None
+        label = year_label(contract, year)
+        repo.enqueue(
+            session,
+            dedup_key=f"review:{year}:reply:{record.id}:board",
+            channel=contract.alliance.board_channel,
+            kind="review_reply",
+            at=now,
+            text=messages.review_reply_received(
+                partner_name=partner.name, year_label=label, text=text, filename=file.name if file else None
+            ),
+        )
+        repo.enqueue(
+            session,
+            dedup_key=f"review:{year}:reply:{record.id}:partner",
+            channel=partner.slack_channel,
+            partner_id=partner.id,
+            kind="review_reply",
+            at=now,
+            text=messages.review_reply_acknowledged(
+                partner_name=partner.name, year_label=label, reply_closes=format_day(review.reply_closes)
+            ),
+        )
+        return record
+
+
+def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path) -> tuple[str, str]:
+    content = file.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    folder = deps.workspace.reviews_dir / str(year) / "replies" / partner_id
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{digest[:16]}-{re.sub(r'[^A-Za-z0-9._-]', '_', file.name)}"
+    if not target.exists():
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(file, partial)
+        partial.replace(target)
+    return str(target.relative_to(deps.workspace.root)), digest
+
+
+# --- The board's decision ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    record: BoardDecisionRecord
+    created: bool  # False: this very decision was already recorded (a resumed flow, a repeated command)
+    rerun_periods: list[str]
+
+
+def decide(
+    deps: Deps,
+    *,
+    year: int,
+    partner_id: str,
+    kind: str,
+    decided_by: str,
+    reason: str,
+    step_down_percent: int | None = None,
+    effective: str | None = None,
+    via: str = "cli",
+) -> DecisionResult:
+    """Record the board's decision (refused with every reason when it cannot stand) and apply its funding effect."""
+    contract, now = deps.contract, deps.clock()
+    try:
+        decision_kind = DecisionKind(kind)
+    except ValueError:
+        options = ", ".join(k.value for k in DecisionKind)
+        raise UsageError(f"decision {kind!r} is not one of {options}") from None
+    decision = Decision(
+        partner_id=partner_id,
+        kind=decision_kind,
+        step_down_percent=step_down_percent,
+        effective=Period.parse(effective) if effective else None,
+        decided_by=decided_by.strip(),
+        reason=reason.strip(),
+    )
+    with session_scope(deps.engine) as session:
+        review, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
+        assert case.id is not None
+        decisions = reviews.decisions_of(session, case_id=case.id)
+        in_force = _step_down_in_force(decisions)
+        key = f"reverse/{in_force.id}" if decision_kind is DecisionKind.reverse and in_force else f"{year}/{partner_id}"
+        same = reviews.decision_by_key(session, decision_key=key)
+        if same is not None and _same(same, decision):
+            return DecisionResult(same, created=False, rerun_periods=[])
+        found = board.problems(decision, _context(session, contract, review, decisions, in_force, now))
+        if found:
+            raise UsageError("the board's decision was not recorded: " + "; ".join(found))
+        record = BoardDecisionRecord(
+            decision_key=key,
+            case_id=case.id,
+            partner_id=partner_id,
+            kind=decision_kind.value,
+            step_down_percent=decision.funding_percent,
+            effective=str(decision.effective) if decision.effective else None,
+            decided_by=decision.decided_by,
+            reason=decision.reason,
+            decided_at=now,
+            via=via,
+            reverses_id=in_force.id if decision_kind is DecisionKind.reverse and in_force else None,
+        )
+        session.add(record)
+        session.flush()
+        from_period = _apply_funding(session, decision, record, in_force)
+        append_audit(
+            session,
+            at=now,
+            actor=decision.decided_by,
+            action="review.board_decision",
+            subject=f"year {year}/{partner_id}",
+            detail={
+                "decision_id": record.id,
+                "kind": record.kind,
+                "percent": record.step_down_percent,
+                "effective": record.effective or from_period,
+                "reason": record.reason,
+                "via": via,
+                "reverses": record.reverses_id,
+            },
+        )
+        _tell(deps, session, year, decision, record, from_period)
+    rerun = _rerun_payments(deps, from_period) if from_period else []
+    return DecisionResult(record, created=True, rerun_periods=rerun)
+
+
+def _decided(decisions: list[BoardDecisionRecord]) -> bool:
+    """Whether the review has its decision (later reversals on appeal do not reopen it)."""
+    return any(d.kind != DecisionKind.reverse for d in decisions)
+
+
+def _same(stored: BoardDecisionRecord, decision: Decision) -> bool:
+    return (
+        stored.kind == decision.kind.value
+        and stored.step_down_percent == decision.funding_percent
+        and stored.effective == (str(decision.effective) if decision.effective else None)
+        and stored.decided_by == decision.decided_by
+        and stored.reason == decision.reason
+    )
+
+
+def _step_down_in_force(decisions: list[BoardDecisionRecord]) -> BoardDecisionRecord | None:
+    reversed_ids = {d.reverses_id for d in decisions if d.reverses_id is not None}
+    funding = [
+        d for d in decisions if d.step_down_percent and d.kind != DecisionKind.reverse and d.id not in reversed_ids
+    ]
+    return funding[-1] if funding else None
+
+
+def _context(
+    session: Session,
+    contract: Contract,
+    review: ReviewRecord,
+    decisions: list[BoardDecisionRecord],
+    in_force: BoardDecisionRecord | None,
+    now: datetime,
+) -> DecisionContext:
+    today = london_date(now)
+    latest_run = reviews.latest_run_period(session)
+    earliest = Period(today.year, today.month).next()
+    if latest_run is not None:
+        earliest = max(earliest, Period.parse(latest_run).next())
+    return DecisionContext(
+        flagged=True,
+        percent_options=tuple(contract.review.step_down_percent_options),
+        reply_closes=review.reply_closes,
+        today=today,
+        earliest_effective=earliest,
+        step_down_in_force=in_force is not None,
+        already_decided=_decided(decisions),
+    )
+
+
+def _apply_funding(
+    session: Session, decision: Decision, record: BoardDecisionRecord, in_force: BoardDecisionRecord | None
+) -> str | None:
+    """The funding adjustment the decision puts in force; the first period it changes (None: no change)."""
+    if decision.kind is DecisionKind.reverse and in_force is not None:
+        active = reviews.active_adjustments(session, partner_id=decision.partner_id)
+        reversed_adjustment = next(a for a in active if a.decision_id == in_force.id)
+        reviews.add_adjustment(
+            session,
+            partner_id=decision.partner_id,
+            from_period=reversed_adjustment.from_period,
+            percent=0,
+            reason=decision.reason,
+            decided_by=decision.decided_by,
+            decided_at=record.decided_at,
+            decision_id=record.id,
+            reverses_id=reversed_adjustment.id,
+        )
+        return reversed_adjustment.from_period
+    percent = decision.funding_percent
+    if percent is None or decision.effective is None:
+        return None
+    reviews.add_adjustment(
+        session,
+        partner_id=decision.partner_id,
+        from_period=str(decision.effective),
+        percent=percent,
+        reason=decision.reason,
+        decided_by=decision.decided_by,
+        decided_at=record.decided_at,
+        decision_id=record.id,
+    )
+    return str(decision.effective)
+
+
+def _tell(
+    deps: Deps, session: Session, year: int, decision: Decision, record: BoardDecisionRecord, from_period: str | None
+) -> None:
+    contract, now = deps.contract, deps.clock()
+    partner = contract.partner(decision.partner_id)
+    assert partner is not None
+    if decision.kind is DecisionKind.reverse:
+        effect = f"Core funding is restored from {from_period}; anything already withheld is repaid by adjustment."
+    elif decision.funding_percent:
+        effect = f"Core instalments from {decision.effective} are reduced by {decision.funding_percent}%."
+    else:
+        effect = "Core funding is unchanged."
+    text = messages.board_decision(
+        partner_name=partner.name,
+        year_label=year_label(contract, year),
+        decision=decision.describe(),
+        by=decision.decided_by,
+        reason=decision.reason,
+        effect=effect,
+    )
+    targets: list[tuple[str, str | None]] = [
+        (partner.slack_channel, partner.id),
+        (contract.alliance.board_channel, None),
+        (contract.alliance.officers_channel, None),
+    ]
+    for channel, partner_id in targets:
+        repo.enqueue(
+            session,
+            dedup_key=f"review:{year}:decision:{record.id}:{channel}",
+            channel=channel,
+            partner_id=partner_id,
+            kind="board_decision",
+            at=now,
+            text=text,
+        )
+
+
+def _rerun_payments(deps: Deps, from_period: str) -> list[str]:
+    """Periods already run from ``from_period`` on get a new version: the change is paid by adjustment lines."""
+    with session_scope(deps.engine) as session:
+        periods = [p for p in repo.periods_with_runs(session) if p >= from_period]
+    return [p for p in periods if run_payments(deps, Period.parse(p)).created]
+
+
+# --- Timeouts and what the board sees ----------------------------------------------------------
+
+
+def chair_mention(contract: Contract) -> str:
+    chair = contract.review.board_chair
+    return f"<@{chair}>" if SLACK_USER_ID.match(chair) else escape(chair)
+
+
+def record_timeout(deps: Deps, *, year: int, partner_id: str) -> bool:
+    """The board did not decide in time: tell the chair, change nothing. False when a decision exists."""
+    contract, now = deps.contract, deps.clock()
+    with session_scope(deps.engine) as session:
+        review, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
+        assert case.id is not None
+        if _decided(reviews.decisions_of(session, case_id=case.id)):
+            return False
+        key = f"review:{year}:timeout:{partner_id}"
+        if repo.has_notification(session, dedup_key=key):
+            return True
+        append_audit(
+            session,
+            at=now,
+            actor="partner-review",
+            action="review.board_timeout",
+            subject=f"year {year}/{partner_id}",
+            detail={"deadline": review.board_deadline.isoformat(), "funding": "unchanged"},
+        )
+        repo.enqueue(
+            session,
+            dedup_key=key,
+            channel=contract.alliance.board_channel,
+            kind="review_timeout",
+            at=now,
+            text=messages.review_timeout(
+                chair=chair_mention(contract),
+                partner_name=_name(contract, partner_id),
+                year_label=year_label(contract, year),
+                deadline=format_day(london_date(review.board_deadline)),
+            ),
+        )
+        return True
+
+
+@dataclass(frozen=True)
+class BoardCase:
+    """What the board needs to decide one flagged partner (and the flow, to wait for it)."""
+
+    year: int
+    partner_id: str
+    partner_name: str
+    reply_closes: date
+    board_deadline: datetime
+    decided: bool
+    brief: str  # markdown for the Prefect form
+
+
+def board_cases(deps: Deps, *, year: int) -> list[BoardCase]:
+    contract = deps.contract
+    with session_scope(deps.engine) as session:
+        review = reviews.review_of(session, year=year)
+        if review is None or review.id is None:
+            return []
+        found = []
+        for case in reviews.cases_of(session, review_id=review.id):
+            if case.standing != Standing.flagged or case.id is None:
+                continue
+            decisions = reviews.decisions_of(session, case_id=case.id)
+            replies = reviews.replies_of(session, case_id=case.id)
+            found.append(
+                BoardCase(
+                    year=year,
+                    partner_id=case.partner_id,
+                    partner_name=_name(contract, case.partner_id),
+                    reply_closes=review.reply_closes,
+                    board_deadline=review.board_deadline,
+                    decided=_decided(decisions),
+                    brief=_brief(contract, review, case, replies),
+                )
+            )
+        return found
+
+
+def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: list[ReviewReply]) -> str:
+    name = _name(contract, case.partner_id)
+    options = ", ".join(f"{o}%" for o in contract.review.step_down_percent_options)
+    lines = [
+        f"### Board decision: {name} ({year_label(contract, review.year)})",
+        "",
+        case.reason,
+        "",
+        f"O = {case.observed:,.1f}, E = {case.expected:,.1f}, O/E = {case.ratio or 0:.3f}, "
+        f"z = {case.z_adjusted or 0:.2f}, lower limit = {case.lower_limit or 0:.3f}.",
+        f"Evidence pack: `out/reviews/{review.year}/{case.evidence_path}`.",
+        "",
+        f"**Replies from the partner** (right of reply closed {format_day(review.reply_closes)}):",
+    ]
+    lines += [f"- {format_day(london_date(r.received_at))}, {r.by}: {r.text or ''} {r.filename or ''}" for r in replies]
+    if not replies:
+        lines.append("- none received")
+    lines += [
+        "",
+        f"Decision: no_action, improvement_plan, step_down (percentage one of {options}, from an effective "
+        "month YYYY-MM) or withdraw (from an effective month). Give who decided and why.",
+    ]
+    return "\n".join(lines)
+
+
+def review_table(deps: Deps, *, year: int) -> tuple[bool, list[dict[str, Any]]]:
+    """Per partner: O, E, ratio, z, limits, flagged, watch, reason; (stored?, rows). Before the review has
+    been started the figures are computed from the accepted returns as they are now."""
+    contract = deps.contract
+    with session_scope(deps.engine) as session:
+        review = reviews.review_of(session, year=year)
+        if review is not None and review.id is not None:
+            rows = [_row_from_case(c) for c in reviews.cases_of(session, review_id=review.id)]
+            return True, rows
+        assessment = assess_year(session, contract=contract, year=year)
+    z = float(contract.review.control_limit_z)
+    rows = []
+    for s in assessment.standings:
+        p = s.performance
+        limits = p.limits(z)
+        rows.append(
+            {
+                "partner": s.partner_id,
+                "O": round(p.observed, 4),
+                "E": round(p.expected, 4),
+                "ratio": _round(p.ratio),
+                "z": _round(p.z_adjusted),
+                "lower_limit": _round(limits[0] if limits else None),
+                "upper_limit": _round(limits[1] if limits else None),
+                "accepted_months": s.accepted_months,
+                "flagged": s.flagged,
+                "watch": s.watch,
+                "reason": s.reason,
+            }
+        )
+    return False, rows
+
+
+def _row_from_case(c: ReviewCase) -> dict[str, Any]:
+    return {
+        "partner": c.partner_id,
+        "O": round(c.observed, 4),
+        "E": round(c.expected, 4),
+        "ratio": _round(c.ratio),
+        "z": _round(c.z_adjusted),
+        "lower_limit": _round(c.lower_limit),
+        "upper_limit": _round(c.upper_limit),
+        "accepted_months": c.accepted_months,
+        "flagged": c.standing == Standing.flagged,
+        "watch": c.standing == Standing.watch,
+        "reason": c.reason,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
