@@ -33,10 +33,10 @@ def year_counts(session: Session, *, periods: Sequence[str]) -> list[CountRow]:
     """Rows of every accepted return in ``periods``, grouped by partner, month, band and what they achieved."""
     query = (
         select_columns(
-            Submission.partner_id,
-            Submission.period,
-            ParticipantRecord.complexity_band,
-            ParticipantRecord.achieved,
+            col(Submission.partner_id),
+            col(Submission.period),
+            col(ParticipantRecord.complexity_band),
+            col(ParticipantRecord.achieved),
             func.count(),
         )
         .join(Submission, col(Submission.id) == col(ParticipantRecord.submission_id))
