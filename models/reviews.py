@@ -40,7 +40,7 @@ def year_counts(session: Session, *, periods: Sequence[str]) -> list[CountRow]:
             func.count(),
         )
         .join(Submission, col(Submission.id) == col(ParticipantRecord.submission_id))
-        .where(Submission.status == "accepted", col(Submission.period).in_(list(periods)))
+        .where(col(Submission.status) == "accepted", col(Submission.period).in_(list(periods)))
         .group_by(
             col(Submission.partner_id),
             col(Submission.period),
