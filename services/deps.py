@@ -1,5 +1,6 @@
 """What the services need from the outside world, passed in (tests pass fakes)."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from integrations.workspace import Workspace
 from models.db import ensure_schema, make_engine
 
 Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
 
 
 def utc_now() -> datetime:
@@ -27,6 +29,7 @@ class Deps:
     contract: Contract
     clock: Clock = utc_now
     notifier: Notifier | None = None  # None: messages wait in the outbox (no Slack token)
+    sleep: Sleep = time.sleep  # waiting out a right of reply (tests pass one that moves their clock)
 
 
 def fixed_clock(moment: datetime) -> Clock:

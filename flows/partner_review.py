@@ -1,0 +1,167 @@
+"""Flow `partner-review`: compute, publish, notify, hear replies, then pause for the board. Orchestration only.
+
+Re-runnable: the review is stored once per year, messages are queued once, and a decision
+already recorded (from the Prefect form or `alliance review decide`) is never asked for again.
+"""
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+
+from domain.board import REVIEW_DECISIONS
+from domain.errors import UsageError
+from domain.periods import LONDON
+from flows.delivery import deliver
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from services import review
+from services.deps import Deps, production_deps
+
+BoardChoice = StrEnum("BoardChoice", {k.value: k.value for k in REVIEW_DECISIONS})  # type: ignore[misc]
+
+
+class BoardDecisionInput(RunInput):
+    """The board's form in the Prefect UI (checked again by the same rules as `alliance review decide`)."""
+
+    decision: BoardChoice  # type: ignore[valid-type]
+    step_down_percent: int | None = Field(default=None, description="For step_down: one of the contract's options")
+    effective_month: str | None = Field(default=None, description="For step_down or withdraw: YYYY-MM")
+    decided_by: str = Field(description="Who decided for the board")
+    reason: str = Field(description="Why: this is sent to the partner and kept in the audit log")
+
+
+@dataclass
+class ReviewReport:
+    year: int
+    flagged: list[str] = field(default_factory=list)
+    watch: list[str] = field(default_factory=list)
+    decisions: dict[str, str] = field(default_factory=dict)  # partner -> decision kind
+    timed_out: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # board inputs that were refused, with why
+
+
+@task(cache_policy=NONE)
+def prepare(deps: Deps) -> None:
+    with session_scope(deps.engine) as session:
+        repo.sync_partners(session, contract=deps.contract)
+
+
+@task(cache_policy=NONE, task_run_name="review year {year}")
+def start(deps: Deps, year: int) -> review.ReviewStart:
+    return review.start_review(deps, year=year)
+
+
+@task(cache_policy=NONE)
+def publish(deps: Deps, started: review.ReviewStart) -> None:
+    year = started.review.year
+    _, rows = review.review_table(deps, year=year)
+    create_table_artifact(key=f"review-{year}", table=rows, description=review.year_label(deps.contract, year))
+    funnel = deps.workspace.reviews_dir / str(year) / "funnel.png"
+    image = base64.b64encode(funnel.read_bytes()).decode() if funnel.is_file() else ""
+    flagged = ", ".join(c.partner_id for c in started.flagged) or "none"
+    create_markdown_artifact(
+        key=f"review-{year}-funnel",
+        markdown=f"## Funnel plot, {review.year_label(deps.contract, year)}\n\nFlagged: {flagged}\n\n"
+        f"![funnel plot](data:image/png;base64,{image})\n\nFile: `{funnel}`",
+        description="O/E by expected outcomes with 95% and 99.8% limits",
+    )
+
+
+@task(cache_policy=NONE)
+def wait_for_replies(deps: Deps, until: datetime, step_seconds: float) -> None:
+    """The right of reply runs to the end of its last day; the board is asked only after it."""
+    while (left := (until - deps.clock()).total_seconds()) > 0:
+        deps.sleep(min(left, step_seconds))
+
+
+@flow(name="partner-review", validate_parameters=False)
+def partner_review(
+    year: int, workspace: str = ".", deps: Deps | None = None, poll_seconds: int = 10, reply_wait_step: float = 3600
+) -> ReviewReport:
+    deps = deps or production_deps(Workspace.at(workspace))
+    logger = get_run_logger()
+    prepare(deps)
+    started = start(deps, year)
+    report = ReviewReport(
+        year=year,
+        flagged=[c.partner_id for c in started.flagged],
+        watch=[c.partner_id for c in started.cases if c.standing == "watch"],
+    )
+    logger.info("Flagged: %s; watch list: %s", report.flagged or "none", report.watch or "none")
+    publish(deps, started)
+    deliver(deps)
+    if not report.flagged:
+        return report
+    reply_closed = datetime.combine(started.review.reply_closes + timedelta(days=1), time(0), LONDON)
+    wait_for_replies(deps, reply_closed, reply_wait_step)
+    for case in review.board_cases(deps, year=year):
+        if not case.decided:
+            ask_board(deps, case, report, poll_seconds)
+        deliver(deps)
+    return report
+
+
+def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_seconds: int) -> None:
+    """Pause until the board decides on this partner, refusing invalid input, until the board's deadline."""
+    logger = get_run_logger()
+    attempt = 0
+    while True:
+        if _decided(deps, case):
+            report.decisions[case.partner_id] = "recorded elsewhere (alliance review decide)"
+            return
+        left = int((case.board_deadline - deps.clock()).total_seconds())
+        if left <= 0:
+            break
+        attempt += 1
+        form = BoardDecisionInput.with_initial_data(description=_form_text(case, report))
+        try:
+            answer = pause_flow_run(
+                wait_for_input=form, timeout=left, poll_interval=poll_seconds, key=f"board-{case.partner_id}-{attempt}"
+            )
+        except FlowPauseTimeout:
+            break
+        try:
+            result = review.decide(
+                deps,
+                year=case.year,
+                partner_id=case.partner_id,
+                kind=str(answer.decision.value),
+                step_down_percent=answer.step_down_percent,
+                effective=answer.effective_month or None,
+                decided_by=answer.decided_by,
+                reason=answer.reason,
+                via="prefect-ui",
+            )
+        except UsageError as refused:
+            logger.warning("Board input for %s refused: %s", case.partner_id, refused)
+            report.refused.append(f"{case.partner_id}: {refused}")
+            continue
+        report.decisions[case.partner_id] = result.record.kind
+        logger.info("Board decision for %s: %s", case.partner_id, result.record.kind)
+        return
+    if review.record_timeout(deps, year=case.year, partner_id=case.partner_id):
+        report.timed_out.append(case.partner_id)
+        logger.warning("No board decision for %s by the deadline: chair told, funding unchanged", case.partner_id)
+    else:
+        report.decisions[case.partner_id] = "recorded elsewhere (alliance review decide)"
+
+
+def _decided(deps: Deps, case: review.BoardCase) -> bool:
+    return any(c.decided for c in review.board_cases(deps, year=case.year) if c.partner_id == case.partner_id)
+
+
+def _form_text(case: review.BoardCase, report: ReviewReport) -> str:
+    refused = [r for r in report.refused if r.startswith(f"{case.partner_id}:")]
+    if not refused:
+        return case.brief
+    return f"**Your last answer was refused**: {refused[-1].split(': ', 1)[1]}\n\n{case.brief}"
