@@ -35,9 +35,8 @@ def funnel_png(
     figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
     try:
         largest = max((p.expected for p in points), default=1.0)
-        smallest = min((p.expected for p in points if p.expected > 0), default=1.0)
         steps = 200
-        low_e = max(smallest * 0.6, 1e-6)
+        low_e = largest * 0.05  # the funnel's mouth: small partners' wide limits
         xs = [low_e + (largest * 1.15 - low_e) * i / steps for i in range(steps + 1)]
         for (z, label), style in zip(funnels, ("--", ":", "-."), strict=False):
             bounds = [limits(x, z) for x in xs]
@@ -59,9 +58,10 @@ def funnel_png(
                 axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(8, -12))
         axes.set_xlabel("expected outcomes for the partner's case mix (E, weighted points)")
         axes.set_ylabel("observed / expected (O/E)")
-        axes.set_title(title)
+        axes.set_title(title, fontsize=10)
         axes.set_ylim(bottom=0)
-        axes.legend(loc="upper right", fontsize=8)
+        axes.set_xlim(left=0)
+        axes.legend(loc="lower right", fontsize=8)
         axes.grid(alpha=0.3)
         buffer = io.BytesIO()
         figure.tight_layout()

@@ -128,12 +128,12 @@ def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | N
     if all(abs(configured - z) > 1e-3 for z, _ in funnels):
         funnels.append((configured, f"review limit (z = {configured:g})"))
     od = assessment.performance.overdispersion
-    note = f", allowing for overdispersion (tau² = {od.tau2:.4f})" if od.applied else ""
+    note = f"\nlimits allow for overdispersion (tau² = {od.tau2:.4f})" if od.applied else ""
     return funnel_png(
         points,
         limits=assessment.performance.funnel,
         funnels=funnels,
-        title=f"{year_label(contract, assessment.year)}: outcomes for case mix{note}",
+        title=f"Outcomes for case mix, {year_label(contract, assessment.year)}{note}",
         highlight=highlight,
     )
 

@@ -1,0 +1,357 @@
+"""Real-browser helpers: a throwaway local Prefect server and driving its UI's "Resume" form.
+
+Written against Prefect 3.8.8's classic (v1, Vue) UI, which is what `/runs/flow-run/<id>` serves; the React UI lives
+under `/v2/...` and is not driven here.
+
+Gotchas these helpers deal with:
+- `prefect server start --port N` does not tell the UI where the API is: `/ui-settings` still says port 4200 unless
+  `PREFECT_UI_API_URL` is set, so the server is started with it (and `PREFECT_UI_URL`).
+- The schema's enum/Literal fields render as a custom select (`.p-select`). A mouse click on its button opens and
+  closes it in the same click (the click handler is bound twice), so the popover is opened by clicking the chevron
+  (`.p-select-button__icon`) and the option is then picked from the teleported `.p-pop-over-content`.
+- `pause_flow_run` sets the run to Paused *before* it saves the input schema, so wait for the schema before opening
+  the form (`wait_for_paused_with_input`), or the form may render without fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Locator, Page, Playwright, Request
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Tall enough that the whole resume form of a handful of fields fits, so one screenshot shows all of it.
+VIEWPORT = {"width": 1400, "height": 1600}
+
+FieldValue = str | int | float | bool | Enum | None
+
+
+@dataclass(frozen=True)
+class LocalPrefectServer:
+    api_url: str  # http://127.0.0.1:PORT/api
+    ui_url: str  # http://127.0.0.1:PORT
+    home: Path  # the server's own PREFECT_HOME (SQLite DB lives here)
+    log_path: Path
+
+    def client_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment for a process (e.g. a flow) that should talk to this server."""
+        env = _clean_env(os.environ if base is None else base)
+        env.update(
+            PREFECT_API_URL=self.api_url,
+            PREFECT_UI_URL=self.ui_url,
+            PREFECT_HOME=str(self.home / "client"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+        )
+        return env
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError as exc:
+            return f"<no server log: {exc}>"
+
+
+def _clean_env(base: Mapping[str, str]) -> dict[str, str]:
+    # Inherited PREFECT_* settings (a profile, an API URL, a database URL...) must not leak into the throwaway server.
+    return {k: v for k, v in base.items() if not k.startswith("PREFECT_")}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_json(url: str, payload: Any = None, timeout: float = 10.0) -> Any:
+    """GET (payload None) or POST JSON to the server; returns the decoded body."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@contextmanager
+def local_prefect_server(startup_timeout: float = 90.0) -> Iterator[LocalPrefectServer]:
+    """Start `prefect server start` on a free port with its own PREFECT_HOME; stop it on exit.
+
+    Prints the server log if startup fails or the body raises.
+    """
+    home = Path(tempfile.mkdtemp(prefix="prefect-ui-test-"))
+    port = _free_port()
+    ui_url = f"http://127.0.0.1:{port}"
+    server = LocalPrefectServer(api_url=f"{ui_url}/api", ui_url=ui_url, home=home, log_path=home / "server.log")
+    env = _clean_env(os.environ)
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL=server.api_url,
+        PREFECT_UI_API_URL=server.api_url,
+        PREFECT_UI_URL=ui_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    prefect_cli = Path(sys.executable).with_name("prefect")
+    command = [str(prefect_cli), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with server.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    try:
+        _wait_healthy(server, process, startup_timeout)
+        yield server
+    except BaseException:
+        print(f"---- prefect server log ({server.log_path}) ----\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        _stop(process)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_healthy(server: LocalPrefectServer, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server exited with code {process.returncode} before becoming healthy")
+        try:
+            if http_json(f"{server.api_url}/health", timeout=2) is True:
+                settings = http_json(f"{server.ui_url}/ui-settings", timeout=2)
+                if settings.get("api_url") != server.api_url:
+                    raise RuntimeError(f"UI would call {settings.get('api_url')}, not {server.api_url}")
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"prefect server not healthy at {server.api_url} after {timeout:.0f}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    # The server was started in its own session, so its process group is exactly the server and its children.
+    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def wait_for_paused_with_input(api_url: str, flow_run_id: str | None = None, timeout: float = 60.0) -> str:
+    """Wait until a flow run (the given one, or any) is Paused and its RunInput schema is saved; return its id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if flow_run_id is None:
+            runs = http_json(f"{api_url}/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}})
+        else:
+            runs = [http_json(f"{api_url}/flow_runs/{flow_run_id}")]
+        for run in runs:
+            state = run.get("state") or {}
+            keyset = (state.get("state_details") or {}).get("run_input_keyset") or {}
+            if state.get("type") != "PAUSED" or "schema" not in keyset:
+                continue
+            try:
+                http_json(f"{api_url}/flow_runs/{run['id']}/input/{keyset['schema']}")
+            except urllib.error.HTTPError:
+                continue  # paused, but the schema is not saved yet
+            return str(run["id"])
+        time.sleep(0.25)
+    raise TimeoutError(f"no paused flow run with a saved input schema after {timeout:.0f}s")
+
+
+def wait_for_state(api_url: str, flow_run_id: str, state_types: set[str], timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the API until the flow run's state type is one of `state_types`; return the flow run."""
+    deadline = time.monotonic() + timeout
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = http_json(f"{api_url}/flow_runs/{flow_run_id}")
+        if (run.get("state") or {}).get("type") in state_types:
+            return run
+        time.sleep(0.25)
+    raise TimeoutError(f"flow run {flow_run_id} not in {state_types} after {timeout:.0f}s: {run.get('state')}")
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    run_input: dict[str, Any]  # what the UI POSTed to /flow_runs/{id}/resume
+    description_text: str  # the rendered markdown description shown above the form ("" if none)
+
+
+def launch_chromium(playwright: Playwright, headless: bool = True) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=headless)
+
+
+def field_label(name: str) -> str:
+    """The label the v1 UI shows for a field without an explicit `title` (pydantic's default title)."""
+    return name.title().replace("_", " ")
+
+
+def resume_in_ui(
+    page_or_browser: Page | Browser,
+    ui_url: str,
+    flow_run_id: str,
+    values: Mapping[str, FieldValue],
+    screenshot: Path | None = None,
+    labels: Mapping[str, str] | None = None,
+    timeout_ms: float = 30_000,
+) -> ResumeResult:
+    """Open the flow run page, click Resume, fill the RunInput form, screenshot it, submit.
+
+    `values` maps field names to values; a field is found by its label (`labels[name]`, else `field_label(name)`,
+    i.e. a custom `Field(title=...)` needs an entry in `labels`). Enum members are entered by `.value`; `None`
+    picks the "None" branch of an Optional field. Returns the `run_input` the UI POSTed and the description shown.
+    Raises if the UI does not accept the input (e.g. a pattern fails), with the form's error messages.
+    """
+    if isinstance(page_or_browser, Page):
+        return _resume(page_or_browser, ui_url, flow_run_id, values, screenshot, labels or {}, timeout_ms)
+    context = page_or_browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        return _resume(context.new_page(), ui_url, flow_run_id, values, screenshot, labels or {}, timeout_ms)
+    finally:
+        context.close()
+
+
+def _resume(
+    page: Page,
+    ui_url: str,
+    flow_run_id: str,
+    values: Mapping[str, FieldValue],
+    screenshot: Path | None,
+    labels: Mapping[str, str],
+    timeout_ms: float,
+) -> ResumeResult:
+    page.set_default_timeout(timeout_ms)
+    page.goto(f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}")
+    page.get_by_role("button", name="Resume", exact=True).click()
+    dialog = page.locator(".p-modal__card").filter(has=page.locator(".p-modal__title", has_text="Resume Flow Run"))
+    dialog.locator(".schema-form-property").first.wait_for()
+    description = dialog.locator(".p-modal__body > .markdown-renderer")
+    description_text = description.first.inner_text() if description.count() else ""
+
+    for name, value in values.items():
+        _fill_field(page, _field(dialog, labels.get(name) or field_label(name)), name, value)
+
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        dialog.screenshot(path=str(screenshot))
+
+    submit = dialog.locator(".p-modal__footer").get_by_role("button", name="Submit", exact=True)
+    is_resume = _is_resume_request(flow_run_id)
+    try:
+        with page.expect_request(is_resume, timeout=min(timeout_ms, 10_000)) as request_info:
+            submit.click()
+    except PlaywrightTimeoutError as exc:  # the UI refused to send: its own validation failed
+        raise AssertionError(f"resume form not submitted; form errors: {_form_errors(dialog)}") from exc
+    request = request_info.value
+    response = request.response()
+    if response is None or not response.ok:
+        status = response.status if response else "no response"
+        raise AssertionError(f"resume request failed ({status}): {response.text() if response else ''}")
+    body = response.json()
+    if body.get("status") != "ACCEPT":
+        raise AssertionError(f"server did not accept the resume: {body}")
+    dialog.wait_for(state="detached")
+    return ResumeResult(dict((request.post_data_json or {}).get("run_input") or {}), description_text)
+
+
+def _is_resume_request(flow_run_id: str) -> Callable[[Request], bool]:
+    def matches(request: Request) -> bool:
+        return request.method == "POST" and request.url.endswith(f"/flow_runs/{flow_run_id}/resume")
+
+    return matches
+
+
+def _field(dialog: Locator, label: str) -> Locator:
+    # Label text is the title, plus " (Optional)" when the field has a default.
+    pattern = re.compile(rf"^\s*{re.escape(label)}( \(Optional\))?\s*$")
+    field = dialog.locator(".schema-form-properties > .schema-form-property").filter(
+        has=dialog.page.locator(".schema-form-property__label", has_text=pattern)
+    )
+    if field.count() != 1:
+        shown = dialog.locator(".schema-form-property__label").all_inner_texts()
+        raise LookupError(f"{field.count()} form fields labelled {label!r}; labels shown: {shown}")
+    return field
+
+
+def _fill_field(page: Page, field: Locator, name: str, value: FieldValue) -> None:
+    if isinstance(value, Enum):
+        value = value.value
+    variants = field.locator(".p-button-group").first.locator("button")
+    if variants.count():  # Optional[...] / Union: pick the branch first
+        if value is None:
+            variants.filter(has_text=re.compile(r"^\s*None\s*$")).click()
+            return
+        others = [b for b in variants.all() if b.inner_text().strip() != "None"]
+        if len(others) != 1:
+            raise ValueError(f"{name}: union with several branches {[b.inner_text() for b in others]}; not supported")
+        if others[0].get_attribute("aria-selected") != "true":
+            others[0].click()
+    if value is None:
+        raise ValueError(f"{name}: None given, but the field has no None branch")
+
+    select = field.locator(".p-select")
+    if select.count():
+        _choose_option(page, select.first, name, str(value))
+        return
+    toggle = field.locator("input[type=checkbox]")
+    if toggle.count():
+        if toggle.first.is_checked() != bool(value):
+            field.locator(".p-toggle").first.click()
+        return
+    text = field.locator("textarea, input[type=number], input[type=text]")
+    if text.count() != 1:
+        raise ValueError(f"{name}: no single text/number input in the field ({text.count()} found)")
+    text.fill(str(value))
+
+
+def _choose_option(page: Page, select: Locator, name: str, text: str) -> None:
+    current = select.locator(".p-select-button__value")
+    if current.inner_text().strip() == text:
+        return
+    # Not the button itself: a click on it toggles the popover twice (opens and closes at once).
+    select.locator(".p-select-button__icon").click()
+    options = page.locator(".p-pop-over-content [role=listbox]").last
+    options.wait_for()
+    option = options.get_by_role("option", name=text, exact=True)
+    if option.count() == 0:
+        shown = options.get_by_role("option").all_inner_texts()
+        raise ValueError(f"{name}: no option {text!r}; options shown: {shown}")
+    option.click()
+    options.wait_for(state="detached")
+    if current.inner_text().strip() != text:
+        raise AssertionError(f"{name}: select shows {current.inner_text()!r} after choosing {text!r}")
+
+
+def _form_errors(dialog: Locator) -> list[str]:
+    texts = dialog.locator(".p-label__message, .p-message, [class*=error]").all_inner_texts()
+    return [t.strip() for t in texts if t.strip()]

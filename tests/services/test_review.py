@@ -1,0 +1,266 @@
+import json
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from domain.errors import UsageError
+from domain.money import apply_rate
+from domain.payments import core_instalment
+from domain.periods import Period
+from models import repo, reviews
+from models.audit import verify_chain
+from models.db import session_scope
+from models.tables import AuditEntry, FundingAdjustment, Notification
+from services import review
+from services.deps import Deps
+from services.payments import run_payments
+from tests.services.review_helpers import PARTNERS, REVIEW_AT, WEAK, Clock, review_deps, seed_year
+
+AFTER_REPLY = REVIEW_AT + timedelta(days=15)  # the right of reply (14 days) has closed
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(REVIEW_AT)
+
+
+@pytest.fixture
+def deps(tmp_path: Path, clock: Clock) -> Deps:
+    deps = review_deps(tmp_path / "ws", clock)
+    seed_year(deps, quality={WEAK: 0.6})
+    return deps
+
+
+def outbox(deps: Deps) -> list[Notification]:
+    with session_scope(deps.engine) as session:
+        return repo.notifications(session)
+
+
+def core_line(deps: Deps, period: str, partner_id: str) -> int:
+    with session_scope(deps.engine) as session:
+        run = repo.latest_run(session, period=period)
+        assert run is not None and run.id is not None
+        lines = repo.lines_of(session, run_id=run.id)
+        return sum(line.amount_pence for line in lines if line.partner_id == partner_id and line.kind == "core")
+
+
+def decide_step_down(deps: Deps, **overrides: object) -> review.DecisionResult:
+    arguments: dict[str, object] = {
+        "year": 1,
+        "partner_id": WEAK,
+        "kind": "step_down",
+        "step_down_percent": 25,
+        "effective": "2027-06",
+        "decided_by": "Board (chair A. Khan)",
+        "reason": "Outcomes well below expected for two quarters running; reply did not explain the shortfall.",
+    }
+    arguments.update(overrides)
+    return review.decide(deps, **arguments)  # type: ignore[arg-type]
+
+
+def test_the_review_flags_the_weak_partner_once_and_tells_only_it_and_the_board(deps: Deps) -> None:
+    started = review.start_review(deps, year=1)
+
+    assert started.created
+    assert [c.partner_id for c in started.flagged] == [WEAK]
+    assert len(started.cases) == len(PARTNERS)
+    assert all(c.reason for c in started.cases)
+    folder = deps.workspace.reviews_dir / "1"
+    assert (folder / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pack = load_workbook(folder / f"{WEAK}-review-1.xlsx")
+    assert pack.sheetnames == ["Summary", "Funnel plot", "Monthly trend", "Case mix", "Data quality", "Method"]
+    assert len(pack["Funnel plot"]._images) == 1  # type: ignore[attr-defined]
+    messages = outbox(deps)
+    partner_messages = [m for m in messages if m.partner_id is not None]
+    assert [(m.partner_id, m.channel, m.kind) for m in partner_messages] == [(WEAK, f"#{WEAK}", "review_evidence")]
+    assert json.loads(partner_messages[0].payload)["file"] == f"1/{WEAK}-review-1.xlsx"
+    assert sorted(m.channel for m in messages if m.partner_id is None) == ["#alliance-board", "#alliance-officers"]
+
+    again = review.start_review(deps, year=1)
+    assert not again.created
+    assert again.review.id == started.review.id
+    assert len(outbox(deps)) == len(messages)
+
+
+def test_a_year_is_reviewed_only_after_it_ends(deps: Deps, clock: Clock) -> None:
+    clock.now = REVIEW_AT.replace(year=2027, month=3, day=31)
+    with pytest.raises(UsageError, match="runs until 31/03/2027"):
+        review.start_review(deps, year=1)
+
+
+def test_a_partner_that_sent_too_few_months_is_watched_not_flagged(tmp_path: Path, clock: Clock) -> None:
+    deps = review_deps(tmp_path / "ws", clock)
+    seed_year(deps, quality={WEAK: 0.6}, months={WEAK: 6})
+
+    started = review.start_review(deps, year=1)
+
+    case = next(c for c in started.cases if c.partner_id == WEAK)
+    assert (case.standing, case.basis) == ("watch", "REVIEW_INCOMPLETE")
+    assert "6 of the 9 months" in case.reason
+    assert started.flagged == []
+
+
+def test_a_reply_is_kept_with_its_file_and_refused_after_the_window(deps: Deps, clock: Clock, tmp_path: Path) -> None:
+    review.start_review(deps, year=1)
+    letter = tmp_path / "our reply.pdf"
+    letter.write_bytes(b"%PDF-1.4 the shortfall was a data entry backlog")
+
+    saved = review.reply(deps, year=1, partner_id=WEAK, by="CEO, Partner 03", text="See the letter.", file=letter)
+
+    assert saved.sha256 and saved.stored_path
+    assert (deps.workspace.root / saved.stored_path).read_bytes() == letter.read_bytes()
+    board = [m for m in outbox(deps) if m.kind == "review_reply" and m.channel == "#alliance-board"]
+    assert len(board) == 1 and "See the letter." in board[0].text
+    with pytest.raises(UsageError, match="not under review"):
+        review.reply(deps, year=1, partner_id="partner-01", by="x", text="we want a say too")
+    with pytest.raises(UsageError, match="needs --text or --file"):
+        review.reply(deps, year=1, partner_id=WEAK, by="x")
+    clock.now = AFTER_REPLY
+    with pytest.raises(UsageError, match="closed on 04/05/2027"):
+        review.reply(deps, year=1, partner_id=WEAK, by="CEO", text="one more thing")
+
+
+def test_the_board_cannot_decide_before_the_reply_window_closes_or_outside_the_options(deps: Deps, clock: Clock) -> None:
+    review.start_review(deps, year=1)
+    with pytest.raises(UsageError, match="right of reply runs until 04/05/2027"):
+        decide_step_down(deps)
+    clock.now = AFTER_REPLY
+    with pytest.raises(UsageError, match="one of 10, 25, 50, 100") as refused:
+        decide_step_down(deps, step_down_percent=33, reason="")
+    assert "give the reason" in str(refused.value)
+    with pytest.raises(UsageError, match="2027-06 or later"):
+        decide_step_down(deps, effective="2027-04")
+    with pytest.raises(UsageError, match="not under review"):
+        decide_step_down(deps, partner_id="partner-01")
+    with session_scope(deps.engine) as session:
+        assert list(session.exec(select(FundingAdjustment))) == []
+
+
+def test_a_step_down_reduces_the_next_core_instalment_exactly_and_is_audited(deps: Deps, clock: Clock) -> None:
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+
+    result = decide_step_down(deps)
+
+    assert result.created and result.rerun_periods == []
+    run_payments(deps, Period(2027, 6))
+    partner = deps.contract.partner(WEAK)
+    assert partner is not None
+    instalment = core_instalment(partner.annual_core_pence, 3)  # June is month 3 of contract year 2
+    assert core_line(deps, "2027-06", WEAK) == instalment - apply_rate(instalment, Decimal("0.25"))
+    assert core_line(deps, "2027-06", "partner-01") == core_instalment(
+        deps.contract.partner("partner-01").annual_core_pence,  # type: ignore[union-attr]
+        3,
+    )
+    told = [m for m in outbox(deps) if m.kind == "board_decision"]
+    assert sorted(m.channel for m in told) == ["#alliance-board", "#alliance-officers", f"#{WEAK}"]
+    assert "reduced by 25%" in told[0].text
+    with session_scope(deps.engine) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "review.board_decision")).one()
+        assert entry.actor == "Board (chair A. Khan)"
+        assert json.loads(entry.detail)["percent"] == 25
+        assert verify_chain(session).ok
+
+
+def test_the_same_decision_twice_is_recorded_once_and_a_different_one_goes_through_appeal(
+    deps: Deps, clock: Clock
+) -> None:
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    first = decide_step_down(deps)
+
+    repeat = decide_step_down(deps)
+    assert not repeat.created and repeat.record.id == first.record.id
+    with pytest.raises(UsageError, match="already decided"):
+        decide_step_down(deps, step_down_percent=50)
+    with session_scope(deps.engine) as session:
+        assert len(list(session.exec(select(FundingAdjustment)))) == 1
+
+
+def test_an_appeal_restores_what_the_step_down_withheld_by_adjustment(deps: Deps, clock: Clock) -> None:
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps)
+    run_payments(deps, Period(2027, 6))
+    run_payments(deps, Period(2027, 7))
+    partner = deps.contract.partner(WEAK)
+    assert partner is not None
+    withheld = {m: apply_rate(core_instalment(partner.annual_core_pence, m), Decimal("0.25")) for m in (3, 4)}
+
+    result = review.decide(
+        deps, year=1, partner_id=WEAK, kind="reverse", decided_by="Board", reason="Appeal upheld: data backlog proven"
+    )
+
+    assert result.rerun_periods == ["2027-06", "2027-07"]
+    for period, month in (("2027-06", 3), ("2027-07", 4)):
+        with session_scope(deps.engine) as session:
+            run = repo.latest_run(session, period=period)
+            assert run is not None and run.id is not None and run.version == 2
+            # A correcting version restates the period and takes off what was paid: its net is the change.
+            net = sum(line.amount_pence for line in repo.lines_of(session, run_id=run.id) if line.partner_id == WEAK)
+            others = sum(line.amount_pence for line in repo.lines_of(session, run_id=run.id) if line.partner_id != WEAK)
+        assert net == withheld[month]
+        assert others == 0
+    run_payments(deps, Period(2027, 8))
+    assert core_line(deps, "2027-08", WEAK) == core_instalment(partner.annual_core_pence, 5)
+    with pytest.raises(UsageError, match="no step-down or withdrawal in force"):
+        review.decide(deps, year=1, partner_id=WEAK, kind="reverse", decided_by="Board", reason="again")
+
+
+def test_a_timeout_tells_the_chair_once_and_changes_no_funding(deps: Deps, clock: Clock) -> None:
+    review.start_review(deps, year=1)
+    clock.now = REVIEW_AT + timedelta(days=60)
+
+    assert review.record_timeout(deps, year=1, partner_id=WEAK)
+    assert review.record_timeout(deps, year=1, partner_id=WEAK)
+
+    timeouts = [m for m in outbox(deps) if m.kind == "review_timeout"]
+    assert len(timeouts) == 1
+    assert timeouts[0].channel == "#alliance-board" and timeouts[0].text.startswith("<@U0CHAIR>")
+    with session_scope(deps.engine) as session:
+        assert reviews.active_adjustments(session) == []
+    run_payments(deps, Period(2027, 6))
+    partner = deps.contract.partner(WEAK)
+    assert partner is not None
+    assert core_line(deps, "2027-06", WEAK) == core_instalment(partner.annual_core_pence, 3)
+
+
+def test_no_timeout_is_recorded_once_the_board_has_decided(deps: Deps, clock: Clock) -> None:
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps, kind="improvement_plan", step_down_percent=None, effective=None)
+
+    assert not review.record_timeout(deps, year=1, partner_id=WEAK)
+    assert [m for m in outbox(deps) if m.kind == "review_timeout"] == []
+
+
+def test_the_table_is_a_preview_until_the_review_is_stored(deps: Deps) -> None:
+    stored, preview = review.review_table(deps, year=1)
+    assert not stored
+    review.start_review(deps, year=1)
+    stored, rows = review.review_table(deps, year=1)
+    assert stored
+    assert rows == preview
+    weak = next(r for r in rows if r["partner"] == WEAK)
+    assert weak["flagged"] and not weak["watch"] and weak["ratio"] < weak["lower_limit"]
+
+
+def test_review_and_decision_hold_on_each_database(engine: Engine, tmp_path: Path) -> None:
+    clock = Clock(REVIEW_AT)
+    deps = review_deps(tmp_path / "ws", clock, engine=engine)
+    seed_year(deps, quality={WEAK: 0.6})
+
+    started = review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps)
+
+    assert [c.partner_id for c in started.flagged] == [WEAK]
+    with session_scope(engine) as session:
+        assert [(a.partner_id, a.percent, a.from_period) for a in reviews.active_adjustments(session)] == [
+            (WEAK, 25, "2027-06")
+        ]
