@@ -125,7 +125,7 @@ def test_a_reply_is_kept_with_its_file_and_refused_after_the_window(deps: Deps, 
         review.reply(deps, year=1, partner_id=WEAK, by="CEO", text="one more thing")
 
 
-def test_the_board_cannot_decide_before_the_reply_window_closes_or_outside_the_options(deps: Deps, clock: Clock) -> None:
+def test_the_board_cannot_decide_before_the_reply_window_closes_or_off_the_options(deps: Deps, clock: Clock) -> None:
     review.start_review(deps, year=1)
     with pytest.raises(UsageError, match="right of reply runs until 04/05/2027"):
         decide_step_down(deps)
