@@ -12,9 +12,19 @@ from enum import StrEnum
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
+from prefect.settings import PREFECT_API_URL
 from pydantic import Field
 
 from domain.board import REVIEW_DECISIONS
@@ -24,6 +34,7 @@ from flows.delivery import deliver
 from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
+from models.tables import BoardDecisionRecord
 from services import review
 from services.deps import Deps, production_deps
 
@@ -154,6 +165,36 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
         logger.warning("No board decision for %s by the deadline: chair told, funding unchanged", case.partner_id)
     else:
         report.decisions[case.partner_id] = "recorded elsewhere (alliance review decide)"
+
+
+def resume_waiting_review(*, year: int, partner_id: str, record: BoardDecisionRecord) -> str | None:
+    """Resume a partner-review run paused for this partner's decision, giving it the recorded decision.
+
+    Only when a Prefect API is configured: without one there is no long-running server to hold a
+    paused run, and a run paused elsewhere finds the decision in the database at its deadline.
+    """
+    if not PREFECT_API_URL.value():
+        return None
+    answer = {
+        "decision": record.kind,
+        "step_down_percent": record.step_down_percent if record.kind == "step_down" else None,
+        "effective_month": record.effective,
+        "decided_by": record.decided_by,
+        "reason": record.reason,
+    }
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["partner-review"])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            ),
+        )
+        for run in runs:
+            key = run.state.state_details.pause_key if run.state else None
+            if run.parameters.get("year") == year and key and key.startswith(f"board-{partner_id}-"):
+                resume_flow_run(run.id, run_input=answer)
+                return str(run.id)
+    return None
 
 
 def _decided(deps: Deps, case: review.BoardCase) -> bool:
