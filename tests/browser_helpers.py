@@ -34,7 +34,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Locator, Page, Playwright, Request
+from playwright.sync_api import Browser, Locator, Page, Playwright, Request, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -207,8 +207,12 @@ class ResumeResult:
     description_text: str  # the rendered markdown description shown above the form ("" if none)
 
 
-def launch_chromium(playwright: Playwright, headless: bool = True) -> Browser:
-    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=headless)
+def launch_chromium(playwright: Playwright, headless: bool = True, webgl: bool = False) -> Browser:
+    """Debian's Chromium, headless. WebGL is off by default: the flow run page's run graph renders with WebGL, which
+    without a GPU (SwiftShader) keeps the CPU busy, and every click then waits ~1 s for the page to settle; without
+    WebGL the graph stays blank and the rest of the page works (clicks take ~0.1 s)."""
+    args = CHROMIUM_ARGS if webgl else [*CHROMIUM_ARGS, "--disable-webgl", "--disable-3d-apis"]
+    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=args, headless=headless)
 
 
 def field_label(name: str) -> str:
@@ -263,6 +267,7 @@ def _resume(
 
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
+        _fit_viewport_to(page, dialog.locator(".p-modal__body"))
         dialog.screenshot(path=str(screenshot))
 
     submit = dialog.locator(".p-modal__footer").get_by_role("button", name="Submit", exact=True)
@@ -279,7 +284,8 @@ def _resume(
         raise AssertionError(f"resume request failed ({status}): {response.text() if response else ''}")
     body = response.json()
     if body.get("status") != "ACCEPT":
-        raise AssertionError(f"server did not accept the resume: {body}")
+        reason = (body.get("details") or {}).get("reason") or body
+        raise AssertionError(f"server refused the resume ({body.get('status')}): {reason}")
     dialog.wait_for(state="detached")
     return ResumeResult(dict((request.post_data_json or {}).get("run_input") or {}), description_text)
 
@@ -323,15 +329,18 @@ def _fill_field(page: Page, field: Locator, name: str, value: FieldValue) -> Non
     if select.count():
         _choose_option(page, select.first, name, str(value))
         return
-    toggle = field.locator("input[type=checkbox]")
-    if toggle.count():
-        if toggle.first.is_checked() != bool(value):
-            field.locator(".p-toggle").first.click()
+    switch = field.get_by_role("switch")  # bool: label.p-toggle__control[role=switch]; its checkbox is display:none
+    if switch.count():
+        want = "true" if value else "false"
+        if switch.first.get_attribute("aria-checked") != want:
+            switch.first.click()
+        expect(switch.first).to_have_attribute("aria-checked", want)
         return
     text = field.locator("textarea, input[type=number], input[type=text]")
     if text.count() != 1:
         raise ValueError(f"{name}: no single text/number input in the field ({text.count()} found)")
     text.fill(str(value))
+    expect(text).to_have_value(str(value))
 
 
 def _choose_option(page: Page, select: Locator, name: str, text: str) -> None:
@@ -343,13 +352,24 @@ def _choose_option(page: Page, select: Locator, name: str, text: str) -> None:
     options = page.locator(".p-pop-over-content [role=listbox]").last
     options.wait_for()
     option = options.get_by_role("option", name=text, exact=True)
-    if option.count() == 0:
+    try:  # the listbox can be attached a moment before its (virtually scrolled) options are
+        option.wait_for(timeout=5_000)
+    except PlaywrightTimeoutError as exc:
         shown = options.get_by_role("option").all_inner_texts()
-        raise ValueError(f"{name}: no option {text!r}; options shown: {shown}")
+        raise ValueError(f"{name}: no option {text!r}; options shown: {shown}") from exc
     option.click()
     options.wait_for(state="detached")
-    if current.inner_text().strip() != text:
-        raise AssertionError(f"{name}: select shows {current.inner_text()!r} after choosing {text!r}")
+    expect(current).to_have_text(text)
+
+
+def _fit_viewport_to(page: Page, scroller: Locator) -> None:
+    """Grow the viewport until `scroller` no longer scrolls, so a screenshot shows all of it."""
+    for _ in range(3):
+        hidden = scroller.evaluate("e => e.scrollHeight - e.clientHeight")
+        size = page.viewport_size
+        if hidden <= 0 or size is None:
+            return
+        page.set_viewport_size({"width": size["width"], "height": size["height"] + int(hidden) + 40})
 
 
 def _form_errors(dialog: Locator) -> list[str]:
