@@ -1,6 +1,7 @@
 """Benchmarks print JSON and are never run as timed tests: `python -m bench payments`.
 
-`python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run."""
+`python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run;
+`python -m bench review --years 200 --seed 2026`: the options go to review."""
 
 import argparse
 import json
@@ -89,6 +90,12 @@ def payment_run(partners: int = 200, rows: int = 5000) -> dict[str, Any]:
     return run(partners=partners, rows=rows)
 
 
+def review(years: int = 200, seed: int = 2026) -> dict[str, Any]:
+    from bench.review import run
+
+    return run(years=years, seed=seed)
+
+
 def notifications() -> dict[str, Any]:
     from bench.notifications import relay
 
@@ -101,6 +108,7 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "feedback": feedback_5000,
     "payment-run": payment_run,
     "notifications": notifications,
+    "review": review,
 }
 
 
@@ -111,13 +119,18 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--partners", type=int, default=200, help="payment-run: partners (default 200)")
     parser.add_argument("--rows", type=int, default=5000, help="payment-run: accepted rows per partner (default 5000)")
+    parser.add_argument("--years", type=int, default=200, help="review: simulated years (default 200)")
+    parser.add_argument("--seed", type=int, default=2026, help="review: random seed (default 2026)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
         return 2
-    options: dict[str, dict[str, Any]] = {"payment-run": {"partners": args.partners, "rows": args.rows}}
+    options: dict[str, dict[str, Any]] = {
+        "payment-run": {"partners": args.partners, "rows": args.rows},
+        "review": {"years": args.years, "seed": args.seed},
+    }
     print(json.dumps({name: BENCHES[name](**options.get(name, {})) for name in names}, indent=2))
     return 0
 
