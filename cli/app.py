@@ -493,7 +493,31 @@ def demo(
         from domain.errors import UsageError
 
         raise UsageError(f"--slack must be none or local, not {slack!r}")
-    run_demo(directory, partners=partners, months=months, seed=seed, echo=typer.echo, run_cycle=run_cycle, slack=slack)
+
+    def run_review(deps: Any) -> Any:
+        from flows.partner_review import run_with_board
+
+        def board(partner_id: str) -> dict[str, object]:
+            return {
+                "decision": "step_down",
+                "step_down_percent": 10,
+                "effective_month": "2027-06",
+                "decided_by": "Demo board (chair)",
+                "reason": "Outcomes well below those expected for its case mix all year; the reply was considered.",
+            }
+
+        return run_with_board(deps, year=1, answer=board)
+
+    run_demo(
+        directory,
+        partners=partners,
+        months=months,
+        seed=seed,
+        echo=typer.echo,
+        run_cycle=run_cycle,
+        slack=slack,
+        run_review=run_review,
+    )
 
 
 def main() -> None:

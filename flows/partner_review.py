@@ -5,6 +5,9 @@ already recorded (from the Prefect form or `alliance review decide`) is never as
 """
 
 import base64
+import threading
+import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -20,7 +23,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
@@ -206,3 +209,48 @@ def _form_text(case: review.BoardCase, report: ReviewReport) -> str:
     if not refused:
         return case.brief
     return f"**Your last answer was refused**: {refused[-1].split(': ', 1)[1]}\n\n{case.brief}"
+
+
+def run_with_board(
+    deps: Deps, *, year: int, answer: Callable[[str], dict[str, object]], poll_seconds: int = 1, timeout: float = 600
+) -> ReviewReport:
+    """Run the review in a thread and answer each board pause with ``answer(partner_id)`` (the demo's board).
+
+    The answer goes through the same pause input as the Prefect UI's form.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["report"] = partner_review(year=year, deps=deps, poll_seconds=poll_seconds)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    answered: set[str] = set()
+    deadline = _time.monotonic() + timeout
+    while thread.is_alive() and _time.monotonic() < deadline:
+        for run in _paused_runs():
+            key = run.state.state_details.pause_key if run.state else None
+            if key and key.startswith("board-") and f"{run.id}/{key}" not in answered:
+                answered.add(f"{run.id}/{key}")
+                partner_id = key.removeprefix("board-").rsplit("-", 1)[0]
+                resume_flow_run(run.id, run_input=answer(partner_id))
+        thread.join(0.5)
+    if thread.is_alive():
+        raise TimeoutError(f"the review did not finish within {timeout:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    report = outcome["report"]
+    assert isinstance(report, ReviewReport)
+    return report
+
+
+def _paused_runs() -> list[FlowRun]:
+    paused = FlowRunFilterStateType(any_=[StateType.PAUSED])
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["partner-review"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=paused)),
+        )

@@ -5,7 +5,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from integrations.slack.notifier import SlackNotifier
 from integrations.spreadsheets.filler import fill_return
 from integrations.spreadsheets.templates import build_template, write_templates
 from integrations.workspace import Workspace
-from models import repo
+from models import repo, reviews
 from models.db import session_scope
 from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
@@ -50,6 +50,9 @@ LATE_PARTNER = 2  # misses the due date in month 2 (month 1 when the demo has on
 TEXT_DATES_PARTNER = 1
 BOOLEANS_PARTNER = 2
 NUMERIC_IDS_PARTNER = 3
+WEAK_PARTNER = 4  # achieves about half what others do with the same cases: the annual review flags it
+WEAK_QUALITY = 0.5
+REVIEW_AT = datetime(2027, 4, 20, 9, tzinfo=LONDON)  # after contract year 1 and its last returns
 
 
 def slug(name: str) -> str:
@@ -101,7 +104,8 @@ def participant_rows(rng: random.Random, partner_index: int, period: Period, cou
     for n in range(count):
         referred = period.first_day - timedelta(days=rng.randint(0, 300))
         band = rng.choices(["standard", "complex", "very_complex"], weights=[5, 3, 2])[0]
-        achieved = {m: rng.random() < rate for m, rate in RATES.items()}
+        quality = WEAK_QUALITY if partner_index == WEAK_PARTNER else 1.0
+        achieved = {m: rng.random() < rate * quality for m, rate in RATES.items()}
         pid: Any = f"{slug(NAMES[partner_index % len(NAMES)])[:3].upper()}-{period.month:02d}{n:04d}"
         if partner_index == NUMERIC_IDS_PARTNER:
             pid = 100000 + period.month * 1000 + n
@@ -218,6 +222,7 @@ def run_demo(
     echo: Callable[[str], None],
     run_cycle: Callable[[Period, Deps], Any],
     slack: str = "none",
+    run_review: Callable[[Deps], Any] | None = None,
 ) -> None:
     """``run_cycle`` runs the monthly-cycle flow (passed in: flows sit above services).
 
@@ -240,6 +245,10 @@ def run_demo(
     try:
         _run_months(deps, months, seed, echo, run_cycle)
         _summary(deps, months, echo)
+        if run_review is not None and months == 12:
+            _review(deps, echo, run_review)
+        elif run_review is not None:
+            echo("Annual review: it needs the whole contract year (alliance demo --months 12).")
         if fake is not None:
             _slack_summary(fake, echo)
     finally:
@@ -288,6 +297,34 @@ def _run_months(
             )
         if report.delivery is not None and not report.delivery.outbox_only:
             echo(f"      Slack: {report.delivery.summary()}")
+
+
+class MovingClock:
+    """The demo's clock: waiting out the right of reply moves it instead of waiting 14 days."""
+
+    def __init__(self, at: datetime) -> None:
+        self.now = at.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def _review(deps: Deps, echo: Callable[[str], None], run_review: Callable[[Deps], Any]) -> None:
+    clock = MovingClock(REVIEW_AT)
+    echo("")
+    echo(f"Annual review of contract year 1 on {REVIEW_AT:%d/%m/%Y} (flow partner-review) ...")
+    report = run_review(replace(deps, clock=clock, sleep=clock.sleep))
+    echo(f"  flagged: {', '.join(report.flagged) or 'none'}; watch list: {', '.join(report.watch) or 'none'}")
+    for partner_id, decision in report.decisions.items():
+        echo(f"  board decision for {partner_id} (given through the paused flow's input form): {decision}")
+    with session_scope(deps.engine) as session:
+        for a in reviews.active_adjustments(session):
+            echo(f"  {a.partner_id}: core funding reduced by {a.percent}% from {a.from_period}")
+    echo(f"  evidence packs and funnel plot: {deps.workspace.reviews_dir / '1'}")
+    echo(f"  Try: alliance review show --year 1 --workspace {deps.workspace.root}")
 
 
 def _slack_summary(fake: FakeSlack, echo: Callable[[str], None]) -> None:
