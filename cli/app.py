@@ -13,6 +13,8 @@ from domain.errors import AllianceError
 # Before anything imports prefect: no analytics, no telemetry.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# The embedded Prefect server starts in 6-19 s here, longer on a busy machine: do not give up at 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = typer.Typer(
     add_completion=False,

@@ -34,7 +34,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Locator, Page, Playwright, Request, expect
+from playwright.sync_api import Browser, Locator, Page, Playwright, Request, ViewportSize, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Tall enough that the whole resume form of a handful of fields fits, so one screenshot shows all of it.
-VIEWPORT = {"width": 1400, "height": 1600}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1600}
 
 FieldValue = str | int | float | bool | Enum | None
 
@@ -238,7 +238,7 @@ def resume_in_ui(
     """
     if isinstance(page_or_browser, Page):
         return _resume(page_or_browser, ui_url, flow_run_id, values, screenshot, labels or {}, timeout_ms)
-    context = page_or_browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = page_or_browser.new_context(viewport=VIEWPORT)
     try:
         return _resume(context.new_page(), ui_url, flow_run_id, values, screenshot, labels or {}, timeout_ms)
     finally:
