@@ -1,7 +1,7 @@
 """Benchmarks print JSON and are never run as timed tests: `python -m bench payments`.
 
 `python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run;
-`python -m bench review --years 200 --seed 2026`: the options go to review."""
+`python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review."""
 
 import argparse
 import json
@@ -90,10 +90,10 @@ def payment_run(partners: int = 200, rows: int = 5000) -> dict[str, Any]:
     return run(partners=partners, rows=rows)
 
 
-def review(years: int = 200, seed: int = 2026) -> dict[str, Any]:
-    from bench.review import run
+def review(years: int = 200, seed: int = 2026, scenario: str = "both") -> dict[str, Any]:
+    from bench.review import run_scenarios
 
-    return run(years=years, seed=seed)
+    return run_scenarios(scenario, years=years, seed=seed)
 
 
 def notifications() -> dict[str, Any]:
@@ -121,6 +121,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", type=int, default=5000, help="payment-run: accepted rows per partner (default 5000)")
     parser.add_argument("--years", type=int, default=200, help="review: simulated years (default 200)")
     parser.add_argument("--seed", type=int, default=2026, help="review: random seed (default 2026)")
+    parser.add_argument(
+        "--scenario",
+        choices=("fresh", "persistent", "both"),
+        default="both",
+        help="review: true quality drawn afresh each year, persistent across years (AR(1)), or both (default both)",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
@@ -129,7 +135,7 @@ def main(argv: list[str]) -> int:
         return 2
     options: dict[str, dict[str, Any]] = {
         "payment-run": {"partners": args.partners, "rows": args.rows},
-        "review": {"years": args.years, "seed": args.seed},
+        "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
     }
     print(json.dumps({name: BENCHES[name](**options.get(name, {})) for name in names}, indent=2))
     return 0
