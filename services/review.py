@@ -803,7 +803,7 @@ def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: 
     name = _name(contract, case.partner_id)
     options = ", ".join(f"{o}%" for o in contract.review.step_down_percent_options)
     lines = [
-        f"### Board decision: {name} ({year_label(contract, review.year)})",
+        f"### Board decision: {name}, {year_label(contract, review.year)}",
         "",
         case.reason,
         "",

@@ -322,6 +322,7 @@ def _fill_field(page: Page, field: Locator, name: str, value: FieldValue) -> Non
             raise ValueError(f"{name}: union with several branches {[b.inner_text() for b in others]}; not supported")
         if others[0].get_attribute("aria-selected") != "true":
             others[0].click()
+        expect(field.locator(".schema-form-property-null")).to_have_count(0)  # the branch's input has rendered
     if value is None:
         raise ValueError(f"{name}: None given, but the field has no None branch")
 
