@@ -28,7 +28,7 @@ from domain.periods import LONDON, Period, format_day, london_date
 from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
 from integrations.plots import FunnelPoint, funnel_png
 from integrations.slack.mrkdwn import escape
-from integrations.spreadsheets.evidence import EvidencePack, QualityRow, TrendRow, write_evidence_pack
+from integrations.spreadsheets.evidence import EvidencePack, QualityRow, write_evidence_pack
 from models import repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
@@ -357,7 +357,7 @@ def _pack(
         reason=standing.reason,
         rule=review_rule(contract),
         figures=figures,
-        trend=[TrendRow(str(m.period), m.rows, m.observed, m.expected) for m in p.months],
+        trend=p.months,
         case_mix=[(b, p.rows_by_band.get(b, 0), alliance_bands.get(b, 0)) for b in contract.framework.bands],
         quality=[
             QualityRow(

@@ -16,24 +16,13 @@ from openpyxl.drawing.image import Image
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from domain.performance import MonthPoint
 from integrations.spreadsheets.cells import set_text, set_value
 
 BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 RATIO = "0.00"
 PERCENT = "0.0%"
-
-
-@dataclass(frozen=True)
-class TrendRow:
-    period: str
-    rows: int
-    observed: float
-    expected: float
-
-    @property
-    def ratio(self) -> float | None:
-        return self.observed / self.expected if self.expected > 0 else None
 
 
 @dataclass(frozen=True)
@@ -58,7 +47,7 @@ class EvidencePack:
     reason: str
     rule: str
     figures: Sequence[tuple[str, float | int | str | None, str]]  # label, value, number format
-    trend: Sequence[TrendRow]
+    trend: Sequence[MonthPoint]
     case_mix: Sequence[tuple[str, int, int]]  # band, partner rows, alliance rows
     quality: Sequence[QualityRow]
     method: Sequence[str]
@@ -136,7 +125,7 @@ def _funnel(sheet: Worksheet, pack: EvidencePack) -> None:
 def _trend(sheet: Worksheet, pack: EvidencePack) -> None:
     _header(sheet, 1, ["Month", "Participants", "Observed (O)", "Expected (E)", "O/E"])
     for row, t in enumerate(pack.trend, start=2):
-        set_text(sheet.cell(row=row, column=1), t.period)
+        set_text(sheet.cell(row=row, column=1), str(t.period))
         sheet.cell(row=row, column=2, value=t.rows)
         sheet.cell(row=row, column=3, value=round(t.observed, 2))
         sheet.cell(row=row, column=4, value=round(t.expected, 2))

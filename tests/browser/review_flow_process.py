@@ -9,10 +9,7 @@ from pathlib import Path
 
 from domain.periods import Period
 from flows.partner_review import partner_review
-from models import repo
-from models.db import session_scope
-from services.payments import run_payments
-from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, review_deps, seed_year
+from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, core_paid, review_deps, seed_year
 
 
 def main(root: Path) -> None:
@@ -20,14 +17,7 @@ def main(root: Path) -> None:
     deps = review_deps(root, clock)
     seed_year(deps, quality={WEAK: 0.6})
     report = partner_review(year=1, workspace=str(root), deps=deps, poll_seconds=1)
-    run = run_payments(deps, Period(2027, 6)).run
-    with session_scope(deps.engine) as session:
-        assert run.id is not None
-        core = sum(
-            line.amount_pence
-            for line in repo.lines_of(session, run_id=run.id)
-            if line.partner_id == WEAK and line.kind == "core"
-        )
+    core = core_paid(deps, Period(2027, 6), WEAK)
     result = {"flagged": report.flagged, "decisions": report.decisions, "refused": report.refused, "core": core}
     print("RESULT_JSON=" + json.dumps(result), flush=True)
 

@@ -22,8 +22,7 @@ from models import repo, reviews
 from models.db import session_scope
 from services import review
 from services.deps import Deps
-from services.payments import run_payments
-from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, review_deps, seed_year
+from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, core_paid, review_deps, seed_year
 
 BOARD_DEADLINE = datetime(2027, 6, 3, 22, 59, 59, tzinfo=UTC)  # 23:59:59 London, 44 days after REVIEW_AT
 
@@ -79,14 +78,6 @@ def finished(thread: FlowThread) -> ReviewReport:
     return thread.report
 
 
-def core_for(deps: Deps, period: Period, partner_id: str) -> int:
-    run = run_payments(deps, period).run
-    with session_scope(deps.engine) as session:
-        assert run.id is not None
-        lines = repo.lines_of(session, run_id=run.id)
-    return sum(line.amount_pence for line in lines if line.partner_id == partner_id and line.kind == "core")
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(REVIEW_AT)
@@ -123,8 +114,8 @@ def test_review_flag_reply_board_decision_through_the_pause_and_next_core_paymen
     partner = deps.contract.partner(WEAK)
     assert partner is not None
     instalment = core_instalment(partner.annual_core_pence, 3)  # 2027-06: month 3 of contract year 2
-    assert core_for(deps, Period(2027, 6), WEAK) == instalment - apply_rate(instalment, Decimal("0.25"))
-    assert core_for(deps, Period(2027, 5), WEAK) == core_instalment(partner.annual_core_pence, 2)
+    assert core_paid(deps, Period(2027, 6), WEAK) == instalment - apply_rate(instalment, Decimal("0.25"))
+    assert core_paid(deps, Period(2027, 5), WEAK) == core_instalment(partner.annual_core_pence, 2)
     with session_scope(deps.engine) as session:
         case = reviews.case_of(session, review_id=1, partner_id=WEAK)
         assert case is not None and case.id is not None
@@ -169,7 +160,7 @@ def test_a_board_timeout_tells_the_chair_and_leaves_funding_unchanged(tmp_path: 
     assert chair.text.startswith("<@U0CHAIR>") and "Funding is unchanged" in chair.text
     partner = deps.contract.partner(WEAK)
     assert partner is not None
-    assert core_for(deps, Period(2027, 6), WEAK) == core_instalment(partner.annual_core_pence, 3)
+    assert core_paid(deps, Period(2027, 6), WEAK) == core_instalment(partner.annual_core_pence, 3)
 
 
 def _description(run: FlowRun) -> str:

@@ -135,3 +135,14 @@ def seed_year(
                         )
                     )
                 session.add_all(rows)
+
+
+def core_paid(deps: Deps, period: Period, partner_id: str) -> int:
+    """The partner's core line in the period's payment run for the current inputs (posted if new)."""
+    from services.payments import run_payments
+
+    run = run_payments(deps, period).run
+    with session_scope(deps.engine) as session:
+        assert run.id is not None
+        lines = repo.lines_of(session, run_id=run.id)
+    return sum(line.amount_pence for line in lines if line.partner_id == partner_id and line.kind == "core")
