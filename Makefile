@@ -22,7 +22,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(BIN)/alliance demo --dir $(DEMO_DIR) --slack local
+	$(BIN)/alliance demo --dir $(DEMO_DIR) --months 12 --slack local
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

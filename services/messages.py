@@ -160,7 +160,7 @@ def overdue_summary(*, day: str, periods: list[tuple[str, str, list[tuple[str, s
 
 def review_evidence(*, partner_name: str, year_label: str, reason: str, reply_closes: str, partner_id: str) -> str:
     return (
-        f"*{escape(partner_name)}*: the alliance's annual review for {year_label} has put your organisation "
+        f"*{escape(partner_name)}*: the alliance's annual review of {year_label} has put your organisation "
         f"under formal review.\n{escape(reason)}\n"
         f"The evidence pack is attached: the figures, the funnel plot, your monthly trend, your case mix "
         f"against the alliance's and your returns record. You have the right to reply until *{reply_closes}* "
@@ -175,7 +175,7 @@ def review_started(
     flagged_text = ", ".join(escape(n) for n in flagged) or "none"
     watch_text = ", ".join(escape(n) for n in watch) or "none"
     return (
-        f"Annual review for {year_label}: *{len(flagged)} partner(s) flagged* for formal review: {flagged_text}. "
+        f"Annual review of {year_label}: *{len(flagged)} partner(s) flagged* for formal review: {flagged_text}. "
         f"Watch list (not under review): {watch_text}.\n"
         f"Flagged partners have their evidence packs and may reply until *{reply_closes}*. The board's decision "
         f"is due by *{board_deadline}*; without one, funding stays unchanged and the chair is told."
@@ -185,26 +185,26 @@ def review_started(
 def review_reply_received(*, partner_name: str, year_label: str, text: str, filename: str | None) -> str:
     attached = f" with the file {code(filename)}" if filename else ""
     quoted = f"\n>{escape(text[:1500])}{'…' if len(text) > 1500 else ''}" if text else ""
-    return f"*{escape(partner_name)}* replied to the {year_label} review{attached}.{quoted}"
+    return f"*{escape(partner_name)}* replied to the review of {year_label}{attached}.{quoted}"
 
 
 def review_reply_acknowledged(*, partner_name: str, year_label: str, reply_closes: str) -> str:
     return (
-        f"*{escape(partner_name)}*: your reply to the {year_label} review was received and is with the board. "
+        f"*{escape(partner_name)}*: your reply to the review of {year_label} was received and is with the board. "
         f"You may add to it until {reply_closes}."
     )
 
 
 def board_decision(*, partner_name: str, year_label: str, decision: str, by: str, reason: str, effect: str) -> str:
     return (
-        f"Board decision on *{escape(partner_name)}* ({year_label} review): *{escape(decision)}*, "
+        f"Board decision on *{escape(partner_name)}* in the review of {year_label}: *{escape(decision)}*, "
         f"decided by {escape(by)}.\nReason: {escape(reason)}\n{effect}"
     )
 
 
 def review_timeout(*, chair: str, partner_name: str, year_label: str, deadline: str) -> str:
     return (
-        f"{chair}: the board's decision on *{escape(partner_name)}* ({year_label} review) was due by {deadline} "
-        "and none was recorded. Funding is unchanged: there is never an automatic step-down. The board can still "
+        f"{chair}: the board's decision on *{escape(partner_name)}* in the review of {year_label} was due by "
+        f"{deadline} and none was recorded. Funding is unchanged: there is never an automatic step-down. The board can still "
         f"decide with `alliance review decide`."
     )
