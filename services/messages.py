@@ -205,6 +205,6 @@ def board_decision(*, partner_name: str, year_label: str, decision: str, by: str
 def review_timeout(*, chair: str, partner_name: str, year_label: str, deadline: str) -> str:
     return (
         f"{chair}: the board's decision on *{escape(partner_name)}* in the review of {year_label} was due by "
-        f"{deadline} and none was recorded. Funding is unchanged: there is never an automatic step-down. The board can still "
-        f"decide with `alliance review decide`."
+        f"{deadline} and none was recorded. Funding is unchanged: there is never an automatic step-down. "
+        "The board can still decide with `alliance review decide`."
     )
