@@ -215,3 +215,38 @@ def test_notifications_send_delivers_reports_failures_and_retry_requeues(
         again = alliance("notifications", "send", cwd=workspace.root)
         assert again.returncode == 0 and again.stdout.startswith("sent 1,"), again.stdout + again.stderr
         assert sorted(slack.received()) == sorted(p.slack_channel for p in contract.partners)
+
+
+def test_review_show_reply_and_decide_from_the_command_line(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from domain.periods import Period
+    from services.review import start_review
+    from tests.services.review_helpers import WEAK, Clock, review_deps, seed_year
+
+    # A contract year long past, so that the command line's real clock is after the right of reply.
+    start = Period(2024, 4)
+    root = tmp_path / "ws"
+    deps = review_deps(root, Clock(datetime(2025, 4, 20, 9, tzinfo=UTC)), start=start)
+    seed_year(deps, quality={WEAK: 0.6}, year_start=start)
+
+    preview = alliance("review", "show", "--year", "1", "--json", cwd=root)
+    assert preview.returncode == 0, preview.stderr
+    shown = json.loads(preview.stdout)
+    assert shown["stored"] is False
+    assert [p["partner"] for p in shown["partners"] if p["flagged"]] == [WEAK]
+    assert {"O", "E", "ratio", "z", "lower_limit", "upper_limit", "flagged", "watch", "reason"} <= set(
+        shown["partners"][0]
+    )
+
+    start_review(deps, year=1)
+    reply = ["review", "reply", "--year", "1", "--partner", WEAK, "--by", "CEO", "--text", "x"]
+    assert_one_clear_line(alliance(*reply, cwd=root), 2, "right of reply closed on 04/05/2025")
+    decide = ["review", "decide", "--year", "1", "--partner", WEAK, "--by", "Board", "--reason", "shortfall"]
+    assert_one_clear_line(alliance(*decide, "--decision", "bogus", cwd=root), 2, "decision 'bogus' is not one of")
+    refused = alliance(*decide, "--decision", "step_down", "--percent", "33", "--effective", "2025-01", cwd=root)
+    assert_one_clear_line(refused, 2, "one of 10, 25, 50, 100", "effective month must be")
+    decided = alliance(*decide, "--decision", "improvement_plan", cwd=root)
+    assert decided.returncode == 0, decided.stderr
+    assert "recorded: improvement_plan" in decided.stdout
+    assert_one_clear_line(alliance("review", "show", "--year", "0", cwd=root), 2, "contract year 0 does not exist")

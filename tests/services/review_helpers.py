@@ -23,9 +23,9 @@ BASE_RATES = {"housing_sustained": 0.30, "into_work": 0.20, "wellbeing_up": 0.60
 BAND_FACTOR = {"standard": 1.0, "complex": 0.6, "very_complex": 0.35}
 
 
-def contract_yaml(partners: list[str] = PARTNERS) -> str:
+def contract_yaml(partners: list[str] = PARTNERS, start: Period = START) -> str:
     lines = [
-        "alliance: {name: Test Alliance, commissioner: Test Council, contract_start: 2026-04,",
+        f"alliance: {{name: Test Alliance, commissioner: Test Council, contract_start: {start},",
         '           officers_channel: "#alliance-officers", board_channel: "#alliance-board"}',
         "partners:",
     ]
@@ -66,9 +66,9 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def review_deps(root: Path, clock: Clock, engine: Engine | None = None) -> Deps:
+def review_deps(root: Path, clock: Clock, engine: Engine | None = None, start: Period = START) -> Deps:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "alliance.yaml").write_text(contract_yaml())
+    (root / "alliance.yaml").write_text(contract_yaml(start=start))
     url = str(engine.url.render_as_string(hide_password=False)) if engine else f"sqlite:///{root / 'alliance.db'}"
     engine = engine or make_engine(url)
     ensure_schema(engine)
