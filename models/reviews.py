@@ -113,6 +113,11 @@ def active_adjustments(session: Session, *, partner_id: str | None = None) -> li
     return [a for a in every if a.reverses_id is None and a.id not in reversed_ids]
 
 
+def adjustment_of(session: Session, *, decision_id: int) -> FundingAdjustment | None:
+    query = select(FundingAdjustment).where(FundingAdjustment.decision_id == decision_id)
+    return session.exec(query).first()
+
+
 def add_adjustment(
     session: Session,
     *,

@@ -528,7 +528,7 @@ def decide(
     via: str = "cli",
 ) -> DecisionResult:
     """Record the board's decision (refused with every reason when it cannot stand) and apply its funding effect."""
-    contract, now = deps.contract, deps.clock()
+    contract = deps.contract
     try:
         decision_kind = DecisionKind(kind)
     except ValueError:
@@ -542,15 +542,38 @@ def decide(
         decided_by=decided_by.strip(),
         reason=reason.strip(),
     )
+    try:
+        record, from_period, created = _record_decision(deps, year, decision, via)
+    except DatabaseIntegrityError:
+        # Another process recorded a decision for this case at the same moment: the same one, or refuse.
+        with session_scope(deps.engine) as session:
+            _, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
+            assert case.id is not None
+            latest = reviews.decisions_of(session, case_id=case.id)[-1:]
+        if not latest or not _same(latest[0], decision):
+            raise UsageError(
+                f"another board decision on {partner_id} was recorded at the same moment: "
+                f"see `alliance review show --year {year}` and decide again if needed"
+            ) from None
+        record, from_period, created = latest[0], None, False
+    # Also on a repeat: a re-run interrupted the first time is finished (posting the same inputs is a no-op).
+    rerun = _rerun_payments(deps, from_period) if from_period else []
+    return DecisionResult(record, created=created, rerun_periods=rerun)
+
+
+def _record_decision(
+    deps: Deps, year: int, decision: Decision, via: str
+) -> tuple[BoardDecisionRecord, str | None, bool]:
+    """The stored decision, the first period its funding change applies to, and whether it is new."""
+    contract, now, partner_id, decision_kind = deps.contract, deps.clock(), decision.partner_id, decision.kind
     with session_scope(deps.engine) as session:
         review, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
         assert case.id is not None
         decisions = reviews.decisions_of(session, case_id=case.id)
+        if decisions and _same(decisions[-1], decision):  # the same decision again (a resumed flow, a repeat)
+            return decisions[-1], _funding_start(session, decisions[-1]), False
         in_force = _step_down_in_force(decisions)
         key = f"reverse/{in_force.id}" if decision_kind is DecisionKind.reverse and in_force else f"{year}/{partner_id}"
-        same = reviews.decision_by_key(session, decision_key=key)
-        if same is not None and _same(same, decision):
-            return DecisionResult(same, created=False, rerun_periods=[])
         found = board.problems(decision, _context(session, contract, review, decisions, in_force, now))
         if found:
             raise UsageError("the board's decision was not recorded: " + "; ".join(found))
@@ -587,8 +610,12 @@ def decide(
             },
         )
         _tell(deps, session, year, decision, record, from_period)
-    rerun = _rerun_payments(deps, from_period) if from_period else []
-    return DecisionResult(record, created=True, rerun_periods=rerun)
+        return record, from_period, True
+
+
+def _funding_start(session: Session, record: BoardDecisionRecord) -> str | None:
+    adjustment = reviews.adjustment_of(session, decision_id=record.id) if record.id is not None else None
+    return adjustment.from_period if adjustment else None
 
 
 def _decided(decisions: list[BoardDecisionRecord]) -> bool:

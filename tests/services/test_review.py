@@ -264,3 +264,55 @@ def test_review_and_decision_hold_on_each_database(engine: Engine, tmp_path: Pat
         assert [(a.partner_id, a.percent, a.from_period) for a in reviews.active_adjustments(session)] == [
             (WEAK, 25, "2027-06")
         ]
+
+
+def test_a_reversal_interrupted_before_its_rerun_is_finished_by_giving_it_again(
+    deps: Deps, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps)
+    run_payments(deps, Period(2027, 6))
+    appeal = {"year": 1, "partner_id": WEAK, "kind": "reverse", "decided_by": "Board", "reason": "Appeal upheld"}
+
+    def crash(_deps: Deps, _from: str) -> list[str]:
+        raise OSError("the process died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(review, "_rerun_payments", crash)
+        with pytest.raises(OSError):
+            review.decide(deps, **appeal)  # type: ignore[arg-type]
+
+    again = review.decide(deps, **appeal)  # type: ignore[arg-type]
+
+    assert not again.created and again.rerun_periods == ["2027-06"]
+    assert review.decide(deps, **appeal).rerun_periods == []  # type: ignore[arg-type]
+    with session_scope(deps.engine) as session:
+        assert reviews.active_adjustments(session) == []
+        run = repo.latest_run(session, period="2027-06")
+        assert run is not None and run.version == 2
+
+
+def test_two_board_decisions_at_once_record_one(deps: Deps, clock: Clock) -> None:
+    import threading
+
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    outcomes: list[object] = []
+
+    def give(percent: int) -> None:
+        try:
+            outcomes.append(decide_step_down(deps, step_down_percent=percent).created)
+        except UsageError as refused:
+            outcomes.append(str(refused))
+
+    threads = [threading.Thread(target=give, args=(p,)) for p in (10, 25, 50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.count(True) == 1
+    assert all("already decided" in o or "at the same moment" in o for o in outcomes if isinstance(o, str))
+    with session_scope(deps.engine) as session:
+        assert len(reviews.active_adjustments(session)) == 1
