@@ -528,6 +528,40 @@ def decide(
     via: str = "cli",
 ) -> DecisionResult:
     """Record the board's decision (refused with every reason when it cannot stand) and apply its funding effect."""
+
+    def attempt() -> DecisionResult:
+        return _decide(
+            deps,
+            year=year,
+            partner_id=partner_id,
+            kind=kind,
+            decided_by=decided_by,
+            reason=reason,
+            step_down_percent=step_down_percent,
+            effective=effective,
+            via=via,
+        )
+
+    try:
+        return attempt()
+    except DatabaseIntegrityError:
+        # Another decision for this case was committed at the same time (the unique decision key): look again,
+        # so this one is either the same decision already recorded or refused with the reason.
+        return attempt()
+
+
+def _decide(
+    deps: Deps,
+    *,
+    year: int,
+    partner_id: str,
+    kind: str,
+    decided_by: str,
+    reason: str,
+    step_down_percent: int | None,
+    effective: str | None,
+    via: str,
+) -> DecisionResult:
     contract, now = deps.contract, deps.clock()
     try:
         decision_kind = DecisionKind(kind)

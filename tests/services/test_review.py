@@ -264,3 +264,36 @@ def test_review_and_decision_hold_on_each_database(engine: Engine, tmp_path: Pat
         assert [(a.partner_id, a.percent, a.from_period) for a in reviews.active_adjustments(session)] == [
             (WEAK, 25, "2027-06")
         ]
+
+
+def test_decisions_racing_record_one_and_the_others_are_told_plainly(engine: Engine, tmp_path: Path) -> None:
+    """Two board members (or the Prefect form and the CLI) deciding at once: one decision, one adjustment, and
+    the others get "already recorded" or a refusal, not a database error (which would crash a paused flow)."""
+    import threading
+
+    clock = Clock(REVIEW_AT)
+    deps = review_deps(tmp_path / "ws", clock, engine=engine)
+    seed_year(deps, quality={WEAK: 0.6})
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def decide(percent: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(decide_step_down(deps, step_down_percent=percent))
+        except Exception as exc:  # noqa: BLE001 - examined below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=decide, args=(p,)) for p in (25, 25, 25, 50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert [type(o).__name__ for o in outcomes if not isinstance(o, review.DecisionResult | UsageError)] == []
+    assert sum(1 for o in outcomes if isinstance(o, review.DecisionResult) and o.created) == 1
+    with session_scope(engine) as session:
+        assert len(list(session.exec(select(FundingAdjustment)))) == 1
+        assert verify_chain(session).ok
