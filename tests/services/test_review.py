@@ -297,3 +297,24 @@ def test_decisions_racing_record_one_and_the_others_are_told_plainly(engine: Eng
     with session_scope(engine) as session:
         assert len(list(session.exec(select(FundingAdjustment)))) == 1
         assert verify_chain(session).ok
+
+
+def test_a_later_years_step_down_from_the_same_month_is_the_one_in_force(tmp_path: Path, clock: Clock) -> None:
+    """Year 1's board stepped down 10% from 2028-07; year 2's board 50% from 2028-07: the later decision governs."""
+    deps = review_deps(tmp_path / "ws", clock)
+    seed_year(deps, quality={WEAK: 0.6})
+    seed_year(deps, quality={WEAK: 0.6}, year_start=Period(2027, 4), seed=8)
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps, step_down_percent=10, effective="2028-07")
+    clock.now = REVIEW_AT.replace(year=2028)
+    assert [c.partner_id for c in review.start_review(deps, year=2).flagged] == [WEAK]
+    clock.now = AFTER_REPLY.replace(year=2028)
+    decide_step_down(deps, year=2, step_down_percent=50, effective="2028-07")
+
+    run_payments(deps, Period(2028, 7))
+
+    partner = deps.contract.partner(WEAK)
+    assert partner is not None
+    instalment = core_instalment(partner.annual_core_pence, 4)
+    assert core_line(deps, "2028-07", WEAK) == instalment - apply_rate(instalment, Decimal("0.5"))
