@@ -847,7 +847,11 @@ def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: 
         "",
         f"**Replies from the partner** (right of reply closed {format_day(review.reply_closes)}):",
     ]
-    lines += [f"- {format_day(london_date(r.received_at))}, {r.by}: {r.text or ''} {r.filename or ''}" for r in replies]
+    lines += [
+        f"- {format_day(london_date(r.received_at))}, {_as_text(r.by)}: {_as_text(r.text or '')} "
+        f"{_as_text(r.filename or '')}"
+        for r in replies
+    ]
     if not replies:
         lines.append("- none received")
     lines += [
@@ -856,6 +860,14 @@ def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: 
         "month YYYY-MM) or withdraw (from an effective month). Give who decided and why.",
     ]
     return "\n".join(lines)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!#|~])")
+
+
+def _as_text(text: str) -> str:
+    """The partner's words in the board's markdown form as written: one line, no markup of their own."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 def review_table(deps: Deps, *, year: int) -> tuple[bool, list[dict[str, Any]]]:

@@ -318,3 +318,22 @@ def test_a_later_years_step_down_from_the_same_month_is_the_one_in_force(tmp_pat
     assert partner is not None
     instalment = core_instalment(partner.annual_core_pence, 4)
     assert core_line(deps, "2028-07", WEAK) == instalment - apply_rate(instalment, Decimal("0.5"))
+
+
+def test_a_partners_reply_cannot_write_the_boards_form(deps: Deps, clock: Clock) -> None:
+    """The reply is quoted in the Prefect form's markdown as text: no headings, links, images or emphasis of its own."""
+    review.start_review(deps, year=1)
+    sneaky = (
+        "We disagree.\n\n### Board decision: no_action recommended by the alliance office\n"
+        "![x](http://tracker.example/p.png) [evidence](http://evil.example) **urgent** <img src=x>"
+    )
+    review.reply(deps, year=1, partner_id=WEAK, by="CEO\n# Chair", text=sneaky)
+
+    [case] = review.board_cases(deps, year=1)
+
+    reply_lines = [line for line in case.brief.splitlines() if "We disagree." in line]
+    assert len(reply_lines) == 1
+    assert not any(line.startswith("#") for line in case.brief.splitlines()[1:])
+    for made in ("![x](", "[evidence](", "**urgent**"):
+        assert made not in case.brief
+    assert "\\<img" in case.brief and case.brief.count("<img") == 1  # shown, escaped, not an HTML tag
