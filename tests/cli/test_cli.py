@@ -215,3 +215,17 @@ def test_notifications_send_delivers_reports_failures_and_retry_requeues(
         again = alliance("notifications", "send", cwd=workspace.root)
         assert again.returncode == 0 and again.stdout.startswith("sent 1,"), again.stdout + again.stderr
         assert sorted(slack.received()) == sorted(p.slack_channel for p in contract.partners)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("review", "decide", "--year", "1", "--partner", "city-mind"),  # --decision, --by, --reason missing
+        ("review", "show", "--year", "one"),
+        ("review", "bogus"),
+    ],
+)
+def test_a_malformed_command_line_is_a_usage_error_not_an_internal_one(workspace: Workspace, args: tuple[str]) -> None:
+    result = alliance(*args, cwd=workspace.root)
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
