@@ -418,7 +418,7 @@ def _flagged_case(
         raise UsageError(f"{partner_id!r} is not a partner in the contract (partners: {known})")
     review = reviews.review_of(session, year=year)
     if review is None or review.id is None:
-        raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review start`")
+        raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review run`")
     case = reviews.case_of(session, review_id=review.id, partner_id=partner_id)
     if case is None or case.standing != Standing.flagged:
         raise UsageError(f"{partner_id} is not under review in {year_label(contract, year)}")

@@ -229,3 +229,13 @@ def test_a_malformed_command_line_is_a_usage_error_not_an_internal_one(workspace
     result = alliance(*args, cwd=workspace.root)
     assert result.returncode == 2, result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_decision_before_the_review_points_to_a_command_that_exists(workspace: Workspace) -> None:
+    result = alliance(
+        "review", "decide", "--year", "1", "--partner", "city-mind", "--decision", "no_action",
+        "--by", "Board", "--reason", "r", cwd=workspace.root,
+    )  # fmt: skip
+    assert_one_clear_line(result, 2, "no review for contract year 1")
+    command = result.stderr.split("`alliance ", 1)[1].split("`", 1)[0]
+    assert alliance(*command.split(), "--help", cwd=workspace.root).returncode == 0, command
