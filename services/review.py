@@ -497,7 +497,11 @@ def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path) -> tuple[
     digest = hashlib.sha256(content).hexdigest()
     folder = deps.workspace.reviews_dir / str(year) / "replies" / partner_id
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest[:16]}-{re.sub(r'[^A-Za-z0-9._-]', '_', file.name)}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", file.name)
+    stem, dot, suffix = safe.rpartition(".")
+    if len(safe) > 120:  # a file name is at most 255 bytes: keep the start and the extension
+        safe = f"{stem[:100]}.{suffix[:16]}" if dot else safe[:120]
+    target = folder / f"{digest[:16]}-{safe}"
     if not target.exists():
         partial = target.with_name(target.name + ".part")
         shutil.copyfile(file, partial)

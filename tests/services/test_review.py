@@ -337,3 +337,15 @@ def test_a_partners_reply_cannot_write_the_boards_form(deps: Deps, clock: Clock)
     for made in ("![x](", "[evidence](", "**urgent**"):
         assert made not in case.brief
     assert "\\<img" in case.brief and case.brief.count("<img") == 1  # shown, escaped, not an HTML tag
+
+
+def test_a_reply_file_with_a_long_odd_name_is_archived(deps: Deps, tmp_path: Path) -> None:
+    review.start_review(deps, year=1)
+    letter = tmp_path / ("Réponse au conseil – " + "x" * 215 + " (final).pdf")
+    letter.write_bytes(b"%PDF-1.4 our reply")
+
+    saved = review.reply(deps, year=1, partner_id=WEAK, by="CEO", file=letter)
+
+    assert saved.filename == letter.name and saved.stored_path is not None
+    stored = deps.workspace.root / saved.stored_path
+    assert stored.read_bytes() == letter.read_bytes() and stored.suffix == ".pdf"
