@@ -542,7 +542,8 @@ def main() -> None:
     except Exception as exc:  # click usage errors carry their own exit code
         import click
 
-        if isinstance(exc, click.ClickException):
+        # typer 0.29 raises its own copy of click's exceptions (typer._click): a TyperException that can show itself.
+        if isinstance(exc, click.ClickException) or (isinstance(exc, typer.TyperException) and hasattr(exc, "show")):
             exc.show()
             sys.exit(exc.exit_code)
         if os.environ.get("ALLIANCE_DEBUG"):

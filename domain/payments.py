@@ -73,9 +73,13 @@ def alliance_factor(alliance_points: Decimal, target_points: Decimal, collar: De
 
 
 def step_down_in_force(step_downs: list[StepDown], partner_id: str, period: Period) -> int:
-    """The percent of the latest step-down for the partner that has started by ``period``."""
-    applicable = [s for s in step_downs if s.partner_id == partner_id and s.from_period <= period]
-    return max(applicable, key=lambda s: s.from_period).percent if applicable else 0
+    """The percent of the latest step-down for the partner that has started by ``period``.
+
+    ``step_downs`` are in the order they were decided: of two from the same month, the later decision governs.
+    """
+    applicable = [(s.from_period, i) for i, s in enumerate(step_downs) if s.partner_id == partner_id]
+    started = [key for key in applicable if key[0] <= period]
+    return step_downs[max(started)[1]].percent if started else 0
 
 
 def calculate_payments(

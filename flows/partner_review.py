@@ -5,6 +5,7 @@ already recorded (from the Prefect form or `alliance review decide`) is never as
 """
 
 import base64
+import re
 import threading
 import time as _time
 from collections.abc import Callable
@@ -185,6 +186,8 @@ def resume_waiting_review(*, year: int, partner_id: str, record: BoardDecisionRe
         "decided_by": record.decided_by,
         "reason": record.reason,
     }
+    # The pause key is "board-<partner>-<attempt>": match it whole, or `city` would answer `city-review`'s pause.
+    pause_key = re.compile(rf"board-{re.escape(partner_id)}-\d+")
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["partner-review"])),
@@ -194,7 +197,7 @@ def resume_waiting_review(*, year: int, partner_id: str, record: BoardDecisionRe
         )
         for run in runs:
             key = run.state.state_details.pause_key if run.state else None
-            if run.parameters.get("year") == year and key and key.startswith(f"board-{partner_id}-"):
+            if run.parameters.get("year") == year and key and pause_key.fullmatch(key):
                 resume_flow_run(run.id, run_input=answer)
                 return str(run.id)
     return None

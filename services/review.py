@@ -418,7 +418,7 @@ def _flagged_case(
         raise UsageError(f"{partner_id!r} is not a partner in the contract (partners: {known})")
     review = reviews.review_of(session, year=year)
     if review is None or review.id is None:
-        raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review start`")
+        raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review run`")
     case = reviews.case_of(session, review_id=review.id, partner_id=partner_id)
     if case is None or case.standing != Standing.flagged:
         raise UsageError(f"{partner_id} is not under review in {year_label(contract, year)}")
@@ -497,7 +497,11 @@ def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path) -> tuple[
     digest = hashlib.sha256(content).hexdigest()
     folder = deps.workspace.reviews_dir / str(year) / "replies" / partner_id
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest[:16]}-{re.sub(r'[^A-Za-z0-9._-]', '_', file.name)}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", file.name)
+    stem, dot, suffix = safe.rpartition(".")
+    if len(safe) > 120:  # a file name is at most 255 bytes: keep the start and the extension
+        safe = f"{stem[:100]}.{suffix[:16]}" if dot else safe[:120]
+    target = folder / f"{digest[:16]}-{safe}"
     if not target.exists():
         partial = target.with_name(target.name + ".part")
         shutil.copyfile(file, partial)
@@ -840,7 +844,11 @@ def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: 
         "",
         f"**Replies from the partner** (right of reply closed {format_day(review.reply_closes)}):",
     ]
-    lines += [f"- {format_day(london_date(r.received_at))}, {r.by}: {r.text or ''} {r.filename or ''}" for r in replies]
+    lines += [
+        f"- {format_day(london_date(r.received_at))}, {_as_text(r.by)}: {_as_text(r.text or '')} "
+        f"{_as_text(r.filename or '')}"
+        for r in replies
+    ]
     if not replies:
         lines.append("- none received")
     lines += [
@@ -849,6 +857,14 @@ def _brief(contract: Contract, review: ReviewRecord, case: ReviewCase, replies: 
         "month YYYY-MM) or withdraw (from an effective month). Give who decided and why.",
     ]
     return "\n".join(lines)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!#|~])")
+
+
+def _as_text(text: str) -> str:
+    """The partner's words in the board's markdown form as written: one line, no markup of their own."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 def review_table(deps: Deps, *, year: int) -> tuple[bool, list[dict[str, Any]]]:

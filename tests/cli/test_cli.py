@@ -250,3 +250,27 @@ def test_review_show_reply_and_decide_from_the_command_line(tmp_path: Path) -> N
     assert decided.returncode == 0, decided.stderr
     assert "recorded: improvement_plan" in decided.stdout
     assert_one_clear_line(alliance("review", "show", "--year", "0", cwd=root), 2, "contract year 0 does not exist")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("review", "decide", "--year", "1", "--partner", "city-mind"),  # --decision, --by, --reason missing
+        ("review", "show", "--year", "one"),
+        ("review", "bogus"),
+    ],
+)
+def test_a_malformed_command_line_is_a_usage_error_not_an_internal_one(workspace: Workspace, args: tuple[str]) -> None:
+    result = alliance(*args, cwd=workspace.root)
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_decision_before_the_review_points_to_a_command_that_exists(workspace: Workspace) -> None:
+    result = alliance(
+        "review", "decide", "--year", "1", "--partner", "city-mind", "--decision", "no_action",
+        "--by", "Board", "--reason", "r", cwd=workspace.root,
+    )  # fmt: skip
+    assert_one_clear_line(result, 2, "no review for contract year 1")
+    command = result.stderr.split("`alliance ", 1)[1].split("`", 1)[0]
+    assert alliance(*command.split(), "--help", cwd=workspace.root).returncode == 0, command

@@ -171,3 +171,50 @@ def _description(run: FlowRun) -> str:
     keyset = keyset_from_paused_state(run.state)
     text = read_flow_run_input(keyset["description"], flow_run_id=run.id)
     return str(text)
+
+
+def test_a_cli_decision_resumes_only_the_run_paused_for_that_partner_not_one_whose_id_it_prefixes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`city` decided on the command line must not answer the pause of `city-review` (its id starts with `city-`)."""
+    from types import SimpleNamespace
+
+    import flows.partner_review as module
+    from models.tables import BoardDecisionRecord
+
+    resumed: list[object] = []
+    paused = SimpleNamespace(
+        id="run-1",
+        parameters={"year": 1},
+        state=SimpleNamespace(state_details=SimpleNamespace(pause_key="board-city-review-1")),
+    )
+
+    class Client:
+        def __enter__(self) -> "Client":
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def read_flow_runs(self, **_: object) -> list[object]:
+            return [paused]
+
+    monkeypatch.setattr(module, "PREFECT_API_URL", SimpleNamespace(value=lambda: "http://prefect.test/api"))
+    monkeypatch.setattr(module, "get_client", lambda sync_client: Client())
+    monkeypatch.setattr(module, "resume_flow_run", lambda run_id, run_input: resumed.append((run_id, run_input)))
+    record = BoardDecisionRecord(
+        decision_key="1/city",
+        case_id=1,
+        partner_id="city",
+        kind="step_down",
+        step_down_percent=50,
+        effective="2027-06",
+        decided_by="Board",
+        reason="r",
+        decided_at=REVIEW_AT,
+        via="cli",
+    )
+
+    assert resume_waiting_review(year=1, partner_id="city", record=record) is None
+    assert resumed == []
+    assert resume_waiting_review(year=1, partner_id="city-review", record=record) == "run-1"

@@ -293,26 +293,86 @@ def test_a_reversal_interrupted_before_its_rerun_is_finished_by_giving_it_again(
         assert run is not None and run.version == 2
 
 
-def test_two_board_decisions_at_once_record_one(deps: Deps, clock: Clock) -> None:
+def test_decisions_racing_record_one_and_the_others_are_told_plainly(engine: Engine, tmp_path: Path) -> None:
+    """Two board members (or the Prefect form and the CLI) deciding at once: one decision, one adjustment, and
+    the others get "already recorded" or a refusal, not a database error (which would crash a paused flow)."""
     import threading
 
+    clock = Clock(REVIEW_AT)
+    deps = review_deps(tmp_path / "ws", clock, engine=engine)
+    seed_year(deps, quality={WEAK: 0.6})
     review.start_review(deps, year=1)
     clock.now = AFTER_REPLY
+    barrier = threading.Barrier(4)
     outcomes: list[object] = []
 
-    def give(percent: int) -> None:
+    def decide(percent: int) -> None:
+        barrier.wait()
         try:
-            outcomes.append(decide_step_down(deps, step_down_percent=percent).created)
-        except UsageError as refused:
-            outcomes.append(str(refused))
+            outcomes.append(decide_step_down(deps, step_down_percent=percent))
+        except Exception as exc:  # noqa: BLE001 - examined below
+            outcomes.append(exc)
 
-    threads = [threading.Thread(target=give, args=(p,)) for p in (10, 25, 50)]
+    threads = [threading.Thread(target=decide, args=(p,)) for p in (25, 25, 25, 50)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
 
-    assert outcomes.count(True) == 1
-    assert all("already decided" in o or "at the same moment" in o for o in outcomes if isinstance(o, str))
-    with session_scope(deps.engine) as session:
-        assert len(reviews.active_adjustments(session)) == 1
+    assert [type(o).__name__ for o in outcomes if not isinstance(o, review.DecisionResult | UsageError)] == []
+    assert sum(1 for o in outcomes if isinstance(o, review.DecisionResult) and o.created) == 1
+    with session_scope(engine) as session:
+        assert len(list(session.exec(select(FundingAdjustment)))) == 1
+        assert verify_chain(session).ok
+
+
+def test_a_later_years_step_down_from_the_same_month_is_the_one_in_force(tmp_path: Path, clock: Clock) -> None:
+    """Year 1's board stepped down 10% from 2028-07; year 2's board 50% from 2028-07: the later decision governs."""
+    deps = review_deps(tmp_path / "ws", clock)
+    seed_year(deps, quality={WEAK: 0.6})
+    seed_year(deps, quality={WEAK: 0.6}, year_start=Period(2027, 4), seed=8)
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    decide_step_down(deps, step_down_percent=10, effective="2028-07")
+    clock.now = REVIEW_AT.replace(year=2028)
+    assert [c.partner_id for c in review.start_review(deps, year=2).flagged] == [WEAK]
+    clock.now = AFTER_REPLY.replace(year=2028)
+    decide_step_down(deps, year=2, step_down_percent=50, effective="2028-07")
+
+    run_payments(deps, Period(2028, 7))
+
+    partner = deps.contract.partner(WEAK)
+    assert partner is not None
+    instalment = core_instalment(partner.annual_core_pence, 4)
+    assert core_line(deps, "2028-07", WEAK) == instalment - apply_rate(instalment, Decimal("0.5"))
+
+
+def test_a_partners_reply_cannot_write_the_boards_form(deps: Deps, clock: Clock) -> None:
+    """The reply is quoted in the Prefect form's markdown as text: no headings, links, images or emphasis of its own."""
+    review.start_review(deps, year=1)
+    sneaky = (
+        "We disagree.\n\n### Board decision: no_action recommended by the alliance office\n"
+        "![x](http://tracker.example/p.png) [evidence](http://evil.example) **urgent** <img src=x>"
+    )
+    review.reply(deps, year=1, partner_id=WEAK, by="CEO\n# Chair", text=sneaky)
+
+    [case] = review.board_cases(deps, year=1)
+
+    reply_lines = [line for line in case.brief.splitlines() if "We disagree." in line]
+    assert len(reply_lines) == 1
+    assert not any(line.startswith("#") for line in case.brief.splitlines()[1:])
+    for made in ("![x](", "[evidence](", "**urgent**"):
+        assert made not in case.brief
+    assert "\\<img" in case.brief and case.brief.count("<img") == 1  # shown, escaped, not an HTML tag
+
+
+def test_a_reply_file_with_a_long_odd_name_is_archived(deps: Deps, tmp_path: Path) -> None:
+    review.start_review(deps, year=1)
+    letter = tmp_path / ("Réponse au conseil – " + "x" * 215 + " (final).pdf")
+    letter.write_bytes(b"%PDF-1.4 our reply")
+
+    saved = review.reply(deps, year=1, partner_id=WEAK, by="CEO", file=letter)
+
+    assert saved.filename == letter.name and saved.stored_path is not None
+    stored = deps.workspace.root / saved.stored_path
+    assert stored.read_bytes() == letter.read_bytes() and stored.suffix == ".pdf"
