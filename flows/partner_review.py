@@ -188,18 +188,11 @@ def resume_waiting_review(*, year: int, partner_id: str, record: BoardDecisionRe
     }
     # The pause key is "board-<partner>-<attempt>": match it whole, or `city` would answer `city-review`'s pause.
     pause_key = re.compile(rf"board-{re.escape(partner_id)}-\d+")
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["partner-review"])),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-            ),
-        )
-        for run in runs:
-            key = run.state.state_details.pause_key if run.state else None
-            if run.parameters.get("year") == year and key and pause_key.fullmatch(key):
-                resume_flow_run(run.id, run_input=answer)
-                return str(run.id)
+    for run in _paused_runs():
+        key = run.state.state_details.pause_key if run.state else None
+        if run.parameters.get("year") == year and key and pause_key.fullmatch(key):
+            resume_flow_run(run.id, run_input=answer)
+            return str(run.id)
     return None
 
 
