@@ -370,6 +370,40 @@ def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
     typer.echo(f"audit log intact: {check.entries} entries")
 
 
+@audit_app.command("show")
+def audit_show(
+    workspace: WorkspaceOpt = Path("."),
+    action: Annotated[str | None, typer.Option("--action", help="Only actions starting so, e.g. review.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Who did what and when, newest first (the chain itself is checked by `alliance audit verify`)."""
+    from models.audit import entries
+    from models.db import session_scope
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        found = entries(session, action_prefix=action, limit=limit)
+    rows = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "detail": json.loads(e.detail),
+        }
+        for e in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:>6} {r['at'][:19]} {r['actor']:24} {r['action']:28} {r['subject']}")
+    if not rows:
+        typer.echo("no audit entries" + (f" for actions starting {action!r}" if action else ""))
+
+
 @review_app.command("show")
 def review_show(
     year: YearOpt,

@@ -40,6 +40,16 @@ def append_audit(
     return entry
 
 
+def entries(session: Session, *, action_prefix: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+    """The newest entries first (``action_prefix`` e.g. "review." keeps one kind of action)."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc())
+    if action_prefix:
+        query = query.where(col(AuditEntry.action).startswith(action_prefix))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     entries: int

@@ -249,6 +249,14 @@ def test_review_show_reply_and_decide_from_the_command_line(tmp_path: Path) -> N
     decided = alliance(*decide, "--decision", "improvement_plan", cwd=root)
     assert decided.returncode == 0, decided.stderr
     assert "recorded: improvement_plan" in decided.stdout
+    shown = alliance("audit", "show", "--action", "review.", "--json", cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    audit = json.loads(shown.stdout)
+    assert [(e["action"], e["actor"]) for e in audit] == [
+        ("review.board_decision", "Board"),
+        ("review.started", "partner-review"),
+    ]
+    assert audit[0]["detail"]["kind"] == "improvement_plan" and audit[0]["detail"]["reason"] == "shortfall"
     assert_one_clear_line(alliance("review", "show", "--year", "0", cwd=root), 2, "contract year 0 does not exist")
 
 
