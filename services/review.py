@@ -115,7 +115,7 @@ FUNNELS = ((Z_95, "95% limits"), (Z_998, "99.8% limits"))
 def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | None = None) -> bytes:
     points = [
         FunnelPoint(
-            label=contract.partner(s.partner_id).name if contract.partner(s.partner_id) else s.partner_id,  # type: ignore[union-attr]
+            label=_name(contract, s.partner_id),
             expected=s.performance.expected,
             ratio=s.performance.ratio or 0.0,
             flagged=s.flagged,
@@ -877,27 +877,8 @@ def review_table(deps: Deps, *, year: int) -> tuple[bool, list[dict[str, Any]]]:
             rows = [_row_from_case(c) for c in reviews.cases_of(session, review_id=review.id)]
             return True, rows
         assessment = assess_year(session, contract=contract, year=year)
-    z = float(contract.review.control_limit_z)
-    rows = []
-    for s in assessment.standings:
-        p = s.performance
-        limits = p.limits(z)
-        rows.append(
-            {
-                "partner": s.partner_id,
-                "O": round(p.observed, 4),
-                "E": round(p.expected, 4),
-                "ratio": _round(p.ratio),
-                "z": _round(p.z_adjusted),
-                "lower_limit": _round(limits[0] if limits else None),
-                "upper_limit": _round(limits[1] if limits else None),
-                "accepted_months": s.accepted_months,
-                "flagged": s.flagged,
-                "watch": s.watch,
-                "reason": s.reason,
-            }
-        )
-    return False, rows
+    # Unsaved cases: the preview is built exactly as the stored review's rows are.
+    return False, [_row_from_case(_case(0, s, None, contract)) for s in assessment.standings]
 
 
 def _row_from_case(c: ReviewCase) -> dict[str, Any]:
