@@ -14,7 +14,6 @@ from domain.findings import Finding, count_by_severity
 from domain.returns import MonthFigures, ParticipantRow
 from models.tables import (
     FindingRecord,
-    FundingAdjustment,
     Notification,
     ParticipantRecord,
     PartnerRecord,
@@ -343,10 +342,6 @@ def findings_of(session: Session, *, submission_id: int) -> list[FindingRecord]:
             select(FindingRecord).where(FindingRecord.submission_id == submission_id).order_by(col(FindingRecord.id))
         )
     )
-
-
-def funding_adjustments(session: Session) -> list[FundingAdjustment]:
-    return list(session.exec(select(FundingAdjustment).order_by(col(FundingAdjustment.id))))
 
 
 def latest_run(session: Session, *, period: str) -> PaymentRun | None:

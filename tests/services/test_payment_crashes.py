@@ -26,7 +26,7 @@ import integrations.spreadsheets.statements as writer
 import services.statements as statements
 from domain.periods import Period
 from integrations.workspace import Workspace
-from models import repo
+from models import repo, reviews
 from models.db import make_engine, session_scope
 from models.tables import AuditEntry, FundingAdjustment, Notification, PaymentLine, PaymentRun
 from services.deps import Deps
@@ -104,7 +104,7 @@ def injected(deps: Deps, injector: Injector, monkeypatch: pytest.MonkeyPatch) ->
 def step_down_once(deps: Deps) -> None:
     """A board step-down for harbour-trust from October (an officer action, not crash-injected)."""
     with session_scope(deps.engine) as session:
-        if not repo.funding_adjustments(session):
+        if not reviews.active_adjustments(session):
             session.add(
                 FundingAdjustment(
                     partner_id="harbour-trust",
