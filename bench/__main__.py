@@ -1,7 +1,8 @@
 """Benchmarks print JSON and are never run as timed tests: `python -m bench payments`.
 
 `python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run;
-`python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review."""
+`python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review;
+`python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency."""
 
 import argparse
 import json
@@ -102,6 +103,12 @@ def notifications() -> dict[str, Any]:
     return relay()
 
 
+def intake_concurrency(returns: int = 200, submitters: int = 8, database_url: str | None = None) -> dict[str, Any]:
+    from bench.intake_concurrency import intake_concurrency as run
+
+    return run(returns=returns, submitters=submitters, database_url=database_url)
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
@@ -109,6 +116,7 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payment-run": payment_run,
     "notifications": notifications,
     "review": review,
+    "intake-concurrency": intake_concurrency,
 }
 
 
@@ -127,6 +135,13 @@ def main(argv: list[str]) -> int:
         default="both",
         help="review: true quality drawn afresh each year, persistent across years (AR(1)), or both (default both)",
     )
+    parser.add_argument("--returns", type=int, default=200, help="intake-concurrency: returns filed (default 200)")
+    parser.add_argument("--submitters", type=int, default=8, help="intake-concurrency: processes (default 8)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="intake-concurrency: also a PostgreSQL database to fill (an empty one; SQLite is always measured)",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
@@ -136,6 +151,11 @@ def main(argv: list[str]) -> int:
     options: dict[str, dict[str, Any]] = {
         "payment-run": {"partners": args.partners, "rows": args.rows},
         "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
+        "intake-concurrency": {
+            "returns": args.returns,
+            "submitters": args.submitters,
+            "database_url": args.database_url,
+        },
     }
     print(json.dumps({name: BENCHES[name](**options.get(name, {})) for name in names}, indent=2))
     return 0

@@ -4,11 +4,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from domain.errors import AllianceError
+
+if TYPE_CHECKING:
+    from domain.access import Principal
 
 # Before anything imports prefect: no analytics, no telemetry.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -41,7 +44,9 @@ YearOpt = Annotated[
 ]
 PartnerOpt = Annotated[str, typer.Option("--partner", help="The partner's id.")]
 
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Directory holding alliance.yaml.")]
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", envvar="ALLIANCE_WORKSPACE", help="Directory holding alliance.yaml.")
+]
 PeriodOpt = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
 
 
@@ -57,9 +62,39 @@ def _deps(path: Path) -> Any:
     return production_deps(_workspace(path))
 
 
+_CALLER: dict[str, str | None] = {"as": None}  # set by the callback below on every invocation
+
+
+@app.callback()
+def _options(
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="Who you are: a Slack user id or a name under roles in alliance.yaml (default: ALLIANCE_USER).",
+        ),
+    ] = None,
+) -> None:
+    _CALLER["as"] = as_
+
+
+def _allow(action: str, workspace: Path | None = None) -> "Principal":
+    """The caller, once the workspace contract's roles allow ``action`` (domain.access.PERMISSIONS); without
+    ``roles:`` in alliance.yaml everything is allowed. Refused: AccessDenied, one line, exit 4."""
+    from domain.access import authorise, resolve
+    from integrations.workspace import Settings
+
+    roles = _workspace(workspace).load_contract().roles if workspace is not None else None
+    principal = resolve(roles, _CALLER["as"] or Settings().user)
+    authorise(principal, action)
+    return principal
+
+
 @app.command()
 def templates(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     """Write this period's return template for every partner."""
+    _allow("templates", workspace)
     from domain.periods import Period, contract_month
     from integrations.spreadsheets.templates import write_templates
 
@@ -78,6 +113,8 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file, as a list.")] = False,
 ) -> None:
     """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
+    principal = _allow("validate", workspace)
+    from domain.access import refuse_other_partners
     from domain.errors import UsageError
     from integrations.inbox import read_file
     from services.intake import check_file, is_accepted
@@ -86,9 +123,12 @@ def validate(
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
+    checked = [(file, *check_file(read_file(file), contract)[:2]) for file in files]
+    for file, validated, _ in checked:  # a partner checks its own returns only: nothing is shown otherwise
+        if validated and validated.partner and not principal.sees(validated.partner.id):
+            raise refuse_other_partners(principal, file.name)
     results = []
-    for file in files:
-        validated, findings, _ = check_file(read_file(file), contract)
+    for file, validated, findings in checked:
         accepted = is_accepted(validated, findings)
         results.append(
             {
@@ -115,6 +155,7 @@ def validate(
 @app.command()
 def findings() -> None:
     """Print the findings catalogue as Markdown (the source of docs/findings.md)."""
+    _allow("findings")
     from domain.findings import catalogue_markdown
 
     typer.echo(catalogue_markdown(), nl=False)
@@ -128,6 +169,7 @@ def expectations(
     ] = None,
 ) -> None:
     """Print the Great Expectations suite the framework generates (or check a kept copy against it)."""
+    _allow("expectations", workspace)
     from domain.errors import UsageError
     from expectations.quality import suite_text
 
@@ -146,6 +188,7 @@ def expectations(
 @cycle_app.command("run")
 def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
+    _allow("cycle run", workspace)
     from domain.periods import Period, contract_month
     from flows.monthly_cycle import monthly_cycle
 
@@ -165,7 +208,8 @@ def payments_show(
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The latest payment run for a period, per partner."""
+    """The latest payment run for a period, per partner (a partner: its own lines and the alliance's figures)."""
+    principal = _allow("payments show", workspace)
     from decimal import Decimal
 
     from domain.money import format_pounds
@@ -176,11 +220,13 @@ def payments_show(
     deps = _deps(workspace)
     with session_scope(deps.engine) as session:
         report = payment_report(session, contract=deps.contract, period=Period.parse(period))
+    report["partners"] = [p for p in report["partners"] if principal.sees(p["partner"])]
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
     typer.echo(
-        f"{report['period']} run v{report['version']} ({report['status']}): "
+        f"{report['period']} (period {report['period_state'] or 'open'}) "
+        f"run v{report['version']} ({report['status']}): "
         f"alliance factor {Decimal(report['alliance_factor']):.4f}, "
         f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
     )
@@ -195,16 +241,21 @@ def payments_show(
 @payments_app.command("approve")
 def payments_approve(
     period: PeriodOpt,
-    by: Annotated[str, typer.Option("--by", help="The approving officer's name (kept in the audit log).")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="The approving officer's name (kept in the audit log); default: --as.")
+    ] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Approve the period's latest draft run: statements are issued and the returns it paid are locked."""
+    from domain.access import recorded_name
+
+    by = recorded_name(_allow("payments approve", workspace), by)
     from domain.periods import Period
     from services.payments import approve_run
     from services.statements import write_statements
 
     deps = _deps(workspace)
-    result = approve_run(deps, Period.parse(period), by=by)
+    result = approve_run(deps, Period.parse(period), by=by or "")
     write_statements(deps, result.run)  # also when approved already: the first attempt may have died before it
     if not result.new:
         typer.echo(f"{period} run v{result.run.version} was already approved by {result.approved_by}")
@@ -222,6 +273,7 @@ def payments_export(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
 ) -> None:
     """What a payable run pays each partner, as CSV (a correcting version holds only the difference)."""
+    _allow("payments export", workspace)
     from domain.periods import Period
     from models.db import session_scope
     from services.finance_export import export_csv
@@ -249,11 +301,13 @@ def period_unlock(
     """Re-open one partner's locked return for a period, so that a corrected version can be accepted."""
     import getpass
 
+    from domain.access import recorded_name
     from domain.periods import Period
     from services.payments import unlock_return
 
     deps = _deps(workspace)
-    unlock_return(deps, Period.parse(period), partner_id=partner, reason=reason, by=by or getpass.getuser())
+    by = recorded_name(_allow("period unlock", workspace), by) or getpass.getuser()
+    unlock_return(deps, Period.parse(period), partner_id=partner, reason=reason, by=by)
     typer.echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
 
 
@@ -267,6 +321,7 @@ def notifications(
     if ctx.invoked_subcommand is not None:
         ctx.obj = workspace  # `alliance notifications -w DIR send` means DIR too
         return
+    principal = _allow("notifications", workspace)
     if status not in (None, "pending", "sent", "failed"):
         from domain.errors import UsageError
 
@@ -276,7 +331,8 @@ def notifications(
 
     deps = _deps(workspace)
     with session_scope(deps.engine) as session:
-        rows = repo.notifications(session, status=status)
+        # A partner sees the messages to its own channel only (routing puts only its own in them).
+        rows = [n for n in repo.notifications(session, status=status) if principal.sees(n.partner_id or "")]
         for n in rows:
             first_line = n.text.splitlines()[0] if n.text else ""
             state = n.status if n.status != "pending" or not n.attempts else f"retry {n.attempts}"
@@ -303,6 +359,7 @@ def notifications_send(
     from domain.errors import UsageError
     from services.notifications import deliver_notifications
 
+    _allow("notifications send", _group_workspace(ctx, workspace))
     deps = _deps(_group_workspace(ctx, workspace))
     if deps.notifier is None:
         raise UsageError("SLACK_BOT_TOKEN is not set: notifications stay in the outbox (see `alliance notifications`)")
@@ -324,6 +381,7 @@ def notifications_retry(
     from models import repo
     from models.db import session_scope
 
+    _allow("notifications retry", _group_workspace(ctx, workspace))
     deps = _deps(_group_workspace(ctx, workspace))
     with session_scope(deps.engine) as session:
         requeued = repo.requeue_failed(session, notification_ids=ids or None)
@@ -333,6 +391,7 @@ def notifications_retry(
 @app.command()
 def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
     """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    _allow("reminders", workspace)
     from services.reminders import send_reminders
 
     report = send_reminders(_deps(workspace))
@@ -347,6 +406,7 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
 @db_app.command("upgrade")
 def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
     """Apply the database migrations (also done automatically on first use)."""
+    _allow("db upgrade", workspace)
     from models.db import make_engine, upgrade
 
     ws = _workspace(workspace)
@@ -358,6 +418,7 @@ def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
 @audit_app.command("verify")
 def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
     """Check that no audit entry was edited or removed."""
+    _allow("audit verify", workspace)
     from models.audit import verify_chain
     from models.db import session_scope
 
@@ -365,9 +426,12 @@ def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
     with session_scope(deps.engine) as session:
         check = verify_chain(session)
     if not check.ok:
-        typer.echo(f"audit log broken at entry {check.first_bad_id} ({check.entries} checked)", err=True)
+        typer.echo(
+            f"audit log broken at entry {check.first_bad_id} ({check.entries} checked): {check.problem}", err=True
+        )
         raise typer.Exit(1)
-    typer.echo(f"audit log intact: {check.entries} entries")
+    # The head hash, kept elsewhere, shows later whether the newest entries were removed or added to.
+    typer.echo(f"audit log intact: {check.entries} entries, head {check.head}")
 
 
 @audit_app.command("show")
@@ -378,6 +442,7 @@ def audit_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Who did what and when, newest first (the chain itself is checked by `alliance audit verify`)."""
+    _allow("audit show", workspace)
     from models.audit import entries
     from models.db import session_scope
 
@@ -411,10 +476,12 @@ def review_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Per partner: O, E, O/E, z, control limits, flagged, watch and why (a preview before the review runs)."""
+    principal = _allow("review show", workspace)
     from services.review import review_table, year_label
 
     deps = _deps(workspace)
     stored, rows = review_table(deps, year=year)
+    rows = [r for r in rows if principal.sees(r["partner"])]  # a partner: its own row only
     if as_json:
         typer.echo(json.dumps({"year": year, "stored": stored, "partners": rows}, indent=2))
         return
@@ -440,6 +507,7 @@ def review_run(
     poll: Annotated[int, typer.Option(help="Seconds between checks while paused for the board.")] = 10,
 ) -> None:
     """Run flow partner-review: flag, send evidence, wait out the right of reply, then pause for the board."""
+    _allow("review run", workspace)
     from flows.partner_review import partner_review
 
     deps = _deps(workspace)
@@ -455,14 +523,18 @@ def review_run(
 def review_reply(
     year: YearOpt,
     partner: PartnerOpt,
-    by: Annotated[str, typer.Option("--by", help="Who replies for the partner.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who replies for the partner (default: --as).")] = None,
     text: Annotated[str, typer.Option("--text", help="The reply.")] = "",
     file: Annotated[Path | None, typer.Option("--file", help="A document to put before the board.")] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """A flagged partner's reply, within its right of reply; the board sees it with the evidence."""
+    from domain.access import authorise_partner, recorded_name
     from services.review import reply
 
+    principal = _allow("review reply", workspace)
+    authorise_partner(principal, partner, "this reply")
+    by = recorded_name(principal, by)
     saved = reply(_deps(workspace), year=year, partner_id=partner, by=by, text=text, file=file)
     typer.echo(f"reply {saved.id} recorded for {partner}" + (f" with {saved.filename}" if saved.filename else ""))
 
@@ -474,13 +546,16 @@ def review_decide(
     decision: Annotated[
         str, typer.Option("--decision", help="no_action | improvement_plan | step_down | withdraw | reverse (appeal)")
     ],
-    by: Annotated[str, typer.Option("--by", help="Who decided for the board.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (sent to the partner, kept in the audit log).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who decided for the board (default: --as).")] = None,
     percent: Annotated[int | None, typer.Option("--percent", help="For step_down: an allowed percentage.")] = None,
     effective: Annotated[str | None, typer.Option("--effective", help="For step_down/withdraw: YYYY-MM.")] = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Record the board's decision (the same rules as the Prefect form); a paused review run is resumed."""
+    from domain.access import recorded_name
+
+    by = recorded_name(_allow("review decide", workspace), by)
     from flows.partner_review import resume_waiting_review
     from services.review import decide
 
@@ -506,6 +581,21 @@ def review_decide(
 
 
 @app.command()
+def serve(
+    workspace: WorkspaceOpt = Path("."),
+    limit: Annotated[int, typer.Option(min=1, help="At most this many flow runs at once.")] = 4,
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
+) -> None:
+    """Run the monthly cycle, the daily reminders and the yearly review on their schedules, in this process
+    (the single-machine default; production runs the same deployments on workers, see the README)."""
+    _allow("serve", workspace)
+    from flows.deployments import serve_all
+
+    _deps(workspace)  # a bad contract or an unreachable database fails now, not at 09:00 on the 16th
+    serve_all(str(_workspace(workspace).root), limit=limit, port=port)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path(
         "alliance-demo"
@@ -518,6 +608,7 @@ def demo(
     ] = "none",
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
+    _allow("demo")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
     from flows.monthly_cycle import monthly_cycle
     from services.demo import run_demo

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from domain.errors import ConfigError
 from domain.money import pounds_to_pence
@@ -176,6 +177,39 @@ class Deadlines(Frozen):
     reminder_days_before: list[Annotated[int, Field(ge=0, le=28)]] = Field(default_factory=list)
 
 
+# A person named in ``roles``: a Slack user id (U.../W...) or a name as the person gives it with --as.
+Person = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^\S(?:[^\x00-\x1f\x7f]*\S)?$")]
+
+
+class Roles(Frozen):
+    """Who acts as what (DESIGN.md section 7); the rules are in ``domain.access``. A person may hold several roles."""
+
+    officers: list[Person] = Field(min_length=1)
+    board: list[Person] = Field(default_factory=list)
+    partners: dict[str, list[Person]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _each_person_once_per_list(self) -> "Roles":
+        lists: dict[tuple[str, ...], list[str]] = {("officers",): self.officers, ("board",): self.board}
+        lists.update({("partners", pid): people for pid, people in self.partners.items()})
+        for path, people in lists.items():
+            keys = [person_key(p) for p in people]
+            twice = sorted({p for p in people if keys.count(person_key(p)) > 1})
+            if twice:
+                raise _at(path, f"lists {', '.join(twice)} more than once")
+        return self
+
+
+def person_key(person: str) -> str:
+    """How a person is matched: case and runs of spaces do not matter (``ann  harbour`` is ``Ann Harbour``)."""
+    return " ".join(person.split()).casefold()
+
+
+def _at(path: tuple[str, ...], message: str) -> PydanticCustomError:
+    """A problem below the field being validated, reported at its own key path (``roles.partners.x: ...``)."""
+    return PydanticCustomError("at_path", "{message}", {"path": path, "message": message})
+
+
 class Contract(Frozen):
     alliance: AllianceInfo
     partners: list[Partner] = Field(min_length=1)
@@ -183,6 +217,17 @@ class Contract(Frozen):
     payments: Payments
     review: Review = Field(default_factory=Review)
     deadlines: Deadlines
+    roles: Roles | None = None  # None: one operator does everything (the embedded default, the demo)
+
+    @model_validator(mode="after")
+    def _roles_name_known_partners(self) -> "Contract":
+        if self.roles is None:
+            return self
+        unknown = sorted(set(self.roles.partners) - set(self.partner_ids))
+        if unknown:
+            known = ", ".join(self.partner_ids)
+            raise _at(("roles", "partners", unknown[0]), f"is not a partner id in this contract (partners: {known})")
+        return self
 
     @model_validator(mode="after")
     def _unique_partners(self) -> "Contract":
@@ -215,7 +260,9 @@ class Contract(Frozen):
 
     def fingerprint(self) -> str:
         """A short hash of the contract's content: what a payment run was computed under."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # Who holds which role pays no one differently: changing roles must not make a new payment run version.
+        content = self.model_dump(mode="json", exclude={"roles"})
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -241,11 +288,14 @@ _MESSAGES = {
     "too_short": lambda ctx: f"must have at least {ctx['min_length']} item(s)",
     "string_too_short": lambda ctx: "must not be empty",
     "enum": lambda ctx: f"must be one of {ctx['expected']}",
+    "at_path": lambda ctx: ctx["message"],
 }
 
 
 def _problem(error: Mapping[str, Any]) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    if error["type"] == "at_path":
+        loc += tuple(error["ctx"]["path"])
     render = _MESSAGES.get(error["type"])
     message = render(error.get("ctx", {})) if render else str(error["msg"])
     message = message.removeprefix("Value error, ")

@@ -34,3 +34,9 @@ class IntegrityError(AllianceError):
     """Stored history disagrees with what is being written (never overwritten silently)."""
 
     exit_code = 3
+
+
+class AccessDenied(AllianceError):
+    """The caller's role in the contract (``roles:``) does not allow this action or this partner's data."""
+
+    exit_code = 4

@@ -78,3 +78,19 @@ def london_date(moment: datetime) -> date:
 def format_day(day: date) -> str:
     """dd/mm/yyyy, as partners and officers in England write dates."""
     return day.strftime("%d/%m/%Y")
+
+
+def latest_due_period(now: datetime, due_day: int) -> Period:
+    """The most recent period whose return was due by ``now``: the one a scheduled cycle runs."""
+    today = london_date(now)
+    period = Period(today.year, today.month).plus(-1)
+    while due_at(period, due_day) > now:
+        period = period.plus(-1)
+    return period
+
+
+def latest_ended_year(contract_start: Period, today: date) -> int | None:
+    """The most recent contract year (1 = the twelve months from ``contract_start``) that ended
+    before ``today``, or None while the first is still running."""
+    ended = Period(today.year, today.month).months_since(contract_start) // 12
+    return ended if ended >= 1 else None

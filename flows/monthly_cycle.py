@@ -6,6 +6,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.runtime import flow_run as current_run
 
 from domain.contract import Contract
 from domain.periods import Period, contract_month
@@ -20,6 +21,7 @@ from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
 from services.notifications import DeliveryReport
 from services.payments import RunResult
+from services.schedule import period_to_run
 from services.statements import pay_period
 from services.status import count_statuses, period_status
 
@@ -33,6 +35,7 @@ class CycleReport:
     # period -> participant id -> partners: this period and every earlier one a return arrived for now
     duplicate_claims: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     delivery: DeliveryReport | None = None
+    period_state: str = "open"  # open | due | closed (DESIGN.md section 7), after this cycle
 
 
 @task(cache_policy=NONE)
@@ -91,11 +94,15 @@ def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[st
 
 
 @flow(name="monthly-cycle", validate_parameters=False)
-def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -> CycleReport:
-    deps = deps or production_deps(Workspace.at(workspace))
-    target = Period.parse(period)
-    contract_month(target, deps.contract.alliance.start)  # refuses a period outside the contract
+def monthly_cycle(period: str | None = None, workspace: str | None = None, deps: Deps | None = None) -> CycleReport:
+    """One period's cycle; a scheduled run (no period) takes the latest period whose returns are due."""
+    deps = deps or production_deps(Workspace.for_run(workspace))
     logger = get_run_logger()
+    target = Period.parse(period) if period else period_to_run(deps, scheduled_for=current_run.scheduled_start_time)
+    if target is None:  # a scheduled run before the contract's first returns are due
+        logger.info("No period's returns are due yet (the first is %s): nothing to run", deps.contract.alliance.start)
+        return CycleReport(period="")
+    contract_month(target, deps.contract.alliance.start)  # refuses a period outside the contract
     report = CycleReport(period=str(target))
 
     prepare(deps)
@@ -113,11 +120,12 @@ def monthly_cycle(period: str, workspace: str = ".", deps: Deps | None = None) -
 
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
+        report.period_state = repo.period_state_of(session, period=str(target)) or "open"
     notify_officers(deps, target, report.status, report.runs[-1])
     create_table_artifact(
         key=f"cycle-status-{target}",
         table=report.status,
-        description=f"Returns for {target}: per-partner status after this cycle",
+        description=f"Returns for {target} (period {report.period_state}): per-partner status after this cycle",
     )
     report.delivery = deliver(deps)
     return report

@@ -28,11 +28,12 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run as current_run
 from prefect.settings import PREFECT_API_URL
 from pydantic import Field
 
 from domain.board import REVIEW_DECISIONS
-from domain.errors import UsageError
+from domain.errors import AccessDenied, UsageError
 from domain.periods import LONDON
 from flows.delivery import deliver
 from integrations.workspace import Workspace
@@ -41,6 +42,7 @@ from models.db import session_scope
 from models.tables import BoardDecisionRecord
 from services import review
 from services.deps import Deps, production_deps
+from services.schedule import year_to_review
 
 BoardChoice = StrEnum("BoardChoice", {k.value: k.value for k in REVIEW_DECISIONS})  # type: ignore[misc]
 
@@ -101,10 +103,22 @@ def wait_for_replies(deps: Deps, until: datetime, step_seconds: float) -> None:
 
 @flow(name="partner-review", validate_parameters=False)
 def partner_review(
-    year: int, workspace: str = ".", deps: Deps | None = None, poll_seconds: int = 10, reply_wait_step: float = 3600
+    year: int | None = None,
+    workspace: str | None = None,
+    deps: Deps | None = None,
+    poll_seconds: int = 10,
+    reply_wait_step: float = 3600,
 ) -> ReviewReport:
-    deps = deps or production_deps(Workspace.at(workspace))
+    """A contract year's review; a scheduled run (no year) reviews the latest year that has ended."""
+    deps = deps or production_deps(Workspace.for_run(workspace))
     logger = get_run_logger()
+    if year is None:
+        year = year_to_review(deps, scheduled_for=current_run.scheduled_start_time)
+        if year is None:
+            logger.info(
+                "No contract year has ended yet (the first began %s): nothing to review", deps.contract.alliance.start
+            )
+            return ReviewReport(year=0)
     prepare(deps)
     started = start(deps, year)
     report = ReviewReport(
@@ -157,7 +171,7 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
                 reason=answer.reason,
                 via="prefect-ui",
             )
-        except UsageError as refused:
+        except (UsageError, AccessDenied) as refused:  # shown in the form, which is asked again
             logger.warning("Board input for %s refused: %s", case.partner_id, refused)
             report.refused.append(f"{case.partner_id}: {refused}")
             continue

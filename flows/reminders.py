@@ -15,8 +15,8 @@ def remind(deps: Deps) -> ReminderReport:
 
 
 @flow(name="reminders", validate_parameters=False)
-def reminders(workspace: str = ".", deps: Deps | None = None) -> ReminderReport:
-    deps = deps or production_deps(Workspace.at(workspace))
+def reminders(workspace: str | None = None, deps: Deps | None = None) -> ReminderReport:
+    deps = deps or production_deps(Workspace.for_run(workspace))
     report = remind(deps)
     get_run_logger().info(
         "%s: looked at %s; queued %s; %d already queued today",

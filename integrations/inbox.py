@@ -8,6 +8,7 @@ come from anyone; a file in a sub-folder named after a partner id came from that
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,8 +148,9 @@ def archive_original(archive: Path, file: InboxFile) -> Path:
     if target.exists() and target.stat().st_size == file.size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)  # left by an interrupted attempt
+    # A name of its own: two submitters archiving the same bytes at once must not share (or delete) a partial.
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    partial.unlink(missing_ok=True)  # left by an interrupted attempt of this process and thread
     if file.content is not None:
         partial.write_bytes(file.content)
     else:

@@ -1,5 +1,6 @@
 """A workspace is a directory holding alliance.yaml; everything else has a default inside it."""
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -13,19 +14,23 @@ from domain.contract import Contract, parse_contract
 from domain.errors import ConfigError
 
 CONTRACT_FILE = "alliance.yaml"
+ENV_FILE = ".env"  # ALLIANCE_* settings of this workspace (the environment wins)
 
 
 class Settings(BaseSettings):
     """Environment settings (prefix ALLIANCE_), read once at the edge."""
 
-    model_config = SettingsConfigDict(env_prefix="ALLIANCE_", extra="ignore")
+    # An empty variable (`Environment=ALLIANCE_DATABASE_URL=`) is unset: it must not hide the workspace's `.env`.
+    model_config = SettingsConfigDict(env_prefix="ALLIANCE_", extra="ignore", env_ignore_empty=True)
 
+    workspace: str | None = None  # the workspace a deployed flow uses when its run names none
     database_url: str | None = None
     inbox: str | None = None  # a folder or an fsspec URL; default: the workspace's inbox/ folder
     require_services: bool = False
     debug: bool = False
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_base_url: str | None = None  # another Web API address (a local test server)
+    user: str | None = None  # who runs the command line (ALLIANCE_USER), when `--as` is not given
 
 
 @dataclass(frozen=True)
@@ -38,16 +43,24 @@ class Workspace:
 
     @classmethod
     def at(cls, root: Path | str, settings: Settings | None = None) -> "Workspace":
-        settings = settings or Settings()
+        """The workspace at ``root``; its settings from the environment, else from ``root/.env`` (so one worker
+        can run several alliances, each with its own database)."""
         path = Path(root).resolve()
-        url = settings.database_url or f"sqlite:///{path / 'alliance.db'}"
+        settings = settings or Settings(_env_file=path / ENV_FILE)  # type: ignore[call-arg]
+        url = _sqlite_in(path, settings.database_url) if settings.database_url else f"sqlite:///{path / 'alliance.db'}"
+        inbox = settings.inbox
         return cls(
             root=path,
             database_url=url,
-            inbox_url=settings.inbox,
+            inbox_url=str(path / Path(inbox).expanduser()) if inbox and "://" not in inbox else inbox,
             slack_token=settings.slack_bot_token,
             slack_base_url=settings.slack_base_url,
         )
+
+    @classmethod
+    def for_run(cls, root: str | None) -> "Workspace":
+        """A flow run's workspace: the one it was given, else ALLIANCE_WORKSPACE, else the current directory."""
+        return cls.at(root or Settings().workspace or ".")
 
     @property
     def inbox_location(self) -> str:
@@ -89,6 +102,14 @@ class Workspace:
 
     def load_contract(self) -> Contract:
         return load_contract(self.contract_path)
+
+
+def _sqlite_in(root: Path, url: str) -> str:
+    """A SQLite URL whose file path is relative names a file in the workspace, not in the worker's directory."""
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)([^/?].*)$", url)
+    if match is None or match.group(2).startswith(":memory:"):
+        return url
+    return f"{match.group(1)}{root / match.group(2)}"
 
 
 class _DecimalLoader(yaml.SafeLoader):

@@ -1,4 +1,8 @@
-"""The append-only audit log: each entry holds the hash of the previous one."""
+"""The append-only audit log: each entry holds the hash of the previous one.
+
+The chain cannot fork: appends are serialised (BEGIN IMMEDIATE on SQLite, a transaction-level
+advisory lock on PostgreSQL) and the database refuses two entries with the same previous hash.
+"""
 
 import hashlib
 import json
@@ -6,11 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from models.tables import AuditEntry
 
 GENESIS = "0" * 64
+
+# pg_advisory_xact_lock(int4, int4): the two-key space, which never meets the single-key locks
+# that ledger.serialise_period takes on hashtext(period). 0x616C6C69 is "alli".
+_AUDIT_LOCK = (0x616C6C69, 1)
 
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
@@ -20,20 +29,33 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str,
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _serialise_appends(session: Session) -> None:
+    """Hold the end of the chain until this transaction ends, so no other append reads the same last entry.
+
+    An advisory lock rather than LOCK TABLE: it blocks nothing but other appends (readers, `audit show`,
+    VACUUM are untouched), and it cannot deadlock with a ROW EXCLUSIVE lock a transaction already holds
+    on audit_entry, which upgrading to SHARE ROW EXCLUSIVE could. It is held until commit, so callers
+    append as the last thing their transaction does. SQLite needs nothing: BEGIN IMMEDIATE already
+    serialises writers (models/db.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:a, :b)").bindparams(a=_AUDIT_LOCK[0], b=_AUDIT_LOCK[1]))  # type: ignore[call-overload]
+
+
 def append_audit(
     session: Session, *, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
 ) -> AuditEntry:
+    _serialise_appends(session)
     last = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
     prev_hash = last.hash if last else GENESIS
-    text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str)
+    text_detail = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str)
     entry = AuditEntry(
         at=at,
         actor=actor,
         action=action,
         subject=subject,
-        detail=text,
+        detail=text_detail,
         prev_hash=prev_hash,
-        hash=_digest(prev_hash, at, actor, action, subject, text),
+        hash=_digest(prev_hash, at, actor, action, subject, text_detail),
     )
     session.add(entry)
     session.flush()
@@ -52,8 +74,10 @@ def entries(session: Session, *, action_prefix: str | None = None, limit: int | 
 
 @dataclass(frozen=True)
 class ChainCheck:
-    entries: int
+    entries: int  # entries read, up to and including the first bad one
     first_bad_id: int | None
+    problem: str | None = None  # what is wrong with the first bad entry, in words
+    head: str = GENESIS  # the hash of the last entry: write it down to detect a later truncation
 
     @property
     def ok(self) -> bool:
@@ -61,12 +85,34 @@ class ChainCheck:
 
 
 def verify_chain(session: Session) -> ChainCheck:
+    """Walk the log in order; the first entry that was edited, follows a removed entry, or was inserted.
+
+    An entry whose hash is not that of its own content was edited (or forged without the key). An
+    entry whose hash is right but whose previous hash is not the entry before it: if that previous
+    hash belongs to an earlier entry, the entries in between were inserted and the first of them is
+    reported; otherwise the entry it chained to was removed. What no hash chain detects alone is a
+    well-formed entry added at the end, or the last entries removed: compare ``head`` with a copy.
+    """
     prev_hash = GENESIS
-    count = 0
+    seen: dict[str, int] = {GENESIS: 0}  # hash -> position in the walk
+    walked: list[AuditEntry] = []
     for entry in session.exec(select(AuditEntry).order_by(col(AuditEntry.id))):
-        count += 1
-        expected = _digest(prev_hash, entry.at, entry.actor, entry.action, entry.subject, entry.detail)
-        if entry.prev_hash != prev_hash or entry.hash != expected:
-            return ChainCheck(count, entry.id)
+        walked.append(entry)
+        expected = _digest(entry.prev_hash, entry.at, entry.actor, entry.action, entry.subject, entry.detail)
+        if entry.hash != expected:
+            return ChainCheck(len(walked), entry.id, f"entry {entry.id} was edited: its hash does not match it")
+        if entry.prev_hash != prev_hash:
+            if entry.prev_hash in seen:
+                inserted = walked[seen[entry.prev_hash]]
+                return ChainCheck(
+                    len(walked),
+                    inserted.id,
+                    f"entry {inserted.id} is not in the chain (inserted, or a fork): "
+                    f"entry {entry.id} chains to the entry before it",
+                )
+            return ChainCheck(
+                len(walked), entry.id, f"an entry before {entry.id} was removed: the entry it chains to is missing"
+            )
+        seen[entry.hash] = len(walked)
         prev_hash = entry.hash
-    return ChainCheck(count, None)
+    return ChainCheck(len(walked), None, None, prev_hash)

@@ -14,10 +14,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from domain.errors import ConfigError
+from domain.errors import ConfigError, IntegrityError
+from models.rules import RULE_MESSAGES
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -78,6 +79,22 @@ def ensure_schema(engine: Engine) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+    """One transaction: committed when the block ends, rolled back if it raises.
+
+    A write refused by one of the database's own rules (models/rules.py, models/immutable.py)
+    comes out as ``domain.errors.IntegrityError`` with the rule's message, not a driver error."""
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except DBAPIError as exc:
+        message = rule_refusal(exc)
+        if message is None:
+            raise
+        raise IntegrityError(message) from exc
+
+
+def rule_refusal(exc: DBAPIError) -> str | None:
+    """The message of a database rule that refused a write, or None for any other database error."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else ""
+    text = text.removeprefix("ERROR:").strip()
+    return text if any(rule in text for rule in RULE_MESSAGES) else None

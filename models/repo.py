@@ -7,10 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from domain.contract import Contract
 from domain.findings import Finding, count_by_severity
+from domain.period_states import PERIOD_ORDER, PeriodState, is_forward
 from domain.returns import MonthFigures, ParticipantRow
 from models.tables import (
     FindingRecord,
@@ -42,13 +45,30 @@ def sync_partners(session: Session, *, contract: Contract) -> None:
     session.flush()
 
 
-def ensure_period(session: Session, *, period: str) -> PeriodRecord:
-    record = session.get(PeriodRecord, period)
-    if record is None:
-        record = PeriodRecord(id=period)
-        session.add(record)
-        session.flush()
+def advance_period(session: Session, *, period: str, to: PeriodState) -> PeriodRecord:
+    """Move a period's state forward to ``to``; a no-op when it is there or past it already.
+
+    One conditional UPDATE: two transactions advancing at once cannot move it back (a later
+    state is never overwritten by an earlier one, and the database refuses it anyway)."""
+    table = PeriodRecord.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(id=period, state=PeriodState.open.value).on_conflict_do_nothing())
+    earlier = [s.value for s in PERIOD_ORDER if is_forward(s, to)]
+    if earlier:
+        session.execute(
+            update(PeriodRecord)
+            .where(col(PeriodRecord.id) == period, col(PeriodRecord.state).in_(earlier))
+            .values(state=to.value)
+        )
+    record = session.get(PeriodRecord, period, populate_existing=True)
+    assert record is not None
     return record
+
+
+def period_state_of(session: Session, *, period: str) -> str | None:
+    record = session.get(PeriodRecord, period)
+    return record.state if record else None
 
 
 def submission_by_sha(session: Session, *, sha256: str) -> Submission | None:

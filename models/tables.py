@@ -248,6 +248,8 @@ class AuditEntry(SQLModel, table=True):
     """Append-only; each entry carries the hash of the one before it."""
 
     __tablename__ = "audit_entry"
+    # One entry follows each entry: a fork of the chain is refused by the database.
+    __table_args__ = (Index("uq_audit_entry_prev_hash", "prev_hash", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_utc())
     actor: str

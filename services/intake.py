@@ -1,16 +1,20 @@
 """Processing one file from the inbox: read, validate, feed back, store, notify."""
 
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain import return_layout as layout
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
+from domain.errors import IntegrityError
 from domain.findings import Finding, Severity, has_errors, ordered
+from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
 from domain.returns import RawReturn, ReturnContext
@@ -102,7 +106,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
     with session_scope(deps.engine) as session:
         known = repo.submission_by_sha(session, sha256=file.sha256)
         if known is not None:
-            return Outcome(file.name, "duplicate", known.partner_id, known.period, known.version, [], None, known.id)
+            return _duplicate(file, known)
 
     records = RecordsContext(deps)
     validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
@@ -127,6 +131,10 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
             version = None
             if partner is not None and period is not None:
                 ledger.serialise_period(session, period=str(period))
+            known = repo.submission_by_sha(session, sha256=file.sha256)
+            if known is not None:  # the same bytes, filed by another submitter since the check above
+                return _duplicate(file, known)
+            if partner is not None and period is not None:
                 version = repo.next_version(session, partner_id=partner.id, period=str(period))
                 lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
                 if lock is not None:
@@ -137,7 +145,7 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                     _tell_officers_of_locked_return(deps, session, file, partner, period, now)
             if partner is not None:
                 feedback = _feedback_path(deps, file, period, partner, version)
-                staging = feedback.with_name(f".{feedback.name}.partial")
+                staging = feedback.with_name(f".{feedback.name}.{uuid.uuid4().hex[:12]}.partial")
                 write_feedback(
                     staging,
                     heading=FeedbackHeading(
@@ -153,7 +161,9 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                     changes_note=changes_note,
                 )
             if period is not None:
-                repo.ensure_period(session, period=str(period))
+                # A return processed after the due date finds its period due (never moved back).
+                state = period_state(period, due_day=contract.deadlines.due_day, now=now, paid=False)
+                repo.advance_period(session, period=str(period), to=state)
             submission = repo.add_submission(
                 session,
                 submission=Submission(
@@ -226,6 +236,20 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 str(feedback) if feedback else None,
                 submission.id,
             )
+    except IntegrityError as refused:  # a rule of the database itself (models/rules.py): say which file
+        if staging is not None:
+            staging.unlink(missing_ok=True)
+        where = f"{partner.id if partner else 'unknown partner'}/{period or 'unknown period'}"
+        raise IntegrityError(f"{file.name} ({where}) was not recorded: {refused}") from refused
+    except DatabaseIntegrityError:
+        if staging is not None:
+            staging.unlink(missing_ok=True)
+        # The same bytes filed by another submitter between our check and our insert: a duplicate.
+        with session_scope(deps.engine) as session:
+            known = repo.submission_by_sha(session, sha256=file.sha256)
+        if known is None:
+            raise
+        return _duplicate(file, known)
     except BaseException:
         if staging is not None:
             staging.unlink(missing_ok=True)
@@ -233,6 +257,10 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
     if staging is not None and feedback is not None:
         os.replace(staging, feedback)
     return outcome
+
+
+def _duplicate(file: InboxFile, known: Submission) -> Outcome:
+    return Outcome(file.name, "duplicate", known.partner_id, known.period, known.version, [], None, known.id)
 
 
 def _tell_officers_of_locked_return(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
+from domain.access import authorise_person
 from domain.contract import Contract
 from domain.errors import IntegrityError, UsageError
 from domain.payments import (
@@ -25,6 +26,7 @@ from domain.payments import (
     calculate_payments,
     entitlement_lines,
 )
+from domain.period_states import PeriodState, period_state
 from domain.periods import Period
 from domain.returns import points_from_counts
 from models import ledger, repo, reviews
@@ -165,6 +167,9 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         assert run.id is not None
         session.add_all(_line_rows(run.id, drafts))
         session.flush()
+        # A final run closes the period; a draft leaves it open or due until it is approved.
+        state = period_state(period, due_day=contract.deadlines.due_day, now=now, paid=not run.requires_approval)
+        repo.advance_period(session, period=str(period), to=state)
         append_audit(
             session,
             at=now,
@@ -240,6 +245,14 @@ def _tell_officers_a_draft_waits(deps: Deps, session: Session, run: PaymentRun) 
     )
 
 
+def bring_period_state_up_to_date(deps: Deps, period: Period) -> str:
+    """Move the period to where it stands now (due once its due date passed, closed once paid); its state."""
+    with session_scope(deps.engine) as session:
+        paid = ledger.last_payable(ledger.run_states(session, period=str(period))) is not None
+        state = period_state(period, due_day=deps.contract.deadlines.due_day, now=deps.clock(), paid=paid)
+        return repo.advance_period(session, period=str(period), to=state).state
+
+
 def posted_runs(session: Session, *, period: Period) -> list[ledger.RunState]:
     """Every version of the period's run, oldest first; refused when there is none yet."""
     states = ledger.run_states(session, period=str(period))
@@ -264,6 +277,7 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
     by = by.strip()
     if not by:
         raise UsageError("say who approves the run: --by NAME")
+    by = authorise_person(deps.contract.roles, by, "payments approve")  # with roles: an officer
     now = deps.clock()
     with session_scope(deps.engine) as session:
         ledger.serialise_period(session, period=str(period))
@@ -299,6 +313,7 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
                     session, period=str(period), partner_id=partner_id, action="lock", by=by, at=now, run_id=run.id
                 )
                 locked.append(partner_id)
+        repo.advance_period(session, period=str(period), to=PeriodState.closed)
         append_audit(
             session,
             at=now,
@@ -321,6 +336,7 @@ def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, b
         raise UsageError("give the reason for unlocking: --reason TEXT (it is kept in the audit log)")
     if not by.strip():
         raise UsageError("say who unlocks the return: --by NAME")
+    by = authorise_person(deps.contract.roles, by, "period unlock")  # with roles: an officer
     now = deps.clock()
     with session_scope(deps.engine) as session:
         if ledger.current_lock(session, period=str(period), partner_id=partner_id) is None:
@@ -394,6 +410,7 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
         )
     return {
         "period": run.period,
+        "period_state": repo.period_state_of(session, period=run.period),  # open | due | closed
         "run_id": run.id,
         "version": run.version,
         "status": state.status,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain import board
+from domain.access import authorise_impartial, authorise_person
 from domain.board import Decision, DecisionContext, DecisionKind
 from domain.contract import Contract
 from domain.errors import UsageError
@@ -433,6 +434,7 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
         raise UsageError("a reply needs --text or --file")
     if not by.strip():
         raise UsageError("say who replies for the partner: --by NAME")
+    by = authorise_person(contract.roles, by, "review reply", partner_id=partner_id)  # with roles: acts for it
     if file is not None:
         if not file.is_file():
             raise UsageError(f"{file} is not a file")
@@ -538,6 +540,9 @@ def decide(
     except ValueError:
         options = ", ".join(k.value for k in DecisionKind)
         raise UsageError(f"decision {kind!r} is not one of {options}") from None
+    if decided_by.strip():  # with roles: only a board member decides (the Prefect form asks again otherwise)
+        decided_by = authorise_person(contract.roles, decided_by, "review decide")
+        authorise_impartial(contract.roles, decided_by, partner_id)
     decision = Decision(
         partner_id=partner_id,
         kind=decision_kind,

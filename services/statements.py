@@ -26,7 +26,13 @@ from models.db import session_scope
 from models.ledger import RunState
 from models.tables import PaymentLine, PaymentRun
 from services.deps import Deps
-from services.payments import RunResult, paid_by_kind, run_payments, statement_name
+from services.payments import (
+    RunResult,
+    bring_period_state_up_to_date,
+    paid_by_kind,
+    run_payments,
+    statement_name,
+)
 
 
 @dataclass(frozen=True)
@@ -175,5 +181,6 @@ def pay_period(deps: Deps, period: Period) -> RunResult:
     """The cycle's payment step: post the run for the current inputs (or find it), then make sure
     its workbooks exist. Safe to repeat after a crash at any point."""
     result = run_payments(deps, period)
+    bring_period_state_up_to_date(deps, period)
     write_statements(deps, result.run)
     return result

@@ -1,4 +1,4 @@
-"""Every deployment in prefect.yaml points at a flow that loads, under its name, with parameters it takes."""
+"""prefect.yaml and `alliance serve` deploy the same flows on the same schedules, with parameters they take."""
 
 import inspect
 from pathlib import Path
@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
+
+from flows.deployments import SCHEDULED, TIMEZONE, WORK_POOL, runner_deployments
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]
@@ -18,5 +20,40 @@ def test_a_deployment_entrypoint_loads_the_flow_it_names(deployment: dict[str, o
     assert loaded.name == deployment["name"]
     accepted = set(inspect.signature(loaded.fn).parameters)
     assert set(deployment.get("parameters") or {}) <= accepted  # type: ignore[arg-type]
-    for schedule in deployment.get("schedules") or []:  # type: ignore[attr-defined]
-        assert schedule["timezone"] == "Europe/London"
+
+
+def test_every_scheduled_flow_runs_without_parameters() -> None:
+    # A schedule gives no period or year: each flow must work out what is due itself.
+    for scheduled in SCHEDULED:
+        required = [
+            name
+            for name, p in inspect.signature(scheduled.flow.fn).parameters.items()
+            if p.default is inspect.Parameter.empty
+        ]
+        assert required == [], scheduled.name
+
+
+def test_prefect_yaml_deploys_what_alliance_serve_runs() -> None:
+    in_yaml = {
+        d["name"]: (
+            d["entrypoint"],
+            d["work_pool"]["name"],
+            [(s["cron"], s["timezone"], s["active"]) for s in d["schedules"]],
+        )
+        for d in DEPLOYMENTS
+    }
+    served = {s.name: (s.entrypoint, WORK_POOL, [(s.cron, TIMEZONE, True)]) for s in SCHEDULED}
+
+    assert in_yaml == served
+    for scheduled in SCHEDULED:
+        assert load_flow_from_entrypoint(str(REPO / scheduled.entrypoint)).name == scheduled.name
+
+
+def test_served_deployments_carry_the_workspace_and_the_london_schedule(tmp_path: Path) -> None:
+    deployments = runner_deployments(str(tmp_path))
+
+    assert [d.name for d in deployments] == ["monthly-cycle", "reminders", "partner-review"]
+    for deployment in deployments:
+        assert deployment.parameters == {"workspace": str(tmp_path)}
+        (schedule,) = deployment.schedules
+        assert schedule.schedule.timezone == TIMEZONE  # type: ignore[union-attr]

@@ -46,6 +46,7 @@ def test_no_code_is_used_without_an_entry() -> None:
     not_findings = {
         "ALLIANCE_REQUIRE_SERVICES",
         "ALLIANCE_DEBUG",
+        "ALLIANCE_WORKSPACE",
         "GX_ANALYTICS_ENABLED",
         "DO_NOT_TRACK",
         "SLACK_BOT_TOKEN",

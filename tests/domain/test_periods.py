@@ -3,7 +3,16 @@ from datetime import UTC, date, datetime
 import pytest
 
 from domain.errors import UsageError
-from domain.periods import Period, contract_month, due_at, due_date, format_day, london_date
+from domain.periods import (
+    Period,
+    contract_month,
+    due_at,
+    due_date,
+    format_day,
+    latest_due_period,
+    latest_ended_year,
+    london_date,
+)
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "October", "", "2026-00"])
@@ -34,3 +43,27 @@ def test_due_date_and_london_date() -> None:
     assert format_day(date(2027, 1, 4)) == "04/01/2027"
     with pytest.raises(ValueError, match="time zone"):
         london_date(datetime(2026, 5, 14, 23, 0))
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 11, 14, 23, 59, 58, tzinfo=UTC), "2026-09"),  # October's due at 23:59:59 GMT on the 14th
+        (datetime(2026, 11, 15, 0, 0, 0, tzinfo=UTC), "2026-10"),
+        (datetime(2026, 11, 16, 9, 0, tzinfo=UTC), "2026-10"),
+        (datetime(2027, 1, 16, 9, 0, tzinfo=UTC), "2026-12"),  # across the year end
+        (datetime(2026, 7, 14, 22, 59, 58, tzinfo=UTC), "2026-05"),  # June's due 23:59:59 BST = 22:59:59 UTC
+        (datetime(2026, 7, 14, 23, 0, 0, tzinfo=UTC), "2026-06"),
+    ],
+)
+def test_a_scheduled_cycle_runs_the_latest_period_already_due(now: datetime, expected: str) -> None:
+    assert str(latest_due_period(now, due_day=14)) == expected
+
+
+def test_the_latest_ended_contract_year_counts_whole_years_from_the_start() -> None:
+    start = Period(2026, 4)
+    assert latest_ended_year(start, date(2027, 3, 31)) is None
+    assert latest_ended_year(start, date(2027, 4, 1)) == 1
+    assert latest_ended_year(start, date(2028, 3, 31)) == 1
+    assert latest_ended_year(start, date(2028, 4, 20)) == 2
+    assert latest_ended_year(start, date(2026, 1, 1)) is None  # before the contract

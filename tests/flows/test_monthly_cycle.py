@@ -131,3 +131,17 @@ def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: 
         told = repo.findings_of(session, submission_id=first.submission_id or 0)
     assert ("duplicate_claims", "#alliance-officers") in kinds
     assert len([f for f in told if f.code == "DUPLICATE_CLAIM"]) == 4
+
+
+def test_a_scheduled_cycle_runs_the_latest_period_due(workspace: Workspace) -> None:
+    report = monthly_cycle(deps=deps_for(workspace))  # no period: 16 November runs October
+    assert report.period == "2026-10" and report.runs[0].run.period == "2026-10"
+
+
+def test_a_scheduled_cycle_before_the_first_period_is_due_does_nothing(workspace: Workspace) -> None:
+    # The contract starts 2026-04, whose returns are due 14 May: on 16 April the latest period due is March.
+    before = production_deps(workspace, clock=lambda: datetime(2026, 4, 16, 8, tzinfo=UTC))
+    report = monthly_cycle(deps=before)
+    assert report.period == "" and report.runs == [] and report.outcomes == []
+    with session_scope(before.engine) as session:
+        assert repo.periods_with_runs(session) == []

@@ -139,6 +139,29 @@ def test_a_decision_given_with_the_cli_resumes_the_paused_run(deps: Deps, clock:
         assert reviews.active_adjustments(session) == []
 
 
+def test_with_roles_the_form_refuses_a_decider_not_on_the_board_and_asks_again(deps: Deps) -> None:
+    from integrations.workspace import load_contract
+
+    path = deps.workspace.contract_path
+    path.write_text(path.read_text() + 'roles: {officers: ["Olive Officer"], board: [U0CHAIR, "Sam Chair"]}\n')
+    deps.contract = load_contract(path)
+    seen: set[str] = set()
+    thread = start_flow(deps)
+    paused = wait_for_pause(thread, f"board-{WEAK}-", seen)
+    answer: dict[str, Any] = {"decision": "improvement_plan", "reason": "Plan agreed.", "decided_by": "Olive Officer"}
+    resume_flow_run(paused.id, run_input=answer)
+    again = wait_for_pause(thread, f"board-{WEAK}-", seen)
+    assert "is for the board; Olive Officer is not listed under roles.board" in _description(again)
+    resume_flow_run(again.id, run_input=answer | {"decided_by": "sam chair"})
+    report = finished(thread)
+
+    assert report.decisions == {WEAK: "improvement_plan"} and len(report.refused) == 1
+    with session_scope(deps.engine) as session:
+        case = reviews.case_of(session, review_id=1, partner_id=WEAK)
+        assert case is not None and case.id is not None
+        assert [d.decided_by for d in reviews.decisions_of(session, case_id=case.id)] == ["Sam Chair"]
+
+
 class DeadlineClock(Clock):
     """Waiting out the right of reply lands three seconds before the board's deadline."""
 
