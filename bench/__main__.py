@@ -2,7 +2,9 @@
 
 `python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run;
 `python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review;
-`python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency."""
+`python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency;
+`python -m bench national --partners 200 --rows 5000 [--stages floor,cycle]`: a national month, stage by stage;
+`python -m bench national-scaling --series 20,50,200`: the read floor and the whole cycle at each size."""
 
 import argparse
 import json
@@ -109,6 +111,19 @@ def intake_concurrency(returns: int = 200, submitters: int = 8, database_url: st
     return run(returns=returns, submitters=submitters, database_url=database_url)
 
 
+def national(partners: int = 200, rows: int = 5000, seed: int = 2026, stages: str = "") -> dict[str, Any]:
+    from bench.national import benchmark
+
+    chosen = tuple(s for s in stages.split(",") if s) or None
+    return benchmark(partners=partners, rows=rows, seed=seed, stages=chosen)
+
+
+def national_scaling(series: str = "20,50,200", rows: int = 5000, seed: int = 2026) -> dict[str, Any]:
+    from bench.national import scaling
+
+    return scaling(series=tuple(int(n) for n in series.split(",")), rows=rows, seed=seed)
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
@@ -117,6 +132,8 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "notifications": notifications,
     "review": review,
     "intake-concurrency": intake_concurrency,
+    "national": national,
+    "national-scaling": national_scaling,
 }
 
 
@@ -142,6 +159,8 @@ def main(argv: list[str]) -> int:
         default=None,
         help="intake-concurrency: also a PostgreSQL database to fill (an empty one; SQLite is always measured)",
     )
+    parser.add_argument("--stages", default="", help="national: stages, comma-separated (default: all)")
+    parser.add_argument("--series", default="20,50,200", help="national-scaling: partner counts (default 20,50,200)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
@@ -151,6 +170,8 @@ def main(argv: list[str]) -> int:
     options: dict[str, dict[str, Any]] = {
         "payment-run": {"partners": args.partners, "rows": args.rows},
         "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
+        "national": {"partners": args.partners, "rows": args.rows, "seed": args.seed, "stages": args.stages},
+        "national-scaling": {"series": args.series, "rows": args.rows, "seed": args.seed},
         "intake-concurrency": {
             "returns": args.returns,
             "submitters": args.submitters,

@@ -114,9 +114,12 @@ def normalise_id(value: Any) -> Any:
     return value
 
 
+_BAND_SEPARATORS = re.compile(r"[\s-]+")
+
+
 def normalise_band(value: Any, bands: set[str]) -> Any:
     if isinstance(value, str):
-        key = re.sub(r"[\s-]+", "_", value.strip().lower())
+        key = _BAND_SEPARATORS.sub("_", value.strip().lower())
         if key in bands:
             return key
     return value
@@ -166,28 +169,43 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
     wanted = [c for c in framework.columns if c in raw.columns]
     bands = set(framework.bands)
     measures = set(framework.measure_ids)
-    records = []
-    for raw_row in raw.rows:
-        record: dict[str, Any] = {}
-        for column in wanted:
+
+    def normaliser(column: str) -> Callable[[Any], Any]:
+        if column == "participant_id":
+            return normalise_id
+        if column == "referral_date":
+            return normalise_date
+        if column == "complexity_band":
+            return lambda value: normalise_band(value, bands)
+        if column in measures:
+            return normalise_yes_no
+        if column == "postcode_district":
+            return normalise_postcode
+        return lambda value: None if value is None else str(value)
+
+    data: dict[str, list[Any]] = {}
+    for column in wanted:
+        normalise = normaliser(column)
+        # A column repeats a handful of values thousands of times (Yes, No, a band, a date): each distinct
+        # one is normalised once. Keyed by type too, since True == 1 and 1 == 1.0 are one dict key.
+        seen: dict[tuple[type, Any], Any] = {}
+        values = []
+        for raw_row in raw.rows:
             value = raw_row.values.get(column)
-            if column == "participant_id":
-                value = normalise_id(value)
-            elif column == "referral_date":
-                value = normalise_date(value)
-            elif column == "complexity_band":
-                value = normalise_band(value, bands)
-            elif column in measures:
-                value = normalise_yes_no(value)
-            elif column == "postcode_district":
-                value = normalise_postcode(value)
-            elif value is not None:
-                value = str(value)
-            record[column] = value
-        records.append(record)
+            key = (type(value), value)
+            try:
+                value = seen[key]
+            except KeyError:
+                value = seen[key] = normalise(value)
+            except TypeError:  # unhashable: never from a sheet, but normalise it all the same
+                value = normalise(value)
+            values.append(value)
+        data[column] = values
     index = pd.Index([r.row for r in raw.rows], name=quality.ROW_INDEX)
     # object dtype throughout: pandas' own string and datetime inference would coerce silently.
-    return pd.DataFrame(records, columns=wanted, index=index, dtype=object)
+    return pd.DataFrame(
+        {c: pd.Series(data[c], index=index, dtype=object) for c in wanted}, columns=wanted, index=index, dtype=object
+    )
 
 
 def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnContext) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -114,35 +114,40 @@ def add_submission(
     session.add(submission)
     session.flush()
     assert submission.id is not None
-    session.add_all(_finding_record(submission.id, f) for f in findings)
-    session.add_all(
-        ParticipantRecord(
-            submission_id=submission.id,
-            participant_id=r.participant_id,
-            sheet_row=r.sheet_row,
-            referral_date=r.referral_date,
-            complexity_band=r.complexity_band,
-            achieved=",".join(sorted(r.achieved)),
-            postcode_district=r.postcode_district,
+    # Thousands of rows per return: one executemany each, not an ORM object per row (DESIGN.md section 9).
+    if findings:
+        session.execute(insert(FindingRecord), [_finding_values(submission.id, f) for f in findings])
+    if rows:
+        session.execute(
+            insert(ParticipantRecord),
+            [
+                {
+                    "submission_id": submission.id,
+                    "participant_id": r.participant_id,
+                    "sheet_row": r.sheet_row,
+                    "referral_date": r.referral_date,
+                    "complexity_band": r.complexity_band,
+                    "achieved": ",".join(sorted(r.achieved)),
+                    "postcode_district": r.postcode_district,
+                }
+                for r in rows
+            ],
         )
-        for r in rows
-    )
-    session.flush()
     return submission
 
 
-def _finding_record(submission_id: int, f: Finding) -> FindingRecord:
-    return FindingRecord(
-        submission_id=submission_id,
-        code=f.code,
-        severity=f.severity.value,
-        sheet=f.sheet,
-        cell=f.cell,
-        row=f.row,
-        column=f.column,
-        value=f.value,
-        message=f.message,
-    )
+def _finding_values(submission_id: int, f: Finding) -> dict[str, Any]:
+    return {
+        "submission_id": submission_id,
+        "code": f.code,
+        "severity": f.severity.value,
+        "sheet": f.sheet,
+        "cell": f.cell,
+        "row": f.row,
+        "column": f.column,
+        "value": f.value,
+        "message": f.message,
+    }
 
 
 def accepted_submissions(session: Session, *, period: str) -> list[Submission]:
@@ -346,8 +351,8 @@ def recent_months(session: Session, *, partner_id: str, before: str, limit: int)
 def add_findings(session: Session, *, submission: Submission, findings: Sequence[Finding]) -> None:
     """Findings that arise after a submission was filed (another partner's later claim); counts follow."""
     assert submission.id is not None
-    for finding in findings:
-        session.add(_finding_record(submission.id, finding))
+    if findings:
+        session.execute(insert(FindingRecord), [_finding_values(submission.id, f) for f in findings])
     counts = count_by_severity(list(findings))
     submission.error_count += counts["error"]
     submission.warning_count += counts["warning"]
