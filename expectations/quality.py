@@ -11,6 +11,7 @@ cells are in, so every unexpected value becomes a finding at its cell.
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -145,12 +146,18 @@ def _suite(text: str) -> Any:
     return gx.ExpectationSuite(name=data["name"], expectations=expectations, meta=data["meta"])
 
 
+# One context per process is shared by the cycle's threads; GX does not say it is thread-safe, so one
+# validation at a time (it holds the GIL nearly throughout: little is lost).
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
     """Validate ``frame`` (index: the sheet's row numbers) and return what each failed expectation saw."""
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        _suite(text), expectation_parameters=parameters, result_format={"result_format": "COMPLETE"}
-    )
+    with _ONE_AT_A_TIME:
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            _suite(text), expectation_parameters=parameters, result_format={"result_format": "COMPLETE"}
+        )
     unexpected = []
     for item in result.results:
         if item.exception_info and item.exception_info.get("raised_exception"):

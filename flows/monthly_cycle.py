@@ -3,10 +3,11 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run as current_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.contract import Contract
 from domain.periods import Period, contract_month
@@ -18,7 +19,7 @@ from models.db import session_scope
 from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
-from services.intake import Outcome, process_file
+from services.intake import Outcome, by_sender, process_file
 from services.notifications import DeliveryReport
 from services.payments import RunResult
 from services.schedule import period_to_run
@@ -52,9 +53,15 @@ def collect(deps: Deps) -> list[InboxFile]:
         return [f for f in files if repo.submission_by_sha(session, sha256=f.sha256) is None]
 
 
-@task(cache_policy=NONE, task_run_name="process {file.name}")
-def process(deps: Deps, file: InboxFile) -> Outcome:
-    return process_file(deps, file)
+# Partners' files are processed side by side, each partner's own in the order they arrived (so its
+# versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
+# Prefect's default pool is unbounded (DESIGN.md section 9). More machines: see the README.
+PARTNERS_AT_ONCE = 4
+
+
+@task(cache_policy=NONE, task_run_name="process {label}")
+def process(deps: Deps, files: list[InboxFile], label: str) -> list[Outcome]:
+    return [process_file(deps, file) for file in files]
 
 
 @task(cache_policy=NONE, task_run_name="cross-check {period}")
@@ -93,7 +100,11 @@ def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[st
     return sorted({p for p in corrections if p < period} | {period})
 
 
-@flow(name="monthly-cycle", validate_parameters=False)
+@flow(
+    name="monthly-cycle",
+    validate_parameters=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=PARTNERS_AT_ONCE),  # type: ignore[arg-type]
+)
 def monthly_cycle(period: str | None = None, workspace: str | None = None, deps: Deps | None = None) -> CycleReport:
     """One period's cycle; a scheduled run (no period) takes the latest period whose returns are due."""
     deps = deps or production_deps(Workspace.for_run(workspace))
@@ -108,7 +119,10 @@ def monthly_cycle(period: str | None = None, workspace: str | None = None, deps:
     prepare(deps)
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
-    report.outcomes = [process(deps, f) for f in files]
+    groups = by_sender(files, deps.contract)
+    labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
+    processed = process.map(unmapped(deps), groups, labels).result()
+    report.outcomes = [outcome for outcomes in processed for outcome in outcomes]
     checked = sorted(
         {target} | {Period.parse(o.period) for o in report.outcomes if o.period and o.period < str(target)}
     )

@@ -100,6 +100,19 @@ def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> b
     return bool(validated and validated.accepted) and not has_errors(findings)
 
 
+def by_sender(files: list[InboxFile], contract: Contract) -> list[list[InboxFile]]:
+    """The files in groups that may be processed at the same time, each in arrival order: one group per
+    partner when every file came from a partner's folder. A file from anywhere else names its partner only
+    inside, so it could be any partner's next version: then all of them form one group, in arrival order."""
+    if any(file.sender is None or contract.partner(file.sender) is None for file in files):
+        return [files] if files else []
+    groups: dict[str, list[InboxFile]] = {}
+    for file in files:
+        assert file.sender is not None
+        groups.setdefault(file.sender, []).append(file)
+    return list(groups.values())
+
+
 def process_file(deps: Deps, file: InboxFile) -> Outcome:
     """File one inbox file: archived, read, validated, fed back and recorded in one transaction."""
     contract = deps.contract

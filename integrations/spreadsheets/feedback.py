@@ -5,8 +5,9 @@ partner's previous version), then each of the partner's own About, Participants 
 sheets that a finding points into, as it was read, with each such cell filled and commented.
 The copies keep their names and cell positions, so ``Participants!C7`` means the same cell in
 the partner's file. A sheet no finding points into is not copied: the partner has it already,
-and copying 5,000 clean rows was most of the cost of a clean return's feedback. Written with xlsxwriter (a fraction of openpyxl's time for 5,000 rows); every text is
-written as a string, never as a formula, whatever it starts with.
+and copying 5,000 clean rows was most of the cost of a clean return's feedback. Written with
+xlsxwriter (a fraction of openpyxl's time for 5,000 rows); every text is written as a string,
+never as a formula, whatever it starts with.
 """
 
 import math

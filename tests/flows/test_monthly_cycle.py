@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from models.db import session_scope
 from services.demo import run_demo
 from services.deps import Deps, production_deps
 from services.payments import payment_report
-from tests.helpers import return_bytes
+from tests.helpers import clean_rows, return_bytes
 
 CYCLE_AT = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -145,3 +146,32 @@ def test_a_scheduled_cycle_before_the_first_period_is_due_does_nothing(workspace
     assert report.period == "" and report.runs == [] and report.outcomes == []
     with session_scope(before.engine) as session:
         assert repo.periods_with_runs(session) == []
+
+
+def test_partners_processed_side_by_side_keep_each_partners_versions_in_arrival_order(workspace: Workspace) -> None:
+    contract = workspace.load_contract()
+    partners = ["harbour-trust", "city-mind", "northfield-works"]
+    arrived = datetime(2026, 11, 3, 10, tzinfo=UTC).timestamp()
+    expected: dict[str, list[str]] = {}
+    for n in range(3):  # three versions each, interleaved across partners, a minute apart
+        for k, partner in enumerate(partners):
+            folder = workspace.inbox / partner
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = [{**row, "participant_id": f"{partner[:4]}-{i}"} for i, row in enumerate(clean_rows(count=4 + n))]
+            path = folder / f"{partner}-v{n + 1}.xlsx"
+            path.write_bytes(return_bytes(contract, partner, rows=rows))
+            stamp = arrived + 60 * (3 * n + k)
+            os.utime(path, (stamp, stamp))
+            expected.setdefault(partner, []).append(path.name)
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert sorted(o.status for o in report.outcomes) == ["accepted"] * 9
+    with session_scope(deps_for(workspace).engine) as session:
+        for partner in partners:
+            filed = sorted(
+                (s for s in repo.submissions_for_period(session, period="2026-10") if s.partner_id == partner),
+                key=lambda s: s.version or 0,
+            )
+            assert [s.filename for s in filed] == expected[partner]
+            assert [s.version for s in filed] == [1, 2, 3]
+            assert [s.status for s in filed] == ["superseded", "superseded", "accepted"]
+            assert filed[-1].row_count == 6
