@@ -73,26 +73,43 @@ def check_file(
 class RecordsContext:
     """Looks up, for a return being checked, what the records know; keeps the other partners' claims."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, session: Session | None = None) -> None:
         self.deps = deps
+        self.session = session  # looks up in this session (the write's, under the period's lock), else its own
         self.others: list[repo.OtherClaim] = []
+        self.asked: tuple[Partner, Period, list[str]] | None = None
 
     def __call__(self, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
+        self.asked = (partner, period, participant_ids)
+        if self.session is not None:
+            return self._look_up(self.session, partner, period, participant_ids)
         with session_scope(self.deps.engine) as session:
-            before = repo.claims_in_other_months(
-                session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
-            )
-            self.others = repo.claims_elsewhere(
-                session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
-            )
-            history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
-            lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
+            return self._look_up(session, partner, period, participant_ids)
+
+    def _look_up(self, session: Session, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
+        before = repo.claims_in_other_months(
+            session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
+        )
+        self.others = repo.claims_elsewhere(
+            session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
+        )
+        history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
+        lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
         return ReturnContext(
             claimed_in_other_months=before,
             claimed_elsewhere=frozenset(c.participant_id for c in self.others),
             history=tuple(history),
             locked_on=london_date(lock.at) if lock else None,
         )
+
+    def outdated(self, session: Session) -> bool:
+        """Whether another partner's return for the month was recorded since the checks looked (read under the
+        period's lock, where no other return can be recorded): partners' files are processed side by side."""
+        if self.asked is None:
+            return False
+        partner, period, ids = self.asked
+        now = repo.claims_elsewhere(session, partner_id=partner.id, period=str(period), participant_ids=ids)
+        return now != self.others
 
 
 def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> bool:
@@ -147,6 +164,13 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
             known = repo.submission_by_sha(session, sha256=file.sha256)
             if known is not None:  # the same bytes, filed by another submitter since the check above
                 return _duplicate(file, known)
+            if partner is not None and period is not None and records.outdated(session):
+                # The same participant in a return recorded meanwhile: check again, now it is there to see.
+                records = RecordsContext(deps, session)
+                validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
+                accepted = is_accepted(validated, findings)
+                status = "accepted" if accepted else "rejected"
+                late = any(f.code == "RETURN_LATE" for f in findings)
             if partner is not None and period is not None:
                 version = repo.next_version(session, partner_id=partner.id, period=str(period))
                 lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)

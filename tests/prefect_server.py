@@ -60,13 +60,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_json(url: str, payload: Any = None, timeout: float = 10.0) -> Any:
-    """GET (payload None) or POST JSON to the server; returns the decoded body."""
+TRANSIENT = {429, 502, 503, 504}  # a busy server (SQLite-backed Prefect answers 503 while its database is locked)
+
+
+def http_json(url: str, payload: Any = None, timeout: float = 10.0, attempts: int = 6) -> Any:
+    """GET (payload None) or POST JSON to the server; returns the decoded body.
+
+    Retries what Prefect's own client retries (a busy server's 429/502/503/504) with backoff: CI
+    once saw a 503 on a loaded machine. Any other error is raised at once."""
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = response.read()
-    return json.loads(body) if body else None
+    for attempt in range(attempts):
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body = response.read()
+            return json.loads(body) if body else None
+        except urllib.error.HTTPError as error:
+            if error.code not in TRANSIENT or attempt == attempts - 1:
+                raise
+            time.sleep(min(2**attempt, 10))
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 
 from domain.periods import Period
@@ -11,7 +12,7 @@ from models import repo
 from models.db import session_scope
 from services.claims import report_duplicate_claims
 from services.deps import Deps
-from services.intake import Outcome, check_file, process_file
+from services.intake import Outcome, RecordsContext, check_file, process_file
 from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
 
 
@@ -62,6 +63,34 @@ def test_a_duplicate_claim_is_a_finding_for_both_partners_and_for_officers(deps:
     report_duplicate_claims(deps, OCTOBER)  # the same duplicates are not reported twice
     with session_scope(deps.engine) as session:
         assert sum(n.kind == "duplicate_claims" for n in repo.notifications(session)) == 1
+
+
+def test_a_claim_recorded_while_a_return_is_checked_is_found_all_the_same(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partners' files are processed side by side: City's return lands between Harbour's checks and its record."""
+    shared = rows_for(OCTOBER, prefix="S")
+    theirs = rows_for(OCTOBER, prefix="H")
+    theirs[2]["participant_id"] = shared[1]["participant_id"]
+    looked_up = RecordsContext.__call__
+    landed: list[Outcome] = []
+
+    def city_lands_meanwhile(self: RecordsContext, partner: Any, period: Period, ids: list[str]) -> Any:
+        context = looked_up(self, partner, period, ids)
+        if partner.id == "harbour-trust" and not landed:
+            landed.append(submit(deps, "city.xlsx", return_bytes(deps.contract, "city-mind", rows=shared)))
+        return context
+
+    monkeypatch.setattr(RecordsContext, "__call__", city_lands_meanwhile)
+    second = submit(deps, "harbour.xlsx", return_bytes(deps.contract, rows=theirs, summary=summary_of(theirs)))
+    assert [o.status for o in landed] == ["accepted"] and landed[0].findings == []
+    assert second.status == "accepted"
+    assert [(f.code, f.cell) for f in second.findings] == [("DUPLICATE_CLAIM", "A4")]
+    with session_scope(deps.engine) as session:
+        city = repo.findings_of(session, submission_id=landed[0].submission_id or 0)
+        told = {(n.kind, n.channel) for n in repo.notifications(session)}
+    assert [(f.code, f.row) for f in city] == [("DUPLICATE_CLAIM", 3)]
+    assert ("duplicate_claim", "#city-mind") in told
 
 
 def test_a_month_far_from_the_partners_history_is_a_warning_with_the_figures(deps: Deps) -> None:
