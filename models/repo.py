@@ -75,6 +75,11 @@ def submission_by_sha(session: Session, *, sha256: str) -> Submission | None:
     return session.exec(select(Submission).where(Submission.sha256 == sha256)).first()
 
 
+def last_submission_id(session: Session, *, period: str) -> int | None:
+    """The newest submission filed for the period (ids only grow): a cheap sign that something was filed since."""
+    return session.exec(select(func.max(Submission.id)).where(Submission.period == period)).one()
+
+
 def next_version(session: Session, *, partner_id: str, period: str) -> int:
     current = session.exec(
         select(func.max(Submission.version)).where(Submission.partner_id == partner_id, Submission.period == period)

@@ -78,6 +78,7 @@ class RecordsContext:
         self.session = session  # looks up in this session (the write's, under the period's lock), else its own
         self.others: list[repo.OtherClaim] = []
         self.asked: tuple[Partner, Period, list[str]] | None = None
+        self.last_filed: int | None = None  # the period's newest submission when the claims were read
 
     def __call__(self, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
         self.asked = (partner, period, participant_ids)
@@ -87,6 +88,7 @@ class RecordsContext:
             return self._look_up(session, partner, period, participant_ids)
 
     def _look_up(self, session: Session, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
+        self.last_filed = repo.last_submission_id(session, period=str(period))  # read first: errs on the safe side
         before = repo.claims_in_other_months(
             session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
         )
@@ -108,6 +110,8 @@ class RecordsContext:
         if self.asked is None:
             return False
         partner, period, ids = self.asked
+        if repo.last_submission_id(session, period=str(period)) == self.last_filed:
+            return False  # nothing filed for the month since: the claims read are the claims now
         now = repo.claims_elsewhere(session, partner_id=partner.id, period=str(period), participant_ids=ids)
         return now != self.others
 

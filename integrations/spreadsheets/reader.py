@@ -77,12 +77,25 @@ class Sheet:
             where: ("FORMULA_NO_VALUE", None) for where in scan.formulas_without_value
         }
         self.flags.update({where: ("CELL_ERROR", value) for where, value in scan.errors.items()})
+        self._flagged_rows = {r for r, _ in self.flags}
+        self._cleaned: dict[str, Any] = {}  # a column repeats its texts (Yes, No, a band): each cleaned once
+
+    def _clean(self, value: Any) -> Any:
+        if value.__class__ is not str:
+            return _clean(value)
+        try:
+            return self._cleaned[value]
+        except KeyError:
+            cleaned = self._cleaned[value] = _clean(value)
+            return cleaned
 
     def row(self, row: int) -> list[Any]:
         """The cleaned values of a 1-based row; None for blank or flagged cells."""
         if row > len(self.grid):
             return []
-        values = [_clean(v) for v in self.grid[row - 1]]
+        values = [self._clean(v) for v in self.grid[row - 1]]
+        if row not in self._flagged_rows and ERROR_VALUES.isdisjoint(values):
+            return values  # nearly every row: nothing flagged, no error text
         for column, value in enumerate(values, start=1):
             if (row, column) in self.flags:
                 values[column - 1] = None
