@@ -192,6 +192,9 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
         values = []
         for raw_row in raw.rows:
             value = raw_row.values.get(column)
+            if value.__class__ is float:  # 0.0 == -0.0 (one key) yet they show differently: never shared
+                values.append(normalise(value))
+                continue
             key = (type(value), value)
             try:
                 value = seen[key]

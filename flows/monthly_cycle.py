@@ -92,6 +92,21 @@ def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], ru
         )
 
 
+def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
+    """Every file processed, partners side by side; the outcomes in arrival order. One that fails
+    fails the cycle, but only once every other partner's files are processed (none left half done)."""
+    groups = by_sender(files, deps.contract)
+    labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
+    futures = process.map(unmapped(deps), groups, labels)
+    futures.wait()
+    position = {id(file): n for n, file in enumerate(files)}
+    outcomes: dict[int, Outcome] = {}
+    for group, future in zip(groups, futures, strict=True):
+        # result() raises a group's failure; the first group's first, once all are done
+        outcomes.update(zip((position[id(f)] for f in group), future.result(), strict=True))
+    return [outcomes[n] for n in range(len(files))]
+
+
 def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[str]) -> list[Period]:
     """This period, and every earlier period that already had a run and received a return now."""
     corrections = {
@@ -119,10 +134,7 @@ def monthly_cycle(period: str | None = None, workspace: str | None = None, deps:
     prepare(deps)
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
-    groups = by_sender(files, deps.contract)
-    labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
-    processed = process.map(unmapped(deps), groups, labels).result()
-    report.outcomes = [outcome for outcomes in processed for outcome in outcomes]
+    report.outcomes = process_side_by_side(deps, files)
     checked = sorted(
         {target} | {Period.parse(o.period) for o in report.outcomes if o.period and o.period < str(target)}
     )

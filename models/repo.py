@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from domain.contract import Contract
 from domain.findings import Finding, count_by_severity
@@ -121,10 +121,10 @@ def add_submission(
     assert submission.id is not None
     # Thousands of rows per return: one executemany each, not an ORM object per row (DESIGN.md section 9).
     if findings:
-        session.execute(insert(FindingRecord), [_finding_values(submission.id, f) for f in findings])
+        session.execute(_bulk(FindingRecord), [_finding_values(submission.id, f) for f in findings])
     if rows:
         session.execute(
-            insert(ParticipantRecord),
+            _bulk(ParticipantRecord),
             [
                 {
                     "submission_id": submission.id,
@@ -139,6 +139,12 @@ def add_submission(
             ],
         )
     return submission
+
+
+def _bulk(model: type[SQLModel]) -> Any:
+    """An INSERT for many rows at once. render_nulls: without it the ORM leaves out a None value and starts a
+    new statement whenever the keys present change (a blank postcode here and there: one INSERT per row)."""
+    return insert(model).execution_options(render_nulls=True)
 
 
 def _finding_values(submission_id: int, f: Finding) -> dict[str, Any]:
@@ -255,25 +261,41 @@ def claims_in_other_months(
     """participant id -> measure -> the earliest other period this partner's accepted return claimed it in.
 
     Later periods count too: a late return for an earlier month must not claim an outcome already paid."""
-    claims: dict[str, dict[str, str]] = {}
-    for chunk in _chunks(participant_ids):
-        found = session.exec(
-            select(ParticipantRecord.participant_id, ParticipantRecord.achieved, Submission.period)
-            .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
-            .where(
-                Submission.partner_id == partner_id,
-                Submission.status == "accepted",
-                Submission.period != period,
-                col(ParticipantRecord.participant_id).in_(chunk),
-                ParticipantRecord.achieved != "",
+    accepted = dict(
+        session.exec(
+            select(Submission.id, Submission.period).where(
+                Submission.partner_id == partner_id, Submission.status == "accepted", Submission.period != period
             )
-        )
-        for participant_id, achieved, claimed_in in found:
-            measures = claims.setdefault(participant_id, {})
-            for measure in achieved.split(","):
-                if claimed_in is not None and (measure not in measures or claimed_in < measures[measure]):
-                    measures[measure] = claimed_in
+        ).all()
+    )
+    claims: dict[str, dict[str, str]] = {}
+    for participant_id, achieved, submission_id, _ in _rows_of(session, participant_ids, achieved_only=True):
+        claimed_in = accepted.get(submission_id)
+        if claimed_in is None:
+            continue
+        measures = claims.setdefault(participant_id, {})
+        for measure in achieved.split(","):
+            if measure not in measures or claimed_in < measures[measure]:
+                measures[measure] = claimed_in
     return claims
+
+
+def _rows_of(session: Session, participant_ids: Sequence[str], *, achieved_only: bool = False) -> Iterator[Any]:
+    """(participant id, achieved, submission id, sheet row) of every stored row for these participants.
+
+    Found by participant id alone, and filtered by submission in Python: joined to the submission table,
+    SQLite's planner walks every row of the period instead (the index on period looks selective), which
+    made each return's lookups grow with the alliance, and a national cycle quadratic."""
+    for chunk in _chunks(participant_ids):
+        query = select(
+            ParticipantRecord.participant_id,
+            ParticipantRecord.achieved,
+            ParticipantRecord.submission_id,
+            ParticipantRecord.sheet_row,
+        ).where(col(ParticipantRecord.participant_id).in_(chunk))
+        if achieved_only:
+            query = query.where(ParticipantRecord.achieved != "")
+        yield from session.exec(query)
 
 
 @dataclass(frozen=True)
@@ -288,24 +310,18 @@ def claims_elsewhere(
     session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]
 ) -> list[OtherClaim]:
     """The same participants in other partners' accepted returns for the period."""
-    claims: list[OtherClaim] = []
-    for chunk in _chunks(participant_ids):
-        found = session.exec(
-            select(
-                ParticipantRecord.participant_id,
-                Submission.partner_id,
-                ParticipantRecord.submission_id,
-                ParticipantRecord.sheet_row,
+    accepted = dict(
+        session.exec(
+            select(Submission.id, Submission.partner_id).where(
+                Submission.period == period, Submission.status == "accepted", Submission.partner_id != partner_id
             )
-            .join(Submission, col(Submission.id) == ParticipantRecord.submission_id)
-            .where(
-                Submission.period == period,
-                Submission.status == "accepted",
-                Submission.partner_id != partner_id,
-                col(ParticipantRecord.participant_id).in_(chunk),
-            )
-        )
-        claims += [OtherClaim(pid, other or "", sid, row) for pid, other, sid, row in found]
+        ).all()
+    )
+    claims = [
+        OtherClaim(participant_id, accepted[submission_id] or "", submission_id, sheet_row)
+        for participant_id, _, submission_id, sheet_row in _rows_of(session, participant_ids)
+        if submission_id in accepted
+    ]
     return sorted(claims, key=lambda c: (c.participant_id, c.partner_id))
 
 
@@ -357,7 +373,7 @@ def add_findings(session: Session, *, submission: Submission, findings: Sequence
     """Findings that arise after a submission was filed (another partner's later claim); counts follow."""
     assert submission.id is not None
     if findings:
-        session.execute(insert(FindingRecord), [_finding_values(submission.id, f) for f in findings])
+        session.execute(_bulk(FindingRecord), [_finding_values(submission.id, f) for f in findings])
     counts = count_by_severity(list(findings))
     submission.error_count += counts["error"]
     submission.warning_count += counts["warning"]

@@ -2,10 +2,10 @@
 
 Sheets: ``Issues`` (one row per finding, its cell a link), ``Changes`` (against the
 partner's previous version), then each of the partner's own About, Participants and Summary
-sheets that a finding points into, as it was read, with each such cell filled and commented.
-The copies keep their names and cell positions, so ``Participants!C7`` means the same cell in
-the partner's file. A sheet no finding points into is not copied: the partner has it already,
-and copying 5,000 clean rows was most of the cost of a clean return's feedback. Written with
+sheets that a finding is about, as it was read, with each cell a finding points at filled and
+commented. The copies keep their names and cell positions, so ``Participants!C7`` means the
+same cell in the partner's file. A sheet no finding is about is not copied: the partner has it
+already, and copying 5,000 clean rows was most of the cost of a clean return's feedback. Written with
 xlsxwriter (a fraction of openpyxl's time for 5,000 rows); every text is written as a string,
 never as a formula, whatever it starts with.
 """
@@ -98,7 +98,7 @@ def write_feedback(
     """Write the workbook at ``path``; ``grids`` are the partner's sheets as read (none if unreadable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = _Writer(path)
-    pointed_into = {f.sheet for f in findings if f.cell}
+    pointed_into = {f.sheet for f in findings if f.sheet}
     grids = {name: grid for name, grid in (grids or {}).items() if name in COPIED_SHEETS and name in pointed_into}
     _issues(writer, heading, findings, copied=set(grids))
     _changes(writer, changes, changes_note)

@@ -2,6 +2,9 @@ import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from domain.periods import Period
 from flows.monthly_cycle import monthly_cycle
@@ -164,7 +167,8 @@ def test_partners_processed_side_by_side_keep_each_partners_versions_in_arrival_
             os.utime(path, (stamp, stamp))
             expected.setdefault(partner, []).append(path.name)
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
-    assert sorted(o.status for o in report.outcomes) == ["accepted"] * 9
+    assert [o.status for o in report.outcomes] == ["accepted"] * 9
+    assert [o.filename for o in report.outcomes] == [f"{p}-v{n}.xlsx" for n in (1, 2, 3) for p in partners]
     with session_scope(deps_for(workspace).engine) as session:
         for partner in partners:
             filed = sorted(
@@ -175,3 +179,31 @@ def test_partners_processed_side_by_side_keep_each_partners_versions_in_arrival_
             assert [s.version for s in filed] == [1, 2, 3]
             assert [s.status for s in filed] == ["superseded", "superseded", "accepted"]
             assert filed[-1].row_count == 6
+
+
+def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.monthly_cycle as cycle
+
+    contract = workspace.load_contract()
+    partners = ["city-mind", "harbour-trust", "northfield-works"]
+    for partner in partners:
+        (workspace.inbox / partner).mkdir(parents=True)
+        rows = [{**row, "participant_id": f"{partner[:4]}-{i}"} for i, row in enumerate(clean_rows())]
+        (workspace.inbox / partner / f"{partner}.xlsx").write_bytes(return_bytes(contract, partner, rows=rows))
+    processed = cycle.process_file
+
+    def fails_for_harbour(deps: Deps, file: Any) -> Any:
+        if file.sender == "harbour-trust":
+            raise RuntimeError("the disk went away")
+        return processed(deps, file)
+
+    monkeypatch.setattr(cycle, "process_file", fails_for_harbour)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    with session_scope(deps_for(workspace).engine) as session:
+        filed = {s.partner_id: s.status for s in repo.submissions_for_period(session, period="2026-10")}
+        runs = repo.periods_with_runs(session)
+    assert filed == {"city-mind": "accepted", "northfield-works": "accepted"}
+    assert runs == []  # nothing paid on a cycle that failed
