@@ -186,7 +186,18 @@ def expectations(
 
 
 @cycle_app.command("run")
-def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
+def cycle_run(
+    period: PeriodOpt,
+    workspace: WorkspaceOpt = Path("."),
+    shares: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Deal the returns into this many `intake` deployment runs, for workers on other machines "
+            "(needs PREFECT_API_URL and the deployments: README, National scale).",
+        ),
+    ] = 1,
+) -> None:
     """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
     _allow("cycle run", workspace)
     from domain.periods import Period, contract_month
@@ -194,7 +205,7 @@ def cycle_run(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
 
     deps = _deps(workspace)
     contract_month(Period.parse(period), deps.contract.alliance.start)
-    report = monthly_cycle(period=period, workspace=str(workspace), deps=deps)
+    report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
     for row in report.status:
         typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
@@ -585,6 +596,9 @@ def serve(
     workspace: WorkspaceOpt = Path("."),
     limit: Annotated[int, typer.Option(min=1, help="At most this many flow runs at once.")] = 4,
     port: Annotated[int, typer.Option(help="Port of the local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
+    shares: Annotated[
+        int, typer.Option(min=1, help="Split each monthly cycle's returns into this many processes (intake runs).")
+    ] = 1,
 ) -> None:
     """Run the monthly cycle, the daily reminders and the yearly review on their schedules, in this process
     (the single-machine default; production runs the same deployments on workers, see the README)."""
@@ -592,7 +606,7 @@ def serve(
     from flows.deployments import serve_all
 
     _deps(workspace)  # a bad contract or an unreachable database fails now, not at 09:00 on the 16th
-    serve_all(str(_workspace(workspace).root), limit=limit, port=port)
+    serve_all(str(_workspace(workspace).root), limit=limit, port=port, shares=shares)
 
 
 @app.command()

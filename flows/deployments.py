@@ -10,6 +10,8 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from domain.errors import UsageError
+from flows.intake import intake
 from flows.local_server import local_prefect_server
 from flows.monthly_cycle import monthly_cycle
 from flows.partner_review import partner_review
@@ -24,7 +26,7 @@ class Scheduled:
     name: str
     flow: Flow  # type: ignore[type-arg]
     entrypoint: str
-    cron: str
+    cron: str | None  # None: run only when asked (a share of a cycle)
     description: str
 
 
@@ -52,17 +54,26 @@ SCHEDULED = (
         "0 9 20 4 *",
         "The annual review of the worst-performing tenth of the latest contract year; pauses for the board.",
     ),
+    Scheduled(
+        "intake",
+        intake,
+        "flows/intake.py:intake",
+        None,  # started by a monthly-cycle run split into shares, one run per share
+        "One share of a monthly cycle's returns (read, validate, feed back, record); the cycle pays once all end.",
+    ),
 )
 
 
-def runner_deployments(workspace: str) -> list[RunnerDeployment]:
+def runner_deployments(workspace: str, shares: int = 1) -> list[RunnerDeployment]:
+    """Every deployment for ``workspace``; the monthly cycle split into ``shares`` `intake` runs when above 1."""
     return [
         cast(
             RunnerDeployment,  # to_deployment is sync-compatible: called outside an event loop it returns the value
             s.flow.to_deployment(
                 name=s.name,
-                schedules=[Cron(s.cron, timezone=TIMEZONE)],
-                parameters={"workspace": workspace},
+                schedules=[Cron(s.cron, timezone=TIMEZONE)] if s.cron else None,
+                parameters={"workspace": workspace}
+                | ({"shares": shares} if s.flow is monthly_cycle and shares > 1 else {}),
                 description=s.description,
             ),
         )
@@ -70,17 +81,23 @@ def runner_deployments(workspace: str) -> list[RunnerDeployment]:
     ]
 
 
-def serve_all(workspace: str, *, limit: int, port: int) -> None:
-    """Run every deployment on its schedule in this process until stopped (the single-machine default).
+def serve_all(workspace: str, *, limit: int, port: int, shares: int = 1) -> None:
+    """Run every deployment on its schedule in this process until stopped (the single-machine default); each
+    run is a process of its own, so a cycle in ``shares`` shares uses that many cores.
 
     Against the Prefect server PREFECT_API_URL names; without one, a server of our own on ``port`` whose
     database is in the workspace's `.prefect/`."""
+    if shares >= limit:
+        raise UsageError(
+            f"--limit {limit} leaves no room for {shares} share(s) beside the cycle that waits for them: "
+            f"use --limit {shares + 1} or more"
+        )
     if PREFECT_API_URL.value():
-        serve(*runner_deployments(workspace), limit=limit)
+        serve(*runner_deployments(workspace, shares), limit=limit)
         return
     with (
         local_prefect_server(Path(workspace) / ".prefect", port) as api_url,
         temporary_settings(updates={PREFECT_API_URL: api_url}),
     ):
         print(f"Prefect server for this workspace: {api_url.removesuffix('/api')} (schedules, runs, the board's forms)")
-        serve(*runner_deployments(workspace), limit=limit)
+        serve(*runner_deployments(workspace, shares), limit=limit)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run as current_run
@@ -12,14 +12,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from domain.contract import Contract
 from domain.periods import Period, contract_month
 from flows.delivery import deliver
-from integrations.inbox import InboxFile
+from flows.intake import PARTNERS_AT_ONCE, collect, process_in_shares
 from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
-from services.intake import Outcome, by_sender, process_file
+from services.intake import Outcome
 from services.notifications import DeliveryReport
 from services.payments import RunResult
 from services.schedule import period_to_run
@@ -44,24 +44,6 @@ def prepare(deps: Deps) -> Contract:
     with session_scope(deps.engine) as session:
         repo.sync_partners(session, contract=deps.contract)
     return deps.contract
-
-
-@task(cache_policy=NONE)
-def collect(deps: Deps) -> list[InboxFile]:
-    files = list(deps.inbox.files())
-    with session_scope(deps.engine) as session:
-        return [f for f in files if repo.submission_by_sha(session, sha256=f.sha256) is None]
-
-
-# Partners' files are processed side by side, each partner's own in the order they arrived (so its
-# versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
-# Prefect's default pool is unbounded (DESIGN.md section 9). More machines: see the README.
-PARTNERS_AT_ONCE = 4
-
-
-@task(cache_policy=NONE, task_run_name="process {label}")
-def process(deps: Deps, files: list[InboxFile], label: str) -> list[Outcome]:
-    return [process_file(deps, file) for file in files]
 
 
 @task(cache_policy=NONE, task_run_name="cross-check {period}")
@@ -92,21 +74,6 @@ def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], ru
         )
 
 
-def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
-    """Every file processed, partners side by side; the outcomes in arrival order. One that fails
-    fails the cycle, but only once every other partner's files are processed (none left half done)."""
-    groups = by_sender(files, deps.contract)
-    labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
-    futures = process.map(unmapped(deps), groups, labels)
-    futures.wait()
-    position = {id(file): n for n, file in enumerate(files)}
-    outcomes: dict[int, Outcome] = {}
-    for group, future in zip(groups, futures, strict=True):
-        # result() raises a group's failure; the first group's first, once all are done
-        outcomes.update(zip((position[id(f)] for f in group), future.result(), strict=True))
-    return [outcomes[n] for n in range(len(files))]
-
-
 def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[str]) -> list[Period]:
     """This period, and every earlier period that already had a run and received a return now."""
     corrections = {
@@ -120,8 +87,12 @@ def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[st
     validate_parameters=False,
     task_runner=ThreadPoolTaskRunner(max_workers=PARTNERS_AT_ONCE),  # type: ignore[arg-type]
 )
-def monthly_cycle(period: str | None = None, workspace: str | None = None, deps: Deps | None = None) -> CycleReport:
-    """One period's cycle; a scheduled run (no period) takes the latest period whose returns are due."""
+def monthly_cycle(
+    period: str | None = None, workspace: str | None = None, shares: int = 1, deps: Deps | None = None
+) -> CycleReport:
+    """One period's cycle; a scheduled run (no period) takes the latest period whose returns are due. With
+    ``shares`` above 1 the partners' returns are dealt into that many runs of the `intake` deployment, for
+    workers on several machines; payment waits for every share."""
     deps = deps or production_deps(Workspace.for_run(workspace))
     logger = get_run_logger()
     target = Period.parse(period) if period else period_to_run(deps, scheduled_for=current_run.scheduled_start_time)
@@ -134,7 +105,7 @@ def monthly_cycle(period: str | None = None, workspace: str | None = None, deps:
     prepare(deps)
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
-    report.outcomes = process_side_by_side(deps, files)
+    report.outcomes = process_in_shares(deps, files, shares)
     checked = sorted(
         {target} | {Period.parse(o.period) for o in report.outcomes if o.period and o.period < str(target)}
     )

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from domain import return_layout as layout
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
-from domain.errors import IntegrityError
+from domain.errors import IntegrityError, UsageError
 from domain.findings import Finding, Severity, has_errors, ordered
 from domain.period_states import period_state
 from domain.periods import Period, london_date
@@ -132,6 +132,54 @@ def by_sender(files: list[InboxFile], contract: Contract) -> list[list[InboxFile
         assert file.sender is not None
         groups.setdefault(file.sender, []).append(file)
     return list(groups.values())
+
+
+def share_out(groups: list[list[InboxFile]], shares: int) -> list[list[InboxFile]]:
+    """The groups dealt into at most ``shares`` shares of about equal bytes (the largest group first, each to the
+    lightest share so far), for workers on several machines; a group is never split, each keeps its order."""
+    if shares < 1:
+        raise UsageError(f"a cycle is split into at least one share, not {shares}")
+    dealt: list[list[InboxFile]] = [[] for _ in range(min(shares, len(groups)))]
+    weights = [0] * len(dealt)
+    for group in sorted(groups, key=lambda g: (-sum(f.size for f in g), g[0].path)):
+        lightest = weights.index(min(weights))
+        dealt[lightest] += group
+        weights[lightest] += sum(f.size for f in group)
+    return [share for share in dealt if share]
+
+
+def recorded_outcomes(deps: Deps, files: list[InboxFile]) -> tuple[list[Outcome], list[InboxFile]]:
+    """What became of ``files`` processed elsewhere (another worker), read back from the records, in their order;
+    and the files nothing was recorded for. Findings come back as codes and places (their full messages are in
+    the records and the partner's feedback)."""
+    outcomes: list[Outcome] = []
+    missing: list[InboxFile] = []
+    with session_scope(deps.engine) as session:
+        for file in files:
+            known = repo.submission_by_sha(session, sha256=file.sha256)
+            if known is None:
+                missing.append(file)
+            elif known.source != file.path:  # the same bytes sent twice: the other copy was filed
+                outcomes.append(_duplicate(file, known))
+            else:
+                assert known.id is not None
+                stored = repo.findings_of(session, submission_id=known.id)
+                findings = [Finding(r.code, r.sheet, r.cell, r.row, r.column, r.value) for r in stored]
+                # superseded: accepted when filed, then replaced by a later version (the only way to it)
+                status = "accepted" if known.status == "superseded" else known.status
+                outcomes.append(
+                    Outcome(
+                        file.name,
+                        status,
+                        known.partner_id,
+                        known.period,
+                        known.version,
+                        findings,
+                        known.feedback_path,
+                        known.id,
+                    )
+                )
+    return outcomes, missing
 
 
 def process_file(deps: Deps, file: InboxFile) -> Outcome:

@@ -184,7 +184,7 @@ def test_partners_processed_side_by_side_keep_each_partners_versions_in_arrival_
 def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.monthly_cycle as cycle
+    import flows.intake as cycle
 
     contract = workspace.load_contract()
     partners = ["city-mind", "harbour-trust", "northfield-works"]

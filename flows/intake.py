@@ -1,0 +1,127 @@
+"""Flow `intake`: returns read, validated, fed back and recorded, partners side by side. The monthly cycle runs
+it in its own process, or hands one share of the month's files each to several runs of the `intake` deployment,
+which workers on other machines pick up (README, "National scale"). Orchestration only."""
+
+from typing import Any, cast
+
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.runtime import flow_run as current_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from domain.errors import AllianceError, UsageError
+from integrations.inbox import InboxFile
+from integrations.workspace import Workspace
+from models import repo
+from models.db import session_scope
+from services.deps import Deps, production_deps
+from services.intake import Outcome, by_sender, process_file, recorded_outcomes, share_out
+
+# Partners' files are processed side by side, each partner's own in the order they arrived (so its
+# versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
+# Prefect's default pool is unbounded (DESIGN.md section 9). More machines: shares, below.
+PARTNERS_AT_ONCE = 4
+DEPLOYMENT = "intake/intake"  # flow name / deployment name (flows/deployments.py, prefect.yaml)
+
+
+class SharesIncomplete(AllianceError):
+    """A share of the month's returns was not processed: the files not recorded stay in the inbox."""
+
+    exit_code = 1
+
+
+@task(cache_policy=NONE)
+def collect(deps: Deps) -> list[InboxFile]:
+    files = list(deps.inbox.files())
+    with session_scope(deps.engine) as session:
+        return [f for f in files if repo.submission_by_sha(session, sha256=f.sha256) is None]
+
+
+@task(cache_policy=NONE, task_run_name="process {label}")
+def process(deps: Deps, files: list[InboxFile], label: str) -> list[Outcome]:
+    return [process_file(deps, file) for file in files]
+
+
+def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
+    """Every file processed, partners side by side; the outcomes in arrival order. One that fails
+    fails the cycle, but only once every other partner's files are processed (none left half done)."""
+    groups = by_sender(files, deps.contract)
+    labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
+    futures = process.map(unmapped(deps), groups, labels)
+    futures.wait()
+    position = {id(file): n for n, file in enumerate(files)}
+    outcomes: dict[int, Outcome] = {}
+    for group, future in zip(groups, futures, strict=True):
+        # result() raises a group's failure; the first group's first, once all are done
+        outcomes.update(zip((position[id(f)] for f in group), future.result(), strict=True))
+    return [outcomes[n] for n in range(len(files))]
+
+
+@task(cache_policy=NONE, task_run_name="share {number} of {count}")
+def run_share(workspace: str, files: list[str], number: int, count: int) -> dict[str, Any]:
+    """One share run as a deployment run on whichever worker takes it; waits for it to end."""
+    parent = current_run.get_id()
+    try:
+        run = cast(  # sync-compatible: called outside an event loop it returns the value
+            FlowRun,
+            run_deployment(
+                DEPLOYMENT,
+                parameters={"files": files, "workspace": workspace},
+                flow_run_name=f"share {number} of {count}",
+                # a retried task finds the run it started instead of starting a second
+                idempotency_key=f"{parent}:share:{number}" if parent else None,
+                poll_interval=2,
+            ),
+        )
+    except ObjectNotFound as missing:
+        raise SharesIncomplete(
+            f"the Prefect server has no `{DEPLOYMENT}` deployment to run a share on: deploy it (`prefect deploy "
+            '--all`, README "Running it for real") or run the cycle in one process (--shares 1)'
+        ) from missing
+    state = run.state
+    return {"run": str(run.id), "state": state.type.value if state else "UNKNOWN", "name": state.name if state else ""}
+
+
+def process_in_shares(deps: Deps, files: list[InboxFile], shares: int) -> list[Outcome]:
+    """The files dealt into ``shares`` shares of whole partners, each an `intake` deployment run (on other workers,
+    other machines: they share the workspace folder and the database); the outcomes read back from the records.
+    Files from outside the partner folders cannot be shared out: they are processed here, all together."""
+    if shares < 1:
+        raise UsageError(f"a cycle is split into at least one share, not {shares}")
+    groups = by_sender(files, deps.contract)
+    if shares == 1 or len(groups) <= 1:
+        return process_side_by_side(deps, files)
+    dealt = share_out(groups, shares)
+    workspace = str(deps.workspace.root.resolve())
+    digests = [[f.sha256 for f in share] for share in dealt]
+    futures = run_share.map(unmapped(workspace), digests, list(range(1, len(dealt) + 1)), unmapped(len(dealt)))
+    futures.wait()
+    ended = [future.result() for future in futures]
+    outcomes, missing = recorded_outcomes(deps, files)
+    failed = [f"share {n} (run {e['run']}: {e['name']})" for n, e in enumerate(ended, 1) if e["state"] != "COMPLETED"]
+    if failed or missing:
+        raise SharesIncomplete(
+            f"{len(missing)} of {len(files)} file(s) were not processed; they stay in the inbox for the next run"
+            + (f"; not completed: {', '.join(failed)}" if failed else "")
+            + ". Is a worker polling the work pool of the `intake` deployment?"
+        )
+    return outcomes
+
+
+@flow(
+    name="intake",
+    validate_parameters=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=PARTNERS_AT_ONCE),  # type: ignore[arg-type]
+)
+def intake(files: list[str], workspace: str | None = None, deps: Deps | None = None) -> dict[str, int]:
+    """Process the inbox files with these SHA-256 digests that are not recorded yet (one share of a cycle)."""
+    deps = deps or production_deps(Workspace.for_run(workspace))
+    wanted = set(files)
+    chosen = [f for f in collect(deps) if f.sha256 in wanted]
+    counts: dict[str, int] = {}
+    for outcome in process_side_by_side(deps, chosen):
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return counts
