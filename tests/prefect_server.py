@@ -63,12 +63,15 @@ def _free_port() -> int:
 TRANSIENT = {429, 502, 503, 504}  # a busy server (SQLite-backed Prefect answers 503 while its database is locked)
 
 
-def http_json(url: str, payload: Any = None, timeout: float = 10.0, attempts: int = 6) -> Any:
+def http_json(url: str, payload: Any = None, timeout: float = 20.0, attempts: int = 6) -> Any:
     """GET (payload None) or POST JSON to the server; returns the decoded body.
 
     Retries what Prefect's own client retries (a busy server's 429/502/503/504) with backoff: CI
-    once saw a 503 on a loaded machine. Any other error is raised at once."""
+    once saw a 503 on a loaded machine. A read (a GET, a `/filter` query) that timed out is asked
+    again too (seen with three workers polling one SQLite-backed server); a write is not, as it may
+    have been done. Any other error is raised at once."""
     data = None if payload is None else json.dumps(payload).encode()
+    is_read = payload is None or url.endswith("/filter")
     for attempt in range(attempts):
         request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
         try:
@@ -79,6 +82,9 @@ def http_json(url: str, payload: Any = None, timeout: float = 10.0, attempts: in
             if error.code not in TRANSIENT or attempt == attempts - 1:
                 raise
             time.sleep(min(2**attempt, 10))
+        except TimeoutError:
+            if not is_read or attempt == attempts - 1:
+                raise
     raise AssertionError("unreachable")
 
 

@@ -33,10 +33,12 @@ def test_alliance_serve_schedules_every_flow_and_runs_one_asked_for(tmp_path: Pa
         )
     try:
         deployments = _wait_for(lambda: _deployments(api), timeout=180)
-        assert sorted(deployments) == ["monthly-cycle", "partner-review", "reminders"]
+        assert sorted(deployments) == ["intake", "monthly-cycle", "partner-review", "reminders"]
         for record in deployments.values():
             assert record["parameters"] == {"workspace": str(workspace)}
-            assert record["schedules"][0]["schedule"]["timezone"] == "Europe/London"
+        for name in ("monthly-cycle", "partner-review", "reminders"):
+            assert deployments[name]["schedules"][0]["schedule"]["timezone"] == "Europe/London"
+        assert deployments["intake"]["schedules"] == []  # started by a cycle in shares only
 
         run = http_json(f"{api}/deployments/{deployments['reminders']['id']}/create_flow_run", {})
         finished = _wait_for(lambda: _finished(api, run["id"]), timeout=180)
@@ -61,7 +63,7 @@ def _deployments(api: str) -> dict[str, dict[str, object]] | None:
         records = http_json(f"{api}/deployments/filter", {})
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
-    return {d["name"]: d for d in records} if len(records) == 3 else None
+    return {d["name"]: d for d in records} if len(records) == 4 else None
 
 
 def _finished(api: str, run_id: str) -> dict[str, str] | None:

@@ -49,11 +49,14 @@ def deployed() -> Iterator[Deployed]:
 
 
 def test_prefect_deploy_all_registers_every_deployment_on_the_process_pool(deployed: Deployed) -> None:
-    assert sorted(deployed.deployments) == ["monthly-cycle", "partner-review", "reminders"]
-    for record in deployed.deployments.values():
+    assert sorted(deployed.deployments) == ["intake", "monthly-cycle", "partner-review", "reminders"]
+    for name, record in deployed.deployments.items():
         assert record["work_pool_name"] == "alliance-process"
-        assert [s["active"] for s in record["schedules"]] == [True]
-        assert record["schedules"][0]["schedule"]["timezone"] == "Europe/London"
+        if name == "intake":
+            assert record["schedules"] == []  # a share of a cycle: started by the cycle
+        else:
+            assert [s["active"] for s in record["schedules"]] == [True]
+            assert record["schedules"][0]["schedule"]["timezone"] == "Europe/London"
         (step,) = record["pull_steps"]
         assert step["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
     pool = http_json(f"{deployed.server.api_url}/work_pools/alliance-process")
@@ -81,6 +84,39 @@ def test_two_alliances_run_their_cycles_at_once_on_one_worker_each_in_its_own_da
         assert _versions(south_db) == {p: [1, 2] for p in PARTNERS}
         for db in (north_db, south_db):
             assert _count(db, "SELECT count(*) FROM payment_run") == 1
+
+
+def test_a_cycle_in_two_shares_runs_them_on_other_workers_and_pays_once(deployed: Deployed, tmp_path: Path) -> None:
+    with _pg() as db:
+        workspace = _workspace(tmp_path / "alliance", db, versions=2)
+        logs = [tmp_path / f"worker-{n}.log" for n in range(3)]
+        # one flow run per worker at a time: the cycle on one, each share necessarily on another
+        with (
+            _worker(deployed.server, logs[0], limit=1),
+            _worker(deployed.server, logs[1], limit=1),
+            _worker(deployed.server, logs[2], limit=1),
+        ):
+            cycle_id = _start(deployed, "monthly-cycle", {"period": str(OCTOBER), "shares": 2}, workspace)
+            cycle = _wait(deployed.server, cycle_id, timeout=300)
+        assert cycle["state_type"] == "COMPLETED", _states([cycle])
+        shares = http_json(
+            f"{deployed.server.api_url}/flow_runs/filter",
+            {"flow_runs": {"deployment_id": {"any_": [deployed.deployments["intake"]["id"]]}}},
+        )
+        shares = [s for s in shares if s["parameters"]["workspace"] == str(workspace.root.resolve())]
+        assert sorted(s["name"] for s in shares) == ["share 1 of 2", "share 2 of 2"]
+        assert [s["state_type"] for s in shares] == ["COMPLETED", "COMPLETED"], _states(shares)
+        # a worker that runs a flow run logs its "View at .../flow-run/<id>" (one that lost the claim does not)
+        runs = [cycle_id, *(s["id"] for s in shares)]
+        ran_on = {
+            run: [n for n, log in enumerate(logs) if f"flow-run/{run}" in log.read_text(errors="replace")]
+            for run in runs
+        }
+        assert sorted(ran_on.values()) == [[0], [1], [2]], ran_on  # three runs, each on a worker of its own
+
+        assert _versions(db) == {p: [1, 2] for p in PARTNERS}
+        assert _count(db, "SELECT count(*) FROM submission") == 2 * len(PARTNERS)
+        assert _count(db, "SELECT count(*) FROM payment_run WHERE period = '2026-10'") == 1
 
 
 def test_a_worker_killed_mid_cycle_loses_nothing_and_pays_nothing_twice(deployed: Deployed, tmp_path: Path) -> None:
@@ -162,11 +198,11 @@ def _workspace(root: Path, db: Engine, *, versions: int) -> Workspace:
 
 
 @contextmanager
-def _worker(server: LocalPrefectServer, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(server: LocalPrefectServer, log_path: Path, limit: int = 4) -> Iterator[subprocess.Popen[bytes]]:
     env = server.client_env()
     env.pop("ALLIANCE_DATABASE_URL", None)  # each workspace names its own
     env.update(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="1")
-    command = [PREFECT, "worker", "start", "--pool", "alliance-process", "--limit", "4"]
+    command = [PREFECT, "worker", "start", "--pool", "alliance-process", "--limit", str(limit)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
