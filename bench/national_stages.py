@@ -141,12 +141,129 @@ def cycle(root: Path) -> dict[str, Any]:
     }
 
 
+def cycle_served(root: Path, shares: int) -> dict[str, Any]:
+    """The `monthly-cycle` deployment run by `alliance serve --shares N`, as officers run it on one machine: the
+    cycle and each share a process of its own (the worker set-up across machines runs the same flows). Timed by
+    the Prefect server, from the cycle run's start to its end; peak RSS summed over serve's process tree."""
+    import socket
+    import subprocess
+    import tempfile
+
+    from bench.national import RECEIVED
+
+    work = root.parent / f"{root.name}-served"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(root, work)
+    for path in _files(work):
+        os.utime(path, (RECEIVED.timestamp(), RECEIVED.timestamp()))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ALLIANCE_"))}
+    env.update(PREFECT_HOME=tempfile.mkdtemp(prefix="bench-prefect-"), PREFECT_RUNNER_POLL_FREQUENCY="1")
+    alliance = str(Path(sys.executable).with_name("alliance"))
+    command = [alliance, "serve", "--workspace", str(work), "--port", str(port)]
+    command += ["--shares", str(shares), "--limit", str(shares + 1)]
+    with (work / "serve.log").open("wb") as log:
+        serve = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deployments = _until(lambda: _deployments(api), timeout=300)
+        created = _http(
+            f"{api}/deployments/{deployments['monthly-cycle']}/create_flow_run", {"parameters": {"period": "2026-10"}}
+        )
+        peak = 0
+        while (run := _http(f"{api}/flow_runs/{created['id']}"))["state_type"] not in _FINISHED:
+            peak = max(peak, _tree_rss_kib(serve.pid))
+            time.sleep(0.5)
+        if run["state_type"] != "COMPLETED":
+            raise RuntimeError(f"cycle {run['state_type']}: {(work / 'serve.log').read_text()[-3000:]}")
+        children = _http(f"{api}/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [created["id"]]}}})
+    finally:
+        os.killpg(serve.pid, 15)
+        serve.wait(timeout=60)
+    seconds = (_moment(run["end_time"]) - _moment(run["start_time"])).total_seconds()
+    shares_seconds = sorted(
+        round((_moment(c["end_time"]) - _moment(c["start_time"])).total_seconds(), 1) for c in children if c["end_time"]
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "seconds": seconds,
+        "shares": shares,
+        "share_seconds": shares_seconds,
+        "tree_peak_rss_mib": round(peak / 1024, 1),
+    }
+
+
+_FINISHED = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _http(url: str, payload: Any = None) -> Any:
+    import urllib.request
+
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def _deployments(api: str) -> dict[str, str] | None:
+    try:
+        records = _http(f"{api}/deployments/filter", {})
+    except OSError:
+        return None
+    return {d["name"]: d["id"] for d in records} if len(records) == 4 else None
+
+
+def _until(probe: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := probe()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready after {timeout:.0f}s")
+        time.sleep(0.5)
+    return found
+
+
+def _moment(value: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value)
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and every process below it, now (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, todo = {pid}, [pid]
+    while todo:
+        current = todo.pop()
+        below = [child for child, parent in parents.items() if parent == current]
+        tree.update(below)
+        todo += below
+    total = 0
+    for member in tree:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total
+
+
 RUNNERS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "floor": floor,
     "read": read,
     "validate": validate,
     "feedback": feedback,
     "cycle": cycle,
+    # not in STAGES (a Prefect server and processes of their own): ask for them with --stages
+    "served-1": lambda root: cycle_served(root, 1),
+    "served-2": lambda root: cycle_served(root, 2),
+    "served-4": lambda root: cycle_served(root, 4),
 }
 
 
