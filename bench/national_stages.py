@@ -198,13 +198,22 @@ def cycle_served(root: Path, shares: int) -> dict[str, Any]:
 _FINISHED = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def _http(url: str, payload: Any = None) -> Any:
+def _http(url: str, payload: Any = None, attempts: int = 8) -> Any:
+    """JSON to and from the Prefect server; a busy server's 429/502/503/504 asked again, as Prefect's client does."""
+    import urllib.error
     import urllib.request
 
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+    for attempt in range(attempts):
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 502, 503, 504) or attempt == attempts - 1:
+                raise
+            time.sleep(min(2**attempt, 10))
+    raise AssertionError("unreachable")
 
 
 def _deployments(api: str) -> dict[str, str] | None:

@@ -2,9 +2,11 @@
 it in its own process, or hands one share of the month's files each to several runs of the `intake` deployment,
 which workers on other machines pick up (README, "National scale"). Orchestration only."""
 
-from typing import Any, cast
+import time
+from typing import cast
+from uuid import UUID
 
-from prefect import flow, task, unmapped
+from prefect import flow, get_client, task, unmapped
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
@@ -25,6 +27,10 @@ from services.intake import Outcome, by_sender, process_file, recorded_outcomes,
 # Prefect's default pool is unbounded (DESIGN.md section 9). More machines: shares, below.
 PARTNERS_AT_ONCE = 4
 DEPLOYMENT = "intake/intake"  # flow name / deployment name (flows/deployments.py, prefect.yaml)
+# How long a cycle waits for a share to end: no worker polling the pool would otherwise hold it for ever.
+# A 200 x 5,000 month takes minutes in one process (README, "National scale").
+SHARE_DEADLINE_SECONDS = 4 * 3600
+SHARE_POLL_SECONDS = 2.0
 
 
 class SharesIncomplete(AllianceError):
@@ -60,29 +66,47 @@ def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
     return [outcomes[n] for n in range(len(files))]
 
 
-@task(cache_policy=NONE, task_run_name="share {number} of {count}")
-def run_share(workspace: str, files: list[str], number: int, count: int) -> dict[str, Any]:
-    """One share run as a deployment run on whichever worker takes it; waits for it to end."""
+@task(cache_policy=NONE)
+def start_shares(workspace: str, shares: list[list[str]]) -> list[str]:
+    """One `intake` deployment run per share (of file digests), started at once; their flow run ids."""
     parent = current_run.get_id()
-    try:
-        run = cast(  # sync-compatible: called outside an event loop it returns the value
-            FlowRun,
-            run_deployment(
-                DEPLOYMENT,
-                parameters={"files": files, "workspace": workspace},
-                flow_run_name=f"share {number} of {count}",
-                # a retried task finds the run it started instead of starting a second
-                idempotency_key=f"{parent}:share:{number}" if parent else None,
-                poll_interval=2,
-            ),
-        )
-    except ObjectNotFound as missing:
-        raise SharesIncomplete(
-            f"the Prefect server has no `{DEPLOYMENT}` deployment to run a share on: deploy it (`prefect deploy "
-            '--all`, README "Running it for real") or run the cycle in one process (--shares 1)'
-        ) from missing
-    state = run.state
-    return {"run": str(run.id), "state": state.type.value if state else "UNKNOWN", "name": state.name if state else ""}
+    started = []
+    for number, files in enumerate(shares, 1):
+        try:
+            run = cast(  # sync-compatible: called outside an event loop it returns the value
+                FlowRun,
+                run_deployment(
+                    DEPLOYMENT,
+                    parameters={"files": files, "workspace": workspace},
+                    flow_run_name=f"share {number} of {len(shares)}",
+                    # a retried task finds the run it started instead of starting a second
+                    idempotency_key=f"{parent}:share:{number}" if parent else None,
+                    timeout=0,  # started, not awaited: every share is started before any is waited for
+                ),
+            )
+        except ObjectNotFound as missing:
+            raise SharesIncomplete(
+                f"the Prefect server has no `{DEPLOYMENT}` deployment to run a share on: deploy it (`prefect deploy "
+                '--all`, README "Running it for real") or run the cycle in one process (--shares 1)'
+            ) from missing
+        started.append(str(run.id))
+    return started
+
+
+@task(cache_policy=NONE)
+def wait_for_shares(runs: list[str]) -> list[dict[str, str]]:
+    """Each share's run once it has ended, or as it stands at the deadline."""
+    deadline = time.monotonic() + SHARE_DEADLINE_SECONDS
+    with get_client(sync_client=True) as client:
+        while True:
+            ended = [client.read_flow_run(UUID(run)) for run in runs]
+            if all(r.state and r.state.is_final() for r in ended) or time.monotonic() > deadline:
+                break
+            time.sleep(SHARE_POLL_SECONDS)
+    return [
+        {"run": str(r.id), "state": r.state.type.value if r.state else "UNKNOWN", "name": r.state_name or "unknown"}
+        for r in ended
+    ]
 
 
 def process_in_shares(deps: Deps, files: list[InboxFile], shares: int) -> list[Outcome]:
@@ -96,17 +120,15 @@ def process_in_shares(deps: Deps, files: list[InboxFile], shares: int) -> list[O
         return process_side_by_side(deps, files)
     dealt = share_out(groups, shares)
     workspace = str(deps.workspace.root.resolve())
-    digests = [[f.sha256 for f in share] for share in dealt]
-    futures = run_share.map(unmapped(workspace), digests, list(range(1, len(dealt) + 1)), unmapped(len(dealt)))
-    futures.wait()
-    ended = [future.result() for future in futures]
+    ended = wait_for_shares(start_shares(workspace, [[f.sha256 for f in share] for share in dealt]))
     outcomes, missing = recorded_outcomes(deps, files)
     failed = [f"share {n} (run {e['run']}: {e['name']})" for n, e in enumerate(ended, 1) if e["state"] != "COMPLETED"]
     if failed or missing:
         raise SharesIncomplete(
             f"{len(missing)} of {len(files)} file(s) were not processed; they stay in the inbox for the next run"
             + (f"; not completed: {', '.join(failed)}" if failed else "")
-            + ". Is a worker polling the work pool of the `intake` deployment?"
+            + ". A share still scheduled or running may end later; the next run skips what it recorded."
+            + " Is a worker polling the work pool of the `intake` deployment, with room beside the cycle?"
         )
     return outcomes
 

@@ -2,9 +2,11 @@
 a worker on another machine), whole partners per share, the outcomes read back, payment only once all ended."""
 
 import os
+import re
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -39,24 +41,52 @@ def _inbox(workspace: Workspace, versions: int = 2) -> None:
 
 
 class Workers:
-    """Stands in for run_deployment: each share runs as the `intake` flow, with these deps, unless told to fail."""
+    """Stands in for the Prefect server and its workers: each share started runs at once as the `intake` flow, with
+    these deps, unless it is to crash or never to be picked up; `read_flow_run` tells how each ended."""
 
-    def __init__(self, deps: Deps, failing: set[int] | None = None) -> None:
+    def __init__(self, deps: Deps, crashing: set[int] | None = None, never_started: set[int] | None = None) -> None:
         self.deps = deps
-        self.failing = failing or set()
+        self.crashing = crashing or set()
+        self.never_started = never_started or set()
         self.shares: dict[int, list[str]] = {}  # share number -> its partners
+        self.states: dict[UUID, str] = {}
 
-    def __call__(self, name: str, parameters: dict[str, Any], flow_run_name: str, **_: Any) -> Any:
-        assert name == "intake/intake"
+    def run_deployment(self, name: str, parameters: dict[str, Any], flow_run_name: str, **options: Any) -> Any:
+        assert name == "intake/intake" and options["timeout"] == 0
         wanted = set(parameters["files"])
         number = int(flow_run_name.split()[1])
         self.shares[number] = sorted({f.sender or "" for f in self.deps.inbox.files() if f.sha256 in wanted})
-        if number in self.failing:
-            state = SimpleNamespace(type=SimpleNamespace(value="CRASHED"), name="Crashed")
+        run_id = uuid4()
+        if number in self.crashing:
+            self.states[run_id] = "CRASHED"
+        elif number in self.never_started:
+            self.states[run_id] = "SCHEDULED"
         else:
             intake(files=parameters["files"], workspace=parameters["workspace"], deps=self.deps)
-            state = SimpleNamespace(type=SimpleNamespace(value="COMPLETED"), name="Completed")
-        return SimpleNamespace(id=f"run-{number}", state=state)
+            self.states[run_id] = "COMPLETED"
+        return SimpleNamespace(id=run_id)
+
+    def get_client(self, sync_client: bool) -> Any:
+        workers = self
+
+        class Client:
+            def __enter__(self) -> "Client":
+                return self
+
+            def __exit__(self, *_: object) -> None:
+                return None
+
+            def read_flow_run(self, run_id: UUID) -> Any:
+                kind = workers.states[run_id]
+                state = SimpleNamespace(type=SimpleNamespace(value=kind), is_final=lambda: kind != "SCHEDULED")
+                return SimpleNamespace(id=run_id, state=state, state_name=kind.title())
+
+        return Client()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(intake_flow, "run_deployment", self.run_deployment)
+        monkeypatch.setattr(intake_flow, "get_client", self.get_client)
+        monkeypatch.setattr(intake_flow, "SHARE_POLL_SECONDS", 0.01)
 
 
 def test_a_cycle_in_two_shares_files_every_return_once_each_partner_whole_in_one_share(
@@ -65,7 +95,7 @@ def test_a_cycle_in_two_shares_files_every_return_once_each_partner_whole_in_one
     _inbox(workspace)
     deps = deps_for(workspace)
     workers = Workers(deps)
-    monkeypatch.setattr(intake_flow, "run_deployment", workers)
+    workers.install(monkeypatch)
 
     report = monthly_cycle(period="2026-10", shares=2, deps=deps)
 
@@ -98,15 +128,15 @@ def test_a_share_that_does_not_finish_fails_the_cycle_unpaid_and_leaves_its_file
 ) -> None:
     _inbox(workspace, versions=1)
     deps = deps_for(workspace)
-    workers = Workers(deps, failing={2})
-    monkeypatch.setattr(intake_flow, "run_deployment", workers)
+    workers = Workers(deps, crashing={2})
+    workers.install(monkeypatch)
 
     with pytest.raises(SharesIncomplete) as failed:
         monthly_cycle(period="2026-10", shares=2, deps=deps)
     unfinished = len(workers.shares[2])  # one file per partner
     assert unfinished in (1, 2)
     assert f"{unfinished} of 3 file(s) were not processed" in str(failed.value)
-    assert "not completed: share 2 (run run-2: Crashed)" in str(failed.value)
+    assert re.search(r"not completed: share 2 \(run [0-9a-f-]{36}: Crashed\)", str(failed.value))
     with session_scope(deps.engine) as session:
         assert repo.periods_with_runs(session) == []  # nothing paid while a share is unfinished
         assert len(repo.submissions_for_period(session, period="2026-10")) == 3 - unfinished
@@ -118,6 +148,20 @@ def test_a_share_that_does_not_finish_fails_the_cycle_unpaid_and_leaves_its_file
         assert len(repo.runs_of(session, period="2026-10")) == 1
 
 
+def test_a_share_no_worker_picks_up_fails_the_cycle_at_the_deadline_unpaid(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _inbox(workspace, versions=1)
+    deps = deps_for(workspace)
+    Workers(deps, never_started={1}).install(monkeypatch)
+    monkeypatch.setattr(intake_flow, "SHARE_DEADLINE_SECONDS", 0.5)
+
+    with pytest.raises(SharesIncomplete, match=r"not completed: share 1 \(run .*: Scheduled\).*Is a worker polling"):
+        monthly_cycle(period="2026-10", shares=2, deps=deps)
+    with session_scope(deps.engine) as session:
+        assert repo.periods_with_runs(session) == []
+
+
 def test_loose_files_or_one_partner_are_not_shared_out(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     contract = workspace.load_contract()
     workspace.inbox.mkdir()
@@ -125,7 +169,7 @@ def test_loose_files_or_one_partner_are_not_shared_out(workspace: Workspace, mon
     (workspace.inbox / "city-mind").mkdir()
     (workspace.inbox / "city-mind" / "c.xlsx").write_bytes(return_bytes(contract, "city-mind"))
     workers = Workers(deps_for(workspace))
-    monkeypatch.setattr(intake_flow, "run_deployment", workers)
+    workers.install(monkeypatch)
 
     report = monthly_cycle(period="2026-10", shares=4, deps=deps_for(workspace))
 
