@@ -161,7 +161,8 @@ def cycle_served(root: Path, shares: int) -> dict[str, Any]:
         port = probe.getsockname()[1]
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ALLIANCE_"))}
-    env.update(PREFECT_HOME=tempfile.mkdtemp(prefix="bench-prefect-"), PREFECT_RUNNER_POLL_FREQUENCY="1")
+    client_home = tempfile.mkdtemp(prefix="bench-prefect-")
+    env.update(PREFECT_HOME=client_home, PREFECT_RUNNER_POLL_FREQUENCY="1")
     alliance = str(Path(sys.executable).with_name("alliance"))
     command = [alliance, "serve", "--workspace", str(work), "--port", str(port)]
     command += ["--shares", str(shares), "--limit", str(shares + 1)]
@@ -182,6 +183,7 @@ def cycle_served(root: Path, shares: int) -> dict[str, Any]:
     finally:
         os.killpg(serve.pid, 15)
         serve.wait(timeout=60)
+        shutil.rmtree(client_home, ignore_errors=True)
     seconds = (_moment(run["end_time"]) - _moment(run["start_time"])).total_seconds()
     shares_seconds = sorted(
         round((_moment(c["end_time"]) - _moment(c["start_time"])).total_seconds(), 1) for c in children if c["end_time"]
