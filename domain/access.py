@@ -51,6 +51,9 @@ PERMISSIONS: Mapping[str, frozenset[Role] | None] = {
     "serve": OFFICERS,  # runs every scheduled flow: the cycle, reminders, the review
     "review reply": PARTNERS,  # only for a partner the caller acts for
     "review decide": BOARD,
+    "report": OFFICERS,  # builds every audience's report (the audiences' grades are in alliance.yaml)
+    "checks list": OFFICERS,  # claims drawn name participants: the alliance office only
+    "checks record": OFFICERS,
 }
 
 _LIST = {Role.officer: "roles.officers", Role.board: "roles.board", Role.partner: "roles.partners"}

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from domain.errors import ConfigError
 from domain.money import pounds_to_pence
 from domain.periods import Period
+from domain.publication import DEFAULT_THRESHOLD, FIGURES, Grade
 
 SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 
@@ -177,6 +178,34 @@ class Deadlines(Frozen):
     reminder_days_before: list[Annotated[int, Field(ge=0, le=28)]] = Field(default_factory=list)
 
 
+class ReportSettings(Frozen):
+    """What the alliance report publishes (domain.publication): each figure's grade, and small numbers hidden."""
+
+    suppress_below: int = Field(default=DEFAULT_THRESHOLD, ge=1, le=1000)  # counts under it are shown as "<5"
+    figures: dict[str, Grade] = Field(default_factory=dict)  # figure id -> public | alliance | officers
+
+    @field_validator("figures")
+    @classmethod
+    def _known_figures(cls, value: dict[str, Grade]) -> dict[str, Grade]:
+        unknown = sorted(set(value) - set(FIGURES))
+        if unknown:
+            raise _at((unknown[0],), f"is not a figure of the report (figures: {', '.join(FIGURES)})")
+        return value
+
+
+class SpotChecks(Frozen):
+    """Each month, claimed outcomes drawn per partner for officers to verify against evidence."""
+
+    sample_size: int = Field(default=3, ge=0, le=1000)  # claims per partner and month at ordinary risk
+    max_sample: int = Field(default=12, ge=0, le=10000)  # the most drawn from one partner in a month
+
+    @model_validator(mode="after")
+    def _max_not_below_size(self) -> "SpotChecks":
+        if self.max_sample < self.sample_size:
+            raise ValueError("max_sample must not be less than sample_size")
+        return self
+
+
 # A person named in ``roles``: a Slack user id (U.../W...) or a name as the person gives it with --as.
 Person = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^\S(?:[^\x00-\x1f\x7f]*\S)?$")]
 
@@ -218,6 +247,8 @@ class Contract(Frozen):
     review: Review = Field(default_factory=Review)
     deadlines: Deadlines
     roles: Roles | None = None  # None: one operator does everything (the embedded default, the demo)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    spot_checks: SpotChecks = Field(default_factory=SpotChecks)
 
     @model_validator(mode="after")
     def _roles_name_known_partners(self) -> "Contract":
@@ -260,10 +291,14 @@ class Contract(Frozen):
 
     def fingerprint(self) -> str:
         """A short hash of the contract's content: what a payment run was computed under."""
-        # Who holds which role pays no one differently: changing roles must not make a new payment run version.
-        content = self.model_dump(mode="json", exclude={"roles"})
+        # Who holds which role, what is published and how many claims are checked pay no one differently:
+        # changing them must not make a new payment run version.
+        content = self.model_dump(mode="json", exclude=set(NOT_PAYMENT_TERMS))
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

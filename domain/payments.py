@@ -4,7 +4,7 @@ Pure: inputs are the contract, the period and each partner's points; output is e
 with the figures that explain it. Integer pence throughout; Decimal for rates and points.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
@@ -140,6 +140,16 @@ def calculate_payments(
 
 
 @dataclass(frozen=True)
+class Withdrawn:
+    """A claim not counted: a spot check found it not verified (domain.spot_checks)."""
+
+    participant_id: str
+    measure: str
+    band: str
+    points: Decimal
+
+
+@dataclass(frozen=True)
 class LineDraft:
     """One payment line before it is stored: the amount, and the working that explains it."""
 
@@ -175,13 +185,19 @@ def core_line(contract: Contract, calculation: PaymentCalculation, payment: Part
     )
 
 
+WITHDRAWN_LISTED = 10
+
+
 def outcome_line(
-    calculation: PaymentCalculation, payment: PartnerPayment, cells: Mapping[tuple[str, str], tuple[int, Decimal]]
+    calculation: PaymentCalculation,
+    payment: PartnerPayment,
+    cells: Mapping[tuple[str, str], tuple[int, Decimal]],
+    withdrawn: Sequence[Withdrawn] = (),
 ) -> LineDraft:
     """The outcome line, with points per measure and band, the factor and the share.
 
-    ``cells`` maps (measure, band) to (rows achieving it, points); empty when the partner has
-    no accepted return for the period.
+    ``cells`` maps (measure, band) to (rows achieving it, points), withdrawn claims already left out;
+    empty when the partner has no accepted return for the period. ``withdrawn`` says which were.
     """
     with localcontext(money_context()):
         exact_share = (
@@ -199,6 +215,8 @@ def outcome_line(
         "payable_pence": calculation.payable_pence,
         "exact_share_pence": str(exact_share.quantize(Decimal("0.0001"))),
     }
+    if withdrawn:
+        working["withdrawn"] = [[w.participant_id, w.measure, w.band, str(w.points)] for w in withdrawn]
     if not cells:
         text = "No accepted return for this period: no outcome payment yet (a late return is paid as a correction)"
     else:
@@ -208,6 +226,16 @@ def outcome_line(
             f"{format_pounds(calculation.payable_pence)} (monthly pool {format_pounds(calculation.pool_pence)} "
             f"x alliance factor {calculation.alliance_factor:.4f}; target {calculation.target_points} points) = "
             f"{exact_share:.4f}p, paid {format_pounds(payment.outcome_pence)} to the penny. {points}"
+        )
+    if withdrawn:
+        listed = "; ".join(
+            f"{w.participant_id} {w.measure} ({w.band}, {w.points} points)" for w in withdrawn[:WITHDRAWN_LISTED]
+        )
+        if len(withdrawn) > WITHDRAWN_LISTED:
+            listed += f" and {len(withdrawn) - WITHDRAWN_LISTED} more"
+        text += (
+            f". Not counted: {len(withdrawn)} claim(s) withdrawn after spot checks found them not verified "
+            f"({sum((w.points for w in withdrawn), Decimal(0))} points: {listed})"
         )
     return LineDraft(
         partner_id=payment.partner_id,
@@ -223,12 +251,15 @@ def entitlement_lines(
     contract: Contract,
     calculation: PaymentCalculation,
     cells_by_partner: Mapping[str, Mapping[tuple[str, str], tuple[int, Decimal]]],
+    withdrawn_by_partner: Mapping[str, Sequence[Withdrawn]] | None = None,
 ) -> list[LineDraft]:
     """Core then outcome line for every partner, in partner id order."""
     lines: list[LineDraft] = []
+    withdrawn_by_partner = withdrawn_by_partner or {}
     for payment in calculation.partners:
         lines.append(core_line(contract, calculation, payment))
-        lines.append(outcome_line(calculation, payment, cells_by_partner.get(payment.partner_id, {})))
+        cells = cells_by_partner.get(payment.partner_id, {})
+        lines.append(outcome_line(calculation, payment, cells, withdrawn_by_partner.get(payment.partner_id, ())))
     return lines
 
 
@@ -242,13 +273,18 @@ class PaidBefore:
 
 
 def adjustment_lines(
-    period: Period, new: list[LineDraft], paid_before: list[PaidBefore], base_version: int
+    period: Period,
+    new: list[LineDraft],
+    paid_before: list[PaidBefore],
+    base_version: int,
+    outcome_reasons: Mapping[str, str] | None = None,
 ) -> list[LineDraft]:
     """For a correcting version: per partner and kind, take off what version ``base_version``
     already made due, so that the version pays exactly the difference.
 
     Only ``paid_before``'s core and outcome lines count: a payable version restates the whole
-    period, so once it is paid they alone are what the period has been paid.
+    period, so once it is paid they alone are what the period has been paid. ``outcome_reasons``
+    says, per partner, why its outcome changed when the records alone do not (claims withdrawn).
     """
     before: dict[tuple[str, str], int] = {}
     for item in paid_before:
@@ -268,6 +304,9 @@ def adjustment_lines(
             f"{format_pounds(is_now)}: less the {format_pounds(was)} already paid, so this version pays "
             f"{'+' if change >= 0 else ''}{format_pounds(change)}"
         )
+        reason = (outcome_reasons or {}).get(partner_id) if kind == "outcome" else None
+        if reason:
+            text += f" ({reason})"
         adjustments.append(
             LineDraft(
                 partner_id=partner_id,

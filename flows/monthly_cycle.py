@@ -21,7 +21,8 @@ from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome
 from services.notifications import DeliveryReport
-from services.payments import RunResult
+from services.payments import RunResult, periods_with_new_withdrawals
+from services.spot_checks import DrawMade, draw_spot_checks
 from services.schedule import period_to_run
 from services.statements import pay_period
 from services.status import count_statuses, period_status
@@ -35,6 +36,7 @@ class CycleReport:
     status: list[dict[str, Any]] = field(default_factory=list)
     # period -> participant id -> partners: this period and every earlier one a return arrived for now
     duplicate_claims: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    spot_checks: list[DrawMade] = field(default_factory=list)  # draws made this cycle
     delivery: DeliveryReport | None = None
     period_state: str = "open"  # open | due | closed (DESIGN.md section 7), after this cycle
 
@@ -56,6 +58,11 @@ def pay(deps: Deps, period: Period) -> RunResult:
     return pay_period(deps, period)
 
 
+@task(cache_policy=NONE, task_run_name="spot checks {period}")
+def spot_checks(deps: Deps, period: Period) -> list[DrawMade]:
+    return draw_spot_checks(deps, period)
+
+
 @task(cache_policy=NONE)
 def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], run: RunResult) -> None:
     with session_scope(deps.engine) as session:
@@ -74,12 +81,16 @@ def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], ru
         )
 
 
-def periods_to_pay(period: Period, outcomes: list[Outcome], paid_before: list[str]) -> list[Period]:
-    """This period, and every earlier period that already had a run and received a return now."""
+def periods_to_pay(
+    period: Period, outcomes: list[Outcome], paid_before: list[str], recoveries: list[Period] | None = None
+) -> list[Period]:
+    """Every earlier period that already had a run and received a return now, and every paid period with claims
+    withdrawn since its last run (spot checks: the recovery); then this period, last."""
     corrections = {
         Period.parse(o.period) for o in outcomes if o.period and o.status == "accepted" and o.period in paid_before
     }
-    return sorted({p for p in corrections if p < period} | {period})
+    earlier = {p for p in corrections if p < period} | set(recoveries or [])
+    return [*sorted(earlier - {period}), period]
 
 
 @flow(
@@ -113,7 +124,9 @@ def monthly_cycle(
 
     with session_scope(deps.engine) as session:
         paid_before = repo.periods_with_runs(session)
-    report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before)]
+        recoveries = periods_with_new_withdrawals(session, contract=deps.contract)
+    report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before, recoveries)]
+    report.spot_checks = [d for p in checked for d in spot_checks(deps, p)]
 
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())

@@ -281,3 +281,45 @@ class Notification(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # a relay is sending it
     file_id: str | None = None  # an uploaded statement file, not yet known to be shared
+
+
+class SpotCheckDraw(SQLModel, table=True):
+    """A sample of one accepted version's claimed outcomes for officers to verify (append-only: the seed is kept).
+
+    One per accepted version: a corrected version gets a draw of its own, from the claims not drawn before."""
+
+    __tablename__ = "spot_check_draw"
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7, index=True)
+    partner_id: str = Field(foreign_key="partner.id")
+    submission_id: int = Field(foreign_key="submission.id", unique=True)  # the accepted version drawn from
+    seed: str = Field(max_length=64)  # domain.spot_checks.draw: anyone holding it can repeat the draw
+    claims: int  # claims in the version not drawn before: what the sample was drawn from
+    sample_size: int
+    risks: str = Field(default="[]", sa_type=Text)  # JSON [[risk, evidence], ...]: why the sample is that large
+    drawn_at: datetime = Field(sa_column=_utc())
+
+
+class SpotCheckClaim(SQLModel, table=True):
+    """A claim drawn: one participant's one outcome in the partner's accepted return (append-only)."""
+
+    __tablename__ = "spot_check_claim"
+    __table_args__ = (UniqueConstraint("draw_id", "participant_id", "measure", name="uq_spot_check_claim"),)
+    id: int | None = Field(default=None, primary_key=True)
+    draw_id: int = Field(foreign_key="spot_check_draw.id", index=True)
+    participant_id: str = Field(max_length=64)
+    measure: str = Field(max_length=64)
+    band: str = Field(max_length=64)
+    sheet_row: int | None = None
+
+
+class SpotCheckResult(SQLModel, table=True):
+    """An officer's finding on a claim drawn: verified, or not (then it is withdrawn). Once per claim, append-only."""
+
+    __tablename__ = "spot_check_result"
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="spot_check_claim.id", unique=True)
+    result: str = Field(max_length=16)  # verified | not_verified
+    by: str
+    reason: str = Field(default="", sa_type=Text)
+    recorded_at: datetime = Field(sa_column=_utc())

@@ -1,5 +1,6 @@
 """What the services need from the outside world, passed in (tests pass fakes)."""
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,10 +16,16 @@ from models.db import ensure_schema, make_engine
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
+Seeds = Callable[[], str]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_seed() -> str:
+    """A spot-check draw's seed: unforeseeable before the draw, recorded with it so that anyone can repeat it."""
+    return secrets.token_hex(16)
 
 
 @dataclass
@@ -30,6 +37,7 @@ class Deps:
     clock: Clock = utc_now
     notifier: Notifier | None = None  # None: messages wait in the outbox (no Slack token)
     sleep: Sleep = time.sleep  # waiting out a right of reply (tests pass one that moves their clock)
+    seeds: Seeds = new_seed  # spot-check draws (tests and the demo pass reproducible ones)
 
 
 def fixed_clock(moment: datetime) -> Clock:

@@ -106,6 +106,27 @@ def cycle_summary(*, period: str, counts: dict[str, int], payable_pence: int, ru
     )
 
 
+def spot_checks_drawn(*, period: str, drawn: list[tuple[str, int, list[str]]]) -> str:
+    """Officers: claims drawn per partner, and why a sample is larger than usual."""
+    total = sum(n for _, n, _ in drawn)
+    lines = [
+        f"Spot checks for *{period}*: {total} claimed outcome(s) drawn from {len(drawn)} accepted return(s) "
+        f"to verify against evidence (`alliance checks list --period {period}`)."
+    ]
+    for name, size, reasons in drawn:
+        why = f" (larger: {escape('; '.join(reasons))})" if reasons else ""
+        lines.append(f"• {escape(name)}: {size}{why}")
+    return "\n".join(lines)
+
+
+def claim_withdrawn(*, partner_name: str, period: str, participant_id: str, measure: str, reason: str) -> str:
+    return (
+        f"*{escape(partner_name)}*: a spot check could not verify the outcome {code(measure)} claimed for "
+        f"participant {code(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn; "
+        "what it was paid is recovered by an adjustment in the next payment run for the period, shown on its statement."
+    )
+
+
 def outstanding(*, status: ReturnStatus, version: int | None, errors: int) -> str:
     """What is still missing from a partner's return, in a few words."""
     if status is ReturnStatus.rejected:

@@ -22,6 +22,7 @@ from domain.payments import (
     LineDraft,
     PaidBefore,
     StepDown,
+    Withdrawn,
     adjustment_lines,
     calculate_payments,
     entitlement_lines,
@@ -29,12 +30,14 @@ from domain.payments import (
 from domain.period_states import PeriodState, period_state
 from domain.periods import Period
 from domain.returns import points_from_counts
-from models import ledger, repo, reviews
+from domain.spot_checks import Claim, without_withdrawn
+from models import checks, ledger, repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import PaymentLine, PaymentRun, Submission
 from services import messages
 from services.deps import Deps
+from services.spot_checks import Withdrawal, withdrawals, withdrawn_rows
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def _step_downs(session: Session) -> list[StepDown]:
 class RunInputs:
     accepted: list[Submission]
     step_downs: list[StepDown]
+    withdrawn: list[Withdrawal]  # claims not verified by spot checks that the accepted returns make
     document: dict[str, Any]
 
     @property
@@ -72,17 +76,20 @@ class RunInputs:
 
 
 def current_inputs(session: Session, *, contract: Contract, period: Period) -> RunInputs:
-    """What a run for ``period`` is computed from now: accepted returns and step-downs in force."""
+    """What a run for ``period`` is computed from now: accepted returns, step-downs in force, claims withdrawn."""
     accepted = repo.accepted_submissions(session, period=str(period))
     step_downs = [s for s in _step_downs(session) if s.from_period <= period]
-    document = {
+    withdrawn = withdrawals(session, period=str(period), accepted=accepted)
+    document: dict[str, Any] = {
         "period": str(period),
         "contract": contract.fingerprint(),
         "framework_version": contract.framework.version,
         "returns": [[s.partner_id, s.sha256, s.version] for s in accepted],
         "step_downs": [[s.partner_id, str(s.from_period), s.percent] for s in step_downs],
     }
-    return RunInputs(accepted, step_downs, document)
+    if withdrawn:  # only then: the inputs (and hash) of a period without withdrawals stay as they always were
+        document["withdrawn"] = [[w.partner_id, w.claim.participant_id, w.claim.measure] for w in withdrawn]
+    return RunInputs(accepted, step_downs, withdrawn, document)
 
 
 def run_payments(deps: Deps, period: Period, *, key: str | None = None) -> RunResult:
@@ -129,6 +136,7 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         key = key or f"{period}/v{version}"
 
         counts = repo.achievement_counts(session, submission_ids=[s.id for s in inputs.accepted if s.id])
+        counts = _without_withdrawn(session, inputs, counts)
         cells = {
             s.partner_id: points_from_counts(counts[s.id], contract.framework)
             for s in inputs.accepted
@@ -137,14 +145,20 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         calculation = calculate_payments(
             contract, period, {pid: b.total for pid, b in cells.items()}, inputs.step_downs
         )
-        drafts = entitlement_lines(contract, calculation, {pid: b.by_measure_band for pid, b in cells.items()})
+        drafts = entitlement_lines(
+            contract,
+            calculation,
+            {pid: b.by_measure_band for pid, b in cells.items()},
+            _withdrawn_by_partner(contract, inputs.withdrawn),
+        )
         base = ledger.last_payable(states)
         if base is not None and base.run.id is not None:
             paid = [
                 PaidBefore(line.partner_id, line.kind, line.amount_pence)
                 for line in repo.lines_of(session, run_id=base.run.id)
             ]
-            drafts += adjustment_lines(period, drafts, paid, base.run.version)
+            reasons = _newly_withdrawn(base.run, inputs.withdrawn)
+            drafts += adjustment_lines(period, drafts, paid, base.run.version, reasons)
         run = PaymentRun(
             period=str(period),
             version=version,
@@ -187,6 +201,54 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         else:
             enqueue_statements(deps, session, run)
         return RunResult(run, created=True)
+
+
+def _without_withdrawn(
+    session: Session, inputs: RunInputs, counts: dict[int, list[tuple[str, frozenset[str], int]]]
+) -> dict[int, list[tuple[str, frozenset[str], int]]]:
+    """Each accepted version's (band, achieved, rows) groups with the withdrawn claims taken out."""
+    by_partner: dict[str, list[Claim]] = {}
+    for w in inputs.withdrawn:
+        by_partner.setdefault(w.partner_id, []).append(w.claim)
+    adjusted = dict(counts)
+    for s in inputs.accepted:
+        claims = by_partner.get(s.partner_id or "")
+        if claims and s.id is not None:
+            adjusted[s.id] = without_withdrawn(counts[s.id], withdrawn_rows(session, submission_id=s.id, claims=claims))
+    return adjusted
+
+
+def _withdrawn_by_partner(contract: Contract, withdrawn: list[Withdrawal]) -> dict[str, list[Withdrawn]]:
+    weights = {m.id: m.weight for m in contract.framework.measures}
+    found: dict[str, list[Withdrawn]] = {}
+    for w in withdrawn:
+        points = weights[w.claim.measure] * contract.framework.bands[w.band]
+        found.setdefault(w.partner_id, []).append(Withdrawn(w.claim.participant_id, w.claim.measure, w.band, points))
+    return found
+
+
+def _newly_withdrawn(base: PaymentRun, withdrawn: list[Withdrawal]) -> dict[str, str]:
+    """Per partner: the claims withdrawn since the version adjusted against, in words for its adjustment line."""
+    before = {tuple(item) for item in json.loads(base.inputs).get("withdrawn", [])}
+    new: dict[str, int] = {}
+    for w in withdrawn:
+        if (w.partner_id, w.claim.participant_id, w.claim.measure) not in before:
+            new[w.partner_id] = new.get(w.partner_id, 0) + 1
+    return {pid: f"{n} claim(s) withdrawn after spot checks found them not verified" for pid, n in new.items()}
+
+
+def periods_with_new_withdrawals(session: Session, *, contract: Contract) -> list[Period]:
+    """Periods already paid whose claims withdrawn since their last run are not yet recovered."""
+    periods = sorted({period for period, _, _ in checks.not_verified(session)})
+    due = []
+    for period in periods:
+        latest = repo.latest_run(session, period=period)
+        if latest is None:
+            continue  # never paid: its first run leaves the claims out anyway
+        current = current_inputs(session, contract=contract, period=Period.parse(period))
+        if current.document.get("withdrawn", []) != json.loads(latest.inputs).get("withdrawn", []):
+            due.append(Period.parse(period))
+    return due
 
 
 def _line_rows(run_id: int, drafts: list[LineDraft]) -> list[PaymentLine]:

@@ -27,6 +27,7 @@ from domain.errors import UsageError
 from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
 from domain.periods import LONDON, Period, format_day, london_date
 from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
+from domain.spot_checks import without_withdrawn
 from integrations.plots import FunnelPoint, funnel_png
 from integrations.slack.mrkdwn import escape
 from integrations.spreadsheets.evidence import EvidencePack, QualityRow, write_evidence_pack
@@ -37,6 +38,7 @@ from models.tables import BoardDecisionRecord, ReviewCase, ReviewRecord, ReviewR
 from services import messages
 from services.deps import Deps
 from services.payments import run_payments
+from services.spot_checks import withdrawn_rows_in
 
 REPLY_FILE_LIMIT = 20 * 1024 * 1024
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -71,11 +73,11 @@ class Assessment:
 def assess_year(session: Session, *, contract: Contract, year: int) -> Assessment:
     """Every partner's figures and standing over the year's accepted returns, as of now."""
     periods = year_periods(contract, year)
-    performance = _performance(session, contract=contract, periods=periods)
+    performance = performance_over(session, contract=contract, periods=periods)
     months = _accepted_months(session, periods=periods)
     last_year = None
     if contract.review.persistence and year > 1:
-        before = _performance(session, contract=contract, periods=year_periods(contract, year - 1))
+        before = performance_over(session, contract=contract, periods=year_periods(contract, year - 1))
         last_year = bottom_ids(before, PERSISTENCE_FRACTION)
     standings = classify(
         performance,
@@ -87,9 +89,9 @@ def assess_year(session: Session, *, contract: Contract, year: int) -> Assessmen
     return Assessment(year=year, periods=periods, performance=performance, standings=standings)
 
 
-def _performance(session: Session, *, contract: Contract, periods: list[Period]) -> AlliancePerformance:
+def performance_over(session: Session, *, contract: Contract, periods: list[Period]) -> AlliancePerformance:
     grouped: dict[tuple[str, str, str], tuple[int, dict[str, int]]] = {}
-    for row in reviews.year_counts(session, periods=[str(p) for p in periods]):
+    for row in counted_rows(session, periods=periods):
         rows, achieved = grouped.get((row.partner_id, row.period, row.band), (0, {}))
         for measure in row.achieved:
             achieved[measure] = achieved.get(measure, 0) + row.rows
@@ -100,6 +102,25 @@ def _performance(session: Session, *, contract: Contract, periods: list[Period])
     ]
     weights = {m.id: m.weight for m in contract.framework.measures}
     return assess(counts, weights, contract.partner_ids, overdispersion=contract.review.overdispersion)
+
+
+def counted_rows(session: Session, *, periods: list[Period]) -> list[reviews.CountRow]:
+    """The accepted returns' rows in ``periods`` as counted: claims withdrawn after spot checks left out."""
+    counts = reviews.year_counts(session, periods=[str(p) for p in periods])
+    withdrawn = withdrawn_rows_in(session, periods=[str(p) for p in periods])
+    if not withdrawn:
+        return counts
+    by_month: dict[tuple[str, str], list[reviews.CountRow]] = {}
+    for row in counts:
+        by_month.setdefault((row.partner_id, row.period), []).append(row)
+    counted = [row for key, rows in by_month.items() if key not in withdrawn for row in rows]
+    for (partner_id, period), rows in withdrawn.items():
+        groups = [(r.band, r.achieved, r.rows) for r in by_month.get((partner_id, period), [])]
+        counted += [
+            reviews.CountRow(partner_id, period, band, achieved, n)
+            for band, achieved, n in without_withdrawn(groups, rows)
+        ]
+    return counted
 
 
 def _accepted_months(session: Session, *, periods: list[Period]) -> dict[str, int]:

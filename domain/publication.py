@@ -1,0 +1,205 @@
+"""What the alliance report publishes, to whom, and how small numbers are kept from identifying anyone.
+
+Every figure of the report has an id and a grade: ``public`` (anyone: the public, councillors),
+``alliance`` (every partner, the commissioner, the board) or ``officers`` (the alliance office only).
+An audience sees the figures graded at its level or below; ``alliance.yaml`` may grade any figure
+differently (``report.figures``).
+
+Counts of people or claims under the threshold (``report.suppress_below``, default 5) are shown as
+``<5``. Where a total is shown beside its parts, one hidden part could be worked out by subtraction,
+so further parts are withheld (shown as ``*``) until no hidden part can be pinned down from the
+total and what is shown: primary suppression, then complementary suppression. Pure.
+"""
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+DEFAULT_THRESHOLD = 5
+WITHHELD = "*"  # a part hidden only so that a small part cannot be worked out from the total
+
+
+class Grade(StrEnum):
+    public = "public"
+    alliance = "alliance"
+    officers = "officers"
+
+
+AUDIENCES = (Grade.public, Grade.alliance, Grade.officers)  # each sees what the ones before it see, and more
+
+
+def visible_to(grade: Grade, audience: Grade) -> bool:
+    return AUDIENCES.index(grade) <= AUDIENCES.index(audience)
+
+
+@dataclass(frozen=True)
+class FigureInfo:
+    id: str
+    title: str
+    grade: Grade  # the default; report.figures in alliance.yaml may change it
+    about: str
+
+
+FIGURES: Mapping[str, FigureInfo] = {
+    f.id: f
+    for f in (
+        FigureInfo(
+            "alliance_outcomes",
+            "Alliance outcomes against targets",
+            Grade.public,
+            "Participants achieving each shared outcome, against the alliance's monthly target.",
+        ),
+        FigureInfo(
+            "alliance_factor",
+            "The alliance factor",
+            Grade.public,
+            "Alliance points against target points, the factor within its collar and cap, and the outcome pool paid.",
+        ),
+        FigureInfo(
+            "partner_volumes",
+            "Participants worked with, by partner",
+            Grade.public,
+            "Participant rows in each partner's accepted return.",
+        ),
+        FigureInfo(
+            "partner_outcomes",
+            "Outcomes achieved, by partner",
+            Grade.public,
+            "Participants achieving each outcome in each partner's accepted return, and the points they earn.",
+        ),
+        FigureInfo(
+            "partner_performance",
+            "Outcomes for case mix (O/E) and the funnel plot",
+            Grade.alliance,
+            "Observed outcomes against those expected for each partner's case mix, year to date, with control limits.",
+        ),
+        FigureInfo(
+            "partner_payments",
+            "Payments, by partner",
+            Grade.public,
+            "Core, outcome and correcting payments made under the last payable run.",
+        ),
+        FigureInfo(
+            "returns_on_time",
+            "Returns on time",
+            Grade.alliance,
+            "Whether each partner's return arrived by the due date, late, or not at all, and whether it was accepted.",
+        ),
+        FigureInfo(
+            "review_decisions",
+            "Annual review decisions",
+            Grade.alliance,
+            "The board's recorded decisions on partners under formal review (shown once decided).",
+        ),
+        FigureInfo(
+            "spot_checks",
+            "Spot checks of claimed outcomes",
+            Grade.officers,
+            "Claims drawn for checking against evidence, and how many were verified.",
+        ),
+        FigureInfo(
+            "gaming_monitors",
+            "Gaming monitors",
+            Grade.officers,
+            "Signs of case-mix shifts, clustered claims, volume jumps and cycling participants, with their evidence.",
+        ),
+    )
+}
+
+
+def grade_of(figure: str, overrides: Mapping[str, Grade]) -> Grade:
+    return overrides.get(figure, FIGURES[figure].grade)
+
+
+# --- Small numbers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A count as published: its value, or None when it is hidden (``text`` says how)."""
+
+    value: int | None
+    text: str
+
+    @property
+    def hidden(self) -> bool:
+        return self.value is None
+
+    def json(self) -> int | str:
+        return self.value if self.value is not None else self.text
+
+
+def small(threshold: int) -> str:
+    return f"<{threshold}"
+
+
+def show_count(count: int, threshold: int) -> Shown:
+    """One count on its own: hidden when under the threshold (zero included: "nobody" is a fact about people)."""
+    if count < 0:
+        raise ValueError("a count is never negative")
+    return Shown(None, small(threshold)) if count < threshold else Shown(count, str(count))
+
+
+def show_with_total(
+    counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
+) -> tuple[dict[K, Shown], Shown]:
+    """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
+
+    Parts under the threshold are hidden (``<5``), and so are ``withheld`` ones (hidden for another
+    table's sake); while any hidden part's value is pinned down (its least and greatest possible value
+    agree), the smallest part still shown is withheld too (``*``); if every part is hidden and one is
+    still pinned down, so is the total.
+    """
+    if sum(counts.values()) != total:
+        raise ValueError("the parts must add up to the total")
+    total_shown = show_count(total, threshold)
+    primary = {k for k, c in counts.items() if c < threshold}
+    hidden_too = set(withheld) - primary
+    if (primary or hidden_too) and not total_shown.hidden:
+        order = sorted((k for k in counts if k not in primary | hidden_too), key=lambda k: (counts[k], str(k)))
+        while _pinned(counts, primary, hidden_too, total, threshold):
+            if not order:
+                total_shown = Shown(None, WITHHELD)
+                break
+            hidden_too.add(order.pop(0))
+    parts = {k: _shown(c, threshold, primary=k in primary, withheld=k in hidden_too) for k, c in counts.items()}
+    return parts, total_shown
+
+
+def _shown(count: int, threshold: int, *, primary: bool, withheld: bool) -> Shown:
+    if primary:
+        return Shown(None, small(threshold))
+    return Shown(None, WITHHELD) if withheld else Shown(count, str(count))
+
+
+def _pinned(counts: Mapping[K, int], primary: set[K], withheld: set[K], total: int, threshold: int) -> bool:
+    """Whether a reader who knows the total, the parts shown and the rule could tell a hidden part's value."""
+    hidden = [*primary, *withheld]
+    if not hidden:
+        return False
+    remaining = total - sum(c for k, c in counts.items() if k not in primary and k not in withheld)
+    bounds = {k: (0, threshold - 1) if k in primary else (threshold, remaining) for k in hidden}
+    for k in hidden:
+        others_low = sum(low for j, (low, _) in bounds.items() if j != k)
+        others_high = sum(high for j, (_, high) in bounds.items() if j != k)
+        low = max(bounds[k][0], remaining - others_high)
+        high = min(bounds[k][1], remaining - others_low)
+        if low >= high:
+            return True
+    return False
+
+
+def show_row_total(month_hidden: Mapping[K, bool], counts: Mapping[K, int], threshold: int) -> Shown:
+    """A total over parts already published elsewhere (a partner's year over its monthly reports): shown
+    only if it pins down none of the parts those reports hid."""
+    total = sum(counts.values())
+    shown = show_count(total, threshold)
+    hidden = {k for k, h in month_hidden.items() if h}
+    if shown.hidden or not hidden:
+        return shown
+    primary = {k for k in hidden if counts[k] < threshold}
+    withheld = hidden - primary
+    return Shown(None, WITHHELD) if _pinned(counts, primary, withheld, total, threshold) else shown

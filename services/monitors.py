@@ -1,0 +1,54 @@
+"""The gaming monitors of a period, from the records (the statistics are in ``domain.monitors``)."""
+
+from sqlmodel import Session
+
+from domain.contract import Contract
+from domain.monitors import Alert, Cycling, PartnerMonth, run_monitors
+from domain.periods import Period, contract_month
+from models import monitoring
+
+WINDOW_MONTHS = 12  # the months a monitor looks back over, this one included
+DEADLINE_MONTHS = 2  # the last months of a contract year: the annual review counts them, its limits are near
+
+
+def deadline_periods(contract: Contract, period: Period) -> frozenset[Period]:
+    """The last ``DEADLINE_MONTHS`` months of ``period``'s contract year."""
+    year, _ = contract_month(period, contract.alliance.start)
+    last = contract.alliance.start.plus(12 * year - 1)
+    return frozenset(last.plus(-n) for n in range(DEADLINE_MONTHS))
+
+
+def window(contract: Contract, period: Period) -> list[Period]:
+    first = max(period.plus(1 - WINDOW_MONTHS), contract.alliance.start)
+    return [first.plus(n) for n in range(period.months_since(first) + 1)]
+
+
+def partner_months(session: Session, *, periods: list[Period]) -> list[PartnerMonth]:
+    months = []
+    for period in periods:
+        grouped: dict[str, tuple[dict[str, int], dict[str, int], dict[str, int]]] = {}
+        for row in monitoring.month_rows(session, period=str(period), first_day=period.first_day):
+            rows, new, achieved = grouped.setdefault(row.partner_id, ({}, {}, {}))
+            rows[row.band] = rows.get(row.band, 0) + row.rows
+            if row.new:
+                new[row.band] = new.get(row.band, 0) + row.rows
+            for measure in row.achieved:
+                achieved[measure] = achieved.get(measure, 0) + row.rows
+        months += [PartnerMonth(pid, period, r, n, a) for pid, (r, n, a) in sorted(grouped.items())]
+    return months
+
+
+def monitor_period(session: Session, *, contract: Contract, period: Period) -> list[Alert]:
+    """Every gaming monitor's alerts about ``period``, over the months before it."""
+    periods = window(contract, period)
+    cycling = [
+        Cycling(c.partner_id, c.participants, c.reentered, c.rereferred)
+        for c in monitoring.cycling(session, periods=[str(p) for p in periods])
+    ]
+    return run_monitors(
+        partner_months(session, periods=periods),
+        cycling,
+        period=period,
+        bands=contract.framework.bands,
+        deadline_periods=deadline_periods(contract, period),
+    )

@@ -1,0 +1,674 @@
+"""The alliance report (open books): a period's or a contract year's figures, graded and with small numbers
+hidden, written as a static site per audience (``integrations.report_site``).
+
+What is counted is what was paid: accepted returns, claims withdrawn after spot checks left out. Counts of
+participants and claims are hidden under ``report.suppress_below`` (and withheld where a total would give a
+hidden one away, ``domain.publication``). Points and O (weighted outcome points) are never published beside
+a partner, since a partner's points can be a count in disguise; money paid and O/E are organisations'
+figures and are published. No participant id is ever read into a figure.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from domain.board import LABELS, DecisionKind
+from domain.contract import Contract
+from domain.errors import UsageError
+from domain.monitors import MONITORS, Alert
+from domain.performance import AlliancePerformance
+from domain.periods import Period, contract_month, format_day, london_date
+from domain.publication import FIGURES, Grade, Shown, grade_of, show_count, show_row_total, show_with_total
+from integrations.plots import FunnelPoint, bars_png, funnel_png, lines_png
+from integrations.report_site import Column, Figure, ReportDoc, write_report
+from models import checks, ledger, repo, reviews
+from models.db import session_scope
+from models.ledger import RunState
+from models.tables import PaymentLine
+from services.deps import Deps
+from services.monitors import monitor_period
+from services.payments import paid_by_kind
+from services.review import FUNNELS, counted_rows, performance_over, year_label, year_periods
+from services.status import period_status
+
+ALLIANCE = "All partners"
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    label: str
+    pages: dict[Grade, Path]
+
+
+def build_report(deps: Deps, *, period: Period | None = None, year: int | None = None) -> ReportWritten:
+    """Write the report of a period (``period``) or of a contract year to date (``year``) for every audience."""
+    if (period is None) == (year is None):
+        raise UsageError("give either --period YYYY-MM or --year N")
+    contract = deps.contract
+    if period is not None:
+        contract_month(period, contract.alliance.start)
+        with session_scope(deps.engine) as session:
+            doc = _period_doc(session, deps, period)
+    else:
+        assert year is not None
+        with session_scope(deps.engine) as session:
+            doc = _year_doc(session, deps, year)
+    return ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc))
+
+
+# --- Gathering ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Gathered:
+    """Per month: each partner's counted rows and outcomes (accepted partners only), and its spot checks."""
+
+    rows: dict[Period, dict[str, int]]
+    achieved: dict[Period, dict[str, dict[str, int]]]  # period -> measure -> partner -> rows achieving it
+    checks: dict[Period, dict[str, dict[str, int]]]  # period -> drawn/verified/not_verified/to_check -> partner
+
+
+CHECK_COLUMNS = (
+    ("drawn", "claims drawn"),
+    ("verified", "verified"),
+    ("not_verified", "not verified"),
+    ("to_check", "still to check"),
+)
+
+
+def _gather(session: Session, contract: Contract, periods: list[Period]) -> Gathered:
+    measures = contract.framework.measure_ids
+    accepted = {p: {s.partner_id for s in repo.accepted_submissions(session, period=str(p))} for p in periods}
+    rows: dict[Period, dict[str, int]] = {
+        p: dict.fromkeys(sorted(pid for pid in accepted[p] if pid), 0) for p in periods
+    }
+    achieved = {p: {m: dict.fromkeys(rows[p], 0) for m in measures} for p in periods}
+    for r in counted_rows(session, periods=periods):
+        period = Period.parse(r.period)
+        rows[period][r.partner_id] = rows[period].get(r.partner_id, 0) + r.rows
+        for m in r.achieved:
+            if m in achieved[period]:
+                achieved[period][m][r.partner_id] = achieved[period][m].get(r.partner_id, 0) + r.rows
+    checked: dict[Period, dict[str, dict[str, int]]] = {p: {k: {} for k, _ in CHECK_COLUMNS} for p in periods}
+    draws = checks.draws_in(session, periods=[str(p) for p in periods])
+    for c in checks.checked_claims(session, draw_ids=[d.id for d in draws if d.id is not None]):
+        table = checked[Period.parse(c.draw.period)]
+        state = c.result.result if c.result else "to_check"
+        for key in ("drawn", state):
+            table[key][c.draw.partner_id] = table[key].get(c.draw.partner_id, 0) + 1
+    for period in periods:  # every partner drawn from has every column
+        drawn = checked[period]["drawn"]
+        for key, _ in CHECK_COLUMNS:
+            checked[period][key] = {pid: checked[period][key].get(pid, 0) for pid in drawn}
+    return Gathered(rows, achieved, checked)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One count over partners and months as the reports publish it: each month's column (with its alliance
+    total), and the year's per partner, hidden wherever a month's report hid a part the year would give away."""
+
+    months: dict[Period, dict[str, Shown]]
+    month_totals: dict[Period, Shown]
+    year: dict[str, Shown]
+    year_total: Shown
+
+
+def grid(values: Mapping[Period, Mapping[str, int]], threshold: int) -> Grid:
+    months: dict[Period, dict[str, Shown]] = {}
+    totals: dict[Period, Shown] = {}
+    for period, parts in values.items():
+        months[period], totals[period] = show_with_total(parts, sum(parts.values()), threshold)
+    partners = sorted({pid for parts in values.values() for pid in parts})
+    by_row: dict[str, Shown] = {}
+    for pid in partners:
+        own = {p: parts[pid] for p, parts in values.items() if pid in parts}
+        by_row[pid] = show_row_total({p: months[p][pid].hidden for p in own}, own, threshold)
+    year_counts = {pid: sum(parts.get(pid, 0) for parts in values.values()) for pid in partners}
+    withheld = frozenset(pid for pid, shown in by_row.items() if shown.hidden)
+    year, year_total = show_with_total(year_counts, sum(year_counts.values()), threshold, withheld=withheld)
+    alliance_row = show_row_total(
+        {p: t.hidden for p, t in totals.items()}, {p: sum(v.values()) for p, v in values.items()}, threshold
+    )
+    return Grid(months, totals, year, year_total if not alliance_row.hidden else alliance_row)
+
+
+# --- Figures -------------------------------------------------------------------------------------------
+
+
+def _figure(
+    contract: Contract, figure_id: str, columns: Sequence[Column], rows: list[dict[str, Any]], **extra: Any
+) -> Figure:
+    info = FIGURES[figure_id]
+    return Figure(
+        id=figure_id,
+        title=info.title,
+        about=info.about,
+        grade=grade_of(figure_id, contract.report.figures),
+        columns=tuple(columns),
+        rows=rows,
+        **extra,
+    )
+
+
+def _names(contract: Contract) -> dict[str, str]:
+    return {p.id: p.name for p in contract.partners}
+
+
+def _share(shown: Shown, target: Decimal) -> float | None:
+    # A share of a hidden count would give the count away.
+    return shown.value / float(target) if shown.value is not None and target > 0 else None
+
+
+def alliance_outcomes(contract: Contract, grids: Mapping[str, Grid], periods: list[Period], *, year: bool) -> Figure:
+    rows: list[dict[str, Any]] = []
+    for measure in contract.framework.measures:
+        g = grids[measure.id]
+        for period in periods if year else periods[-1:]:
+            shown = g.month_totals[period]
+            rows.append(
+                {
+                    "period": str(period),
+                    "measure": measure.label,
+                    "achieved": shown,
+                    "target": measure.monthly_target,
+                    "of_target": _share(shown, measure.monthly_target),
+                }
+            )
+        if year:
+            target = measure.monthly_target * len(periods)
+            rows.append(
+                {
+                    "period": "year to date",
+                    "measure": measure.label,
+                    "achieved": g.year_total,
+                    "target": target,
+                    "of_target": _share(g.year_total, target),
+                }
+            )
+    columns = (
+        Column("period", "Month"),
+        Column("measure", "Outcome"),
+        Column("achieved", "Participants achieving it", "count"),
+        Column("target", "Alliance target", "number"),
+        Column("of_target", "Of target", "percent"),
+    )
+    return _figure(contract, "alliance_outcomes", columns, rows, plots=("outcomes",))
+
+
+def outcomes_plot(contract: Contract, grids: Mapping[str, Grid], periods: list[Period], threshold: int) -> bytes:
+    measures = contract.framework.measures
+    if len(periods) == 1:
+        return bars_png(
+            [m.label for m in measures],
+            [
+                ("achieved", [_value(grids[m.id].month_totals[periods[0]]) for m in measures]),
+                ("monthly target", [float(m.monthly_target) for m in measures]),
+            ],
+            title=f"Alliance outcomes against targets, {periods[0]}",
+            ylabel="participants",
+            hidden_label=f"<{threshold}",
+        )
+    return lines_png(
+        [str(p) for p in periods],
+        [(m.label, [_value(grids[m.id].month_totals[p]) for p in periods]) for m in measures],
+        title="Alliance outcomes by month (dashed: each outcome's monthly target)",
+        ylabel="participants",
+        levels=[(float(m.monthly_target), f"target: {m.label}") for m in measures],
+    )
+
+
+def _value(shown: Shown) -> float | None:
+    return float(shown.value) if shown.value is not None else None
+
+
+def partner_volumes(contract: Contract, volumes: Grid, periods: list[Period], *, year: bool) -> Figure:
+    rows = []
+    for partner in sorted(contract.partners, key=lambda p: p.id):
+        if year:
+            months = sum(1 for p in periods if partner.id in volumes.months[p])
+            count = volumes.year.get(partner.id)
+            rows.append({"partner": partner.name, "months": months, "participants": count})
+        else:
+            count = volumes.months[periods[-1]].get(partner.id)
+            rows.append(
+                {"partner": partner.name, "return": "accepted" if count else "none accepted", "participants": count}
+            )
+    total = volumes.year_total if year else volumes.month_totals[periods[-1]]
+    if year:
+        rows.append({"partner": ALLIANCE, "months": None, "participants": total})
+        columns = (
+            Column("partner", "Partner"),
+            Column("months", "Months accepted", "number"),
+            Column("participants", "Participant rows", "count"),
+        )
+    else:
+        rows.append({"partner": ALLIANCE, "return": "", "participants": total})
+        columns = (
+            Column("partner", "Partner"),
+            Column("return", "Return"),
+            Column("participants", "Participant rows", "count"),
+        )
+    return _figure(contract, "partner_volumes", columns, rows)
+
+
+def partner_outcomes(contract: Contract, grids: Mapping[str, Grid], periods: list[Period], *, year: bool) -> Figure:
+    measures = contract.framework.measures
+    rows = []
+    for partner in sorted(contract.partners, key=lambda p: p.id):
+        row: dict[str, Any] = {"partner": partner.name}
+        for m in measures:
+            g = grids[m.id]
+            row[m.id] = g.year.get(partner.id) if year else g.months[periods[-1]].get(partner.id)
+        rows.append(row)
+    rows.append(
+        {"partner": ALLIANCE}
+        | {m.id: grids[m.id].year_total if year else grids[m.id].month_totals[periods[-1]] for m in measures}
+    )
+    columns = (Column("partner", "Partner"), *(Column(m.id, m.label, "count") for m in measures))
+    notes = ("A partner without an accepted return shows n/a. Claims withdrawn after spot checks are not counted.",)
+    return _figure(contract, "partner_outcomes", columns, rows, notes=notes)
+
+
+def alliance_factor(contract: Contract, runs: Mapping[Period, RunState | None]) -> tuple[Figure, list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    for period, state in runs.items():
+        if state is None:
+            rows.append({"period": str(period), "run": "not paid yet"})
+            continue
+        run = state.run
+        rows.append(
+            {
+                "period": str(period),
+                "run": f"v{run.version} ({state.status})",
+                "alliance_points": Decimal(run.alliance_points),
+                "target_points": Decimal(run.target_points),
+                "factor": Decimal(run.alliance_factor),
+                "pool": run.pool_pence,
+                "payable": run.payable_pence,
+            }
+        )
+    columns = (
+        Column("period", "Month"),
+        Column("run", "Payment run"),
+        Column("alliance_points", "Alliance points (A)", "number"),
+        Column("target_points", "Target points (T)", "number"),
+        Column("factor", "Alliance factor", "ratio"),
+        Column("pool", "Monthly outcome pool", "money"),
+        Column("payable", "Outcome payments", "money"),
+    )
+    notes = (
+        f"The factor is A / T within the collar {contract.payments.collar} and cap {contract.payments.cap}; "
+        "outcome payments are the pool times the factor, shared by partners in proportion to their points.",
+    )
+    return _figure(contract, "alliance_factor", columns, rows, notes=notes, plots=("factor",)), rows
+
+
+def factor_plot(contract: Contract, rows: list[dict[str, Any]]) -> bytes:
+    return lines_png(
+        [r["period"] for r in rows],
+        [("alliance factor", [float(r["factor"]) if "factor" in r else None for r in rows])],
+        title="The alliance factor by month",
+        ylabel="factor (A / T within collar and cap)",
+        levels=[(float(contract.payments.collar), "collar"), (float(contract.payments.cap), "cap"), (1.0, "on target")],
+    )
+
+
+def partner_performance(contract: Contract, performance: AlliancePerformance, label: str) -> Figure:
+    z = float(contract.review.control_limit_z)
+    rows = []
+    for partner in sorted(contract.partners, key=lambda p: p.id):
+        p = performance.partner(partner.id)
+        limits = p.limits(z) if p is not None else None
+        rows.append(
+            {
+                "partner": partner.name,
+                "expected": Decimal(f"{p.expected:.1f}") if p is not None and p.comparable else None,
+                "ratio": p.ratio if p is not None and p.comparable else None,
+                "lower": limits[0] if limits else None,
+                "upper": limits[1] if limits else None,
+                "z": Decimal(f"{p.z_adjusted:.2f}") if p is not None and p.z_adjusted is not None else None,
+            }
+        )
+    columns = (
+        Column("partner", "Partner"),
+        Column("expected", "Expected for case mix (E, weighted points)", "number"),
+        Column("ratio", "Observed / expected (O/E)", "ratio"),
+        Column("lower", f"Lower limit (z = {z:g})", "ratio"),
+        Column("upper", "Upper limit", "ratio"),
+        Column("z", "z (overdispersion allowed)", "number"),
+    )
+    notes = (
+        f"{label}. O/E = 1 is what the alliance achieves with the same case mix; a partner is compared with its own "
+        "limits, which are wider for smaller partners. Being low is not a decision: only the annual review, with "
+        "the partner's reply and the board's decision, changes anyone's funding.",
+    )
+    return _figure(contract, "partner_performance", columns, rows, notes=notes, plots=("funnel",))
+
+
+def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str) -> bytes:
+    names = _names(contract)
+    points = [
+        FunnelPoint(label=names.get(p.partner_id, p.partner_id), expected=p.expected, ratio=p.ratio or 0.0)
+        for p in performance.partners
+        if p.comparable and p.ratio is not None
+    ]
+    return funnel_png(points, limits=performance.funnel, funnels=list(FUNNELS), title=f"Outcomes for case mix, {label}")
+
+
+def _lines(session: Session, state: RunState | None) -> list[PaymentLine]:
+    return repo.lines_of(session, run_id=state.run.id) if state is not None and state.run.id is not None else []
+
+
+def partner_payments(
+    session: Session, contract: Contract, runs: Mapping[Period, RunState | None], *, year: bool
+) -> Figure:
+    """Per partner what its months were paid: each month's last payable run restates it in full, so core and
+    outcome come from those lines; corrections are what versions after a month's first payable one changed."""
+    totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0} for p in contract.partners}
+    periods = list(runs) if year else list(runs)[-1:]
+    for period in periods:
+        payable = [s for s in ledger.run_states(session, period=str(period)) if s.payable]
+        for position, state in enumerate(payable):
+            lines = _lines(session, state)
+            for partner in contract.partners:
+                if state is payable[-1]:
+                    for kind in ("core", "outcome"):
+                        totals[partner.id][kind] += sum(
+                            x.amount_pence for x in lines if x.partner_id == partner.id and x.kind == kind
+                        )
+                if position > 0:
+                    paid = paid_by_kind(lines, partner.id)
+                    totals[partner.id]["corrections"] += paid["core"] + paid["outcome"]
+    rows: list[dict[str, Any]] = [
+        {
+            "partner": p.name,
+            "core": totals[p.id]["core"],
+            "outcome": totals[p.id]["outcome"],
+            "total": totals[p.id]["core"] + totals[p.id]["outcome"],
+            "corrections": totals[p.id]["corrections"],
+        }
+        for p in sorted(contract.partners, key=lambda p: p.id)
+    ]
+    rows.append(
+        {"partner": ALLIANCE} | {k: sum(int(r[k]) for r in rows) for k in ("core", "outcome", "total", "corrections")}
+    )
+    columns = (
+        Column("partner", "Partner"),
+        Column("core", "Core", "money"),
+        Column("outcome", "Outcome", "money"),
+        Column("total", "Due", "money"),
+        Column("corrections", "Of which paid by corrections", "money"),
+    )
+    paid_months = [str(p) for p in periods if runs.get(p) is not None]
+    note = (
+        f"Due under the last payable payment run of {', '.join(paid_months)}; corrections (late returns, claims "
+        "withdrawn, board step-downs) were paid by later versions of a month's run, never by editing one."
+        if paid_months
+        else "No payable payment run yet."
+    )
+    return _figure(contract, "partner_payments", columns, rows, notes=(note,), plots=("payments",))
+
+
+def payments_plot(figure: Figure) -> bytes:
+    partners = [r for r in figure.rows if r["partner"] != ALLIANCE]
+    return bars_png(
+        [r["partner"] for r in partners],
+        [
+            ("core", [r["core"] / 100 for r in partners]),
+            ("outcome", [r["outcome"] / 100 for r in partners]),
+        ],
+        title="Payments due by partner (pounds)",
+        ylabel="£",
+        stacked=True,
+    )
+
+
+def returns_on_time(session: Session, deps: Deps, periods: list[Period], *, year: bool) -> Figure:
+    contract = deps.contract
+    if not year:
+        table = period_status(session, contract=contract, period=periods[-1], now=deps.clock())
+        names = _names(contract)
+        rows = [
+            {
+                "partner": names[r["partner"]],
+                "status": r["status"],
+                "timeliness": r["timeliness"],
+                "versions": r["versions"],
+                "due": r["due"],
+            }
+            for r in table
+        ]
+        columns = (
+            Column("partner", "Partner"),
+            Column("status", "Return"),
+            Column("timeliness", "Arrived"),
+            Column("versions", "Versions sent", "number"),
+            Column("due", "Due by"),
+        )
+        return _figure(contract, "returns_on_time", columns, rows)
+    tally = {p.id: {"on_time": 0, "late": 0, "not_accepted": 0} for p in contract.partners}
+    for period in periods:
+        for r in period_status(session, contract=contract, period=period, now=deps.clock()):
+            if r["status"] != "accepted":
+                tally[r["partner"]]["not_accepted"] += 1
+            elif r["timeliness"] == "late":
+                tally[r["partner"]]["late"] += 1
+            else:
+                tally[r["partner"]]["on_time"] += 1
+    tallied = [{"partner": p.name, **tally[p.id]} for p in sorted(contract.partners, key=lambda p: p.id)]
+    counted = (
+        Column("partner", "Partner"),
+        Column("on_time", "Months accepted, on time", "number"),
+        Column("late", "Months accepted, late", "number"),
+        Column("not_accepted", "Months without an accepted return", "number"),
+    )
+    return _figure(contract, "returns_on_time", counted, tallied)
+
+
+def review_decisions(session: Session, contract: Contract, year: int) -> Figure:
+    review = reviews.review_of(session, year=year)
+    rows = []
+    flagged = 0
+    if review is not None and review.id is not None:
+        names = _names(contract)
+        for case in reviews.cases_of(session, review_id=review.id):
+            if case.standing != "flagged" or case.id is None:
+                continue
+            flagged += 1
+            decisions = reviews.decisions_of(session, case_id=case.id)
+            if not decisions:
+                continue
+            latest = decisions[-1]
+            rows.append(
+                {
+                    "partner": names.get(case.partner_id, case.partner_id),
+                    "decision": _decision_text(latest.kind, latest.step_down_percent, latest.effective),
+                    "decided": format_day(london_date(latest.decided_at)),
+                }
+            )
+    note = (
+        f"The review of {year_label(contract, year)} put {flagged} partner(s) under formal review; a decision is "
+        "shown once the board has recorded it."
+        if review is not None
+        else f"The review of {year_label(contract, year)} has not been run."
+    )
+    columns = (Column("partner", "Partner"), Column("decision", "Board decision"), Column("decided", "Decided"))
+    return _figure(contract, "review_decisions", columns, rows, notes=(note,))
+
+
+def _decision_text(kind: str, percent: int | None, effective: str | None) -> str:
+    label = LABELS[DecisionKind(kind)]
+    if kind == DecisionKind.step_down:
+        return f"{label} by {percent}% from {effective}"
+    if kind == DecisionKind.withdraw:
+        return f"{label} from {effective}"
+    return label
+
+
+def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Period], *, year: bool) -> Figure:
+    threshold = contract.report.suppress_below
+    grids = {key: grid({p: gathered.checks[p][key] for p in periods}, threshold) for key, _ in CHECK_COLUMNS}
+    rows = []
+    drawn_from = set().union(*(gathered.checks[p]["drawn"] for p in periods))
+    for partner in sorted(contract.partners, key=lambda p: p.id):
+        if partner.id not in drawn_from:
+            continue
+        rows.append(
+            {"partner": partner.name}
+            | {
+                key: (g.year.get(partner.id) if year else g.months[periods[-1]].get(partner.id))
+                for key, g in grids.items()
+            }
+        )
+    rows.append(
+        {"partner": ALLIANCE} | {k: g.year_total if year else g.month_totals[periods[-1]] for k, g in grids.items()}
+    )
+    columns = (Column("partner", "Partner"), *(Column(key, label, "count") for key, label in CHECK_COLUMNS))
+    notes = (
+        "Each month a seeded random sample of every partner's claimed outcomes, larger where data quality was poor, "
+        "claims rose unusually or earlier checks failed, is checked against evidence. A claim not verified is "
+        "withdrawn and its payment recovered by the next payment run.",
+    )
+    return _figure(contract, "spot_checks", columns, rows, notes=notes)
+
+
+def gaming_monitors(contract: Contract, alerts: list[Alert]) -> Figure:
+    threshold = contract.report.suppress_below
+    names = _names(contract)
+    rows = [
+        {
+            "period": str(a.period),
+            "partner": names.get(a.partner_id, a.partner_id),
+            "monitor": MONITORS[a.code].title,
+            "code": a.code.value,
+            "z": Decimal(f"{a.statistic:.2f}"),
+            "threshold": Decimal(f"{a.threshold:.2f}"),
+            "evidence": a.evidence(lambda n: show_count(n, threshold).text),
+        }
+        for a in alerts
+    ]
+    columns = (
+        Column("period", "Month"),
+        Column("partner", "Partner"),
+        Column("monitor", "Monitor"),
+        Column("code", "Code"),
+        Column("z", "z", "number"),
+        Column("threshold", "Threshold", "number"),
+        Column("evidence", "Evidence"),
+    )
+    notes = (
+        "A monitor states its evidence for officers to look into; none changes any payment by itself. "
+        + " ".join(f"{info.title}: {info.what}" for info in MONITORS.values()),
+    )
+    return _figure(contract, "gaming_monitors", columns, rows, notes=notes)
+
+
+# --- The two documents ------------------------------------------------------------------------------------
+
+
+def _runs(session: Session, periods: list[Period]) -> dict[Period, RunState | None]:
+    return {p: ledger.last_payable(ledger.run_states(session, period=str(p))) for p in periods}
+
+
+def _documents(
+    session: Session,
+    deps: Deps,
+    *,
+    periods: list[Period],
+    year: int,
+    label: str,
+    title: str,
+    subtitle: str,
+    is_year: bool,
+    alerts: list[Alert],
+) -> ReportDoc:
+    contract = deps.contract
+    threshold = contract.report.suppress_below
+    gathered = _gather(session, contract, periods)
+    volumes = grid({p: gathered.rows[p] for p in periods}, threshold)
+    outcomes = {
+        m: grid({p: gathered.achieved[p][m] for p in periods}, threshold) for m in contract.framework.measure_ids
+    }
+    to_date = periods if is_year else _year_to(contract, periods[-1])  # O/E and the factor: the year so far
+    performance = performance_over(session, contract=contract, periods=to_date)
+    perf_label = f"{year_label(contract, year)}, to {periods[-1]}"
+    factor, factor_rows = alliance_factor(contract, _runs(session, to_date))
+    payments = partner_payments(session, contract, _runs(session, periods), year=is_year)
+    figures = [
+        alliance_outcomes(contract, outcomes, periods, year=is_year),
+        factor,
+        partner_volumes(contract, volumes, periods, year=is_year),
+        partner_outcomes(contract, outcomes, periods, year=is_year),
+        partner_performance(contract, performance, perf_label),
+        payments,
+        returns_on_time(session, deps, periods, year=is_year),
+        review_decisions(session, contract, year),
+        spot_checks_figure(contract, gathered, periods, year=is_year),
+        gaming_monitors(contract, alerts),
+    ]
+    plots = {
+        "outcomes": outcomes_plot(contract, outcomes, periods, threshold),
+        "factor": factor_plot(contract, factor_rows),
+        "funnel": funnel_plot(contract, performance, perf_label),
+        "payments": payments_plot(payments),
+    }
+    return ReportDoc(
+        label=label,
+        title=title,
+        subtitle=subtitle,
+        generated_at=deps.clock(),
+        threshold=threshold,
+        figures=figures,
+        plots=plots,
+    )
+
+
+def _year_to(contract: Contract, period: Period) -> list[Period]:
+    year, month = contract_month(period, contract.alliance.start)
+    return year_periods(contract, year)[:month]
+
+
+def _period_doc(session: Session, deps: Deps, period: Period) -> ReportDoc:
+    contract = deps.contract
+    year, _ = contract_month(period, contract.alliance.start)
+    return _documents(
+        session,
+        deps,
+        periods=[period],
+        year=year,
+        label=str(period),
+        title=f"{contract.alliance.name}: report for {period}",
+        subtitle=f"Commissioned by {contract.alliance.commissioner}; month {period} of {year_label(contract, year)}",
+        is_year=False,
+        alerts=monitor_period(session, contract=contract, period=period),
+    )
+
+
+def _year_doc(session: Session, deps: Deps, year: int) -> ReportDoc:
+    contract = deps.contract
+    periods = year_periods(contract, year)
+    reported = [
+        p
+        for p in periods
+        if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
+    ]
+    if not reported:
+        raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
+    to_date = periods[: periods.index(reported[-1]) + 1]
+    alerts = [a for p in to_date for a in monitor_period(session, contract=contract, period=p)]
+    return _documents(
+        session,
+        deps,
+        periods=to_date,
+        year=year,
+        label=f"year-{year}",
+        title=f"{contract.alliance.name}: {year_label(contract, year)}",
+        subtitle=f"Commissioned by {contract.alliance.commissioner}; the year to {to_date[-1]}",
+        is_year=True,
+        alerts=alerts,
+    )
