@@ -39,6 +39,8 @@ app.add_typer(period_app, name="period")
 app.add_typer(notifications_app, name="notifications")
 review_app = typer.Typer(no_args_is_help=True, help="The annual review of the worst-performing tenth.")
 app.add_typer(review_app, name="review")
+checks_app = typer.Typer(no_args_is_help=True, help="Spot checks of claimed outcomes against evidence.")
+app.add_typer(checks_app, name="checks")
 YearOpt = Annotated[
     int, typer.Option("--year", help="Contract year: 1 is the first twelve months from contract_start.")
 ]
@@ -589,6 +591,85 @@ def review_decide(
         resumed = resume_waiting_review(year=year, partner_id=partner, record=record)
         if resumed:
             typer.echo(f"  resumed paused review run {resumed}")
+
+
+@app.command()
+def report(
+    period: Annotated[str | None, typer.Option("--period", help="A month's report, YYYY-MM.")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="A contract year's report, to date.")] = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Write the alliance report (HTML with plots, CSV, JSON) for every audience under out/report/."""
+    _allow("report", workspace)
+    from domain.periods import Period
+    from services.report import build_report
+
+    written = build_report(_deps(workspace), period=Period.parse(period) if period else None, year=year)
+    for audience, page in written.pages.items():
+        typer.echo(f"{audience.value:9} {page}")
+
+
+@checks_app.command("list")
+def checks_list(
+    period: PeriodOpt,
+    partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's claims.")] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The claims drawn for a period, with each one's finding (to_check until an officer records one)."""
+    _allow("checks list", workspace)
+    from domain.periods import Period
+    from models.db import session_scope
+    from services.spot_checks import checks_table
+
+    deps = _deps(workspace)
+    with session_scope(deps.engine) as session:
+        rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        row = f"row {r['sheet_row']}" if r["sheet_row"] else ""
+        typer.echo(f"{r['partner']:24} {r['participant_id']:16} {r['measure']:20} {r['band']:14} {row:9} {r['result']}")
+    if not rows:
+        typer.echo(f"no claims drawn for {period}" + (f" from {partner}" if partner else ""))
+
+
+@checks_app.command("record")
+def checks_record(
+    period: PeriodOpt,
+    partner: PartnerOpt,
+    participant: Annotated[str, typer.Option("--participant", help="The participant id of the claim.")],
+    measure: Annotated[str, typer.Option("--measure", help="The outcome measure id claimed.")],
+    result: Annotated[str, typer.Option("--result", help="verified | not_verified")],
+    reason: Annotated[str, typer.Option("--reason", help="What was seen (required when not verified).")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="The officer who checked it (default: --as).")] = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Record a spot check's finding; a claim not verified is withdrawn and recovered by the next payment run."""
+    import getpass
+
+    from domain.access import recorded_name
+    from domain.periods import Period
+    from services.spot_checks import record_check
+
+    by = recorded_name(_allow("checks record", workspace), by) or getpass.getuser()
+    recorded = record_check(
+        _deps(workspace),
+        period=Period.parse(period),
+        partner_id=partner,
+        participant_id=participant,
+        measure=measure,
+        result=result,
+        by=by,
+        reason=reason,
+    )
+    state = "recorded" if recorded.created else "was already recorded"
+    typer.echo(f"{partner} {participant} {measure} for {period}: {recorded.result.result} {state}")
+    if recorded.result.result == "not_verified" and recorded.created:
+        typer.echo(
+            f"  the claim is withdrawn; the next payment run for {period} (the next `alliance cycle run`) recovers it"
+        )
 
 
 @app.command()

@@ -68,7 +68,7 @@ FIGURES: Mapping[str, FigureInfo] = {
             "partner_outcomes",
             "Outcomes achieved, by partner",
             Grade.public,
-            "Participants achieving each outcome in each partner's accepted return, and the points they earn.",
+            "Participants achieving each outcome in each partner's accepted return.",
         ),
         FigureInfo(
             "partner_performance",

@@ -10,6 +10,7 @@ from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.contract import Contract
+from domain.monitors import Alert
 from domain.periods import Period, contract_month
 from flows.delivery import deliver
 from flows.intake import PARTNERS_AT_ONCE, collect, process_in_shares
@@ -20,10 +21,12 @@ from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome
+from services.monitors import monitor_period
 from services.notifications import DeliveryReport
 from services.payments import RunResult, periods_with_new_withdrawals
-from services.spot_checks import DrawMade, draw_spot_checks
+from services.report import build_report
 from services.schedule import period_to_run
+from services.spot_checks import DrawMade, draw_spot_checks
 from services.statements import pay_period
 from services.status import count_statuses, period_status
 
@@ -37,6 +40,8 @@ class CycleReport:
     # period -> participant id -> partners: this period and every earlier one a return arrived for now
     duplicate_claims: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     spot_checks: list[DrawMade] = field(default_factory=list)  # draws made this cycle
+    alerts: list[Alert] = field(default_factory=list)  # gaming monitors for the period, in the officers' summary
+    published: list[str] = field(default_factory=list)  # the report's pages, one per audience
     delivery: DeliveryReport | None = None
     period_state: str = "open"  # open | due | closed (DESIGN.md section 7), after this cycle
 
@@ -63,8 +68,24 @@ def spot_checks(deps: Deps, period: Period) -> list[DrawMade]:
     return draw_spot_checks(deps, period)
 
 
+@task(cache_policy=NONE, task_run_name="gaming monitors {period}")
+def monitors(deps: Deps, period: Period) -> list[Alert]:
+    with session_scope(deps.engine) as session:
+        return monitor_period(session, contract=deps.contract, period=period)
+
+
+@task(cache_policy=NONE, task_run_name="report {period}")
+def publish(deps: Deps, period: Period) -> list[str]:
+    """The period's report and its contract year's to date, for every audience (out/report/)."""
+    year, _ = contract_month(period, deps.contract.alliance.start)
+    written = [build_report(deps, period=period), build_report(deps, year=year)]
+    return [str(path) for result in written for path in result.pages.values()]
+
+
 @task(cache_policy=NONE)
-def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], run: RunResult) -> None:
+def notify_officers(
+    deps: Deps, period: Period, status: list[dict[str, Any]], run: RunResult, alerts: list[Alert]
+) -> None:
     with session_scope(deps.engine) as session:
         repo.enqueue(
             session,
@@ -77,6 +98,7 @@ def notify_officers(deps: Deps, period: Period, status: list[dict[str, Any]], ru
                 counts=count_statuses(status),
                 payable_pence=run.run.payable_pence,
                 run_version=run.run.version,
+                alerts=[(deps.contract.partner(a.partner_id), a) for a in alerts],
             ),
         )
 
@@ -131,11 +153,13 @@ def monthly_cycle(
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
         report.period_state = repo.period_state_of(session, period=str(target)) or "open"
-    notify_officers(deps, target, report.status, report.runs[-1])
+    report.alerts = monitors(deps, target)
+    notify_officers(deps, target, report.status, report.runs[-1], report.alerts)
     create_table_artifact(
         key=f"cycle-status-{target}",
         table=report.status,
         description=f"Returns for {target} (period {report.period_state}): per-partner status after this cycle",
     )
+    report.published = publish(deps, target)
     report.delivery = deliver(deps)
     return report

@@ -243,14 +243,8 @@ def _replace_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
     return folder
 
 
-def _reports_in(folder: Path) -> list[str]:
-    found = [p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")] if folder.exists() else []
-    # Years first, then months newest first.
-    return sorted(found, key=lambda name: (not name.startswith("year-"), name), reverse=False)
-
-
 def _write_index(folder: Path, audience: Grade) -> None:
-    names = _reports_in(folder)
+    names = [p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
     years = sorted((n for n in names if n.startswith("year-")), key=lambda n: int(n.split("-")[1]), reverse=True)
     months = sorted((n for n in names if not n.startswith("year-")), reverse=True)
     items = "".join(f'<li><a href="{_e(n)}/index.html">{_e(_label(n))}</a></li>' for n in [*years, *months])

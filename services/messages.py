@@ -1,7 +1,11 @@
 """Notification texts (Slack mrkdwn). Anything a partner wrote is escaped."""
 
+from collections.abc import Sequence
+
+from domain.contract import Partner
 from domain.findings import Finding, Severity
 from domain.money import format_pounds
+from domain.monitors import MONITORS, Alert
 from domain.reminders import ReminderKind
 from domain.return_status import ReturnStatus
 from integrations.slack.mrkdwn import code, escape
@@ -98,12 +102,30 @@ def locked_return_received(*, partner_id: str, partner_name: str, period: str, f
     )
 
 
-def cycle_summary(*, period: str, counts: dict[str, int], payable_pence: int, run_version: int) -> str:
+def cycle_summary(
+    *,
+    period: str,
+    counts: dict[str, int],
+    payable_pence: int,
+    run_version: int,
+    alerts: Sequence[tuple[Partner | None, Alert]] = (),
+) -> str:
     parts = ", ".join(f"{k} {v}" for k, v in counts.items())
-    return (
+    lines = [
         f"Monthly cycle for *{period}*: {parts}. Outcome payments {format_pounds(payable_pence)} "
         f"(payment run version {run_version})."
-    )
+    ]
+    if alerts:
+        lines.append(f"Gaming monitors: {len(alerts)} sign(s) to look into (none changes any payment by itself):")
+    for partner, alert in alerts:
+        name = partner.name if partner else alert.partner_id
+        lines.append(
+            f"• *{escape(name)}* {code(alert.code.value)} {MONITORS[alert.code].title} "
+            f"(z = {alert.statistic:.1f}, threshold {alert.threshold:.1f}): {escape(alert.evidence())}"
+        )
+    if not alerts:
+        lines.append("Gaming monitors: nothing unusual this month.")
+    return "\n".join(lines)
 
 
 def spot_checks_drawn(*, period: str, drawn: list[tuple[str, int, list[str]]]) -> str:

@@ -24,6 +24,8 @@ TITLES = {
     "board_decision": "Board decision",
     "review_reply": "Reply to the review",
     "review_timeout": "Board decision overdue",
+    "spot_checks_drawn": "Spot checks drawn",
+    "claim_withdrawn": "Claim withdrawn after a spot check",
 }
 
 

@@ -83,6 +83,14 @@ MATRIX: dict[str, Case] = {
         frozenset({BOARD}),
         2,
     ),  # there is no review yet
+    "report": Case((*PERIOD, "-w", "{ws}"), frozenset({OFFICER}), 0, "public"),
+    "checks list": Case((*PERIOD, "-w", "{ws}"), frozenset({OFFICER}), 0, "no claims drawn for 2026-10"),
+    "checks record": Case(
+        (*PERIOD, "--partner", "harbour-trust", "--participant", "P000", "--measure", "wellbeing_up")
+        + ("--result", "verified", "-w", "{ws}"),
+        frozenset({OFFICER}),
+        2,
+    ),  # nothing has been drawn for checking
 }
 
 

@@ -207,3 +207,46 @@ def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed
         runs = repo.periods_with_runs(session)
     assert filed == {"city-mind": "accepted", "northfield-works": "accepted"}
     assert runs == []  # nothing paid on a cycle that failed
+
+
+def test_the_cycle_draws_spot_checks_publishes_the_report_and_recovers_a_withdrawn_claim_next_month(
+    workspace: Workspace,
+) -> None:
+    from services.spot_checks import record_check
+
+    workspace.inbox.mkdir()
+    contract = workspace.load_contract()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract, "harbour-trust"))
+    (workspace.inbox / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))
+    october = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert sorted(d.partner_id for d in october.spot_checks) == ["city-mind", "harbour-trust"]
+    for audience in ("public", "alliance", "officers"):
+        assert (workspace.out / "report" / audience / "2026-10" / "index.html").is_file()
+        assert (workspace.out / "report" / audience / "year-1" / "index.html").is_file()
+    assert len(october.published) == 6
+    with session_scope(deps_for(workspace).engine) as session:
+        summary = next(n for n in repo.notifications(session) if n.kind == "cycle_summary")
+    assert "Gaming monitors: nothing unusual" in summary.text
+
+    drawn = next(d for d in october.spot_checks if d.partner_id == "harbour-trust").sample[0]
+    november = replace(deps_for(workspace), clock=lambda: datetime(2026, 12, 16, 9, tzinfo=UTC))
+    record_check(
+        november,
+        period=Period(2026, 10),
+        partner_id="harbour-trust",
+        participant_id=drawn.participant_id,
+        measure=drawn.measure,
+        result="not_verified",
+        by="Olive Officer",
+        reason="no evidence",
+    )
+    report = monthly_cycle(period="2026-11", deps=november)
+    assert [(str(r.run.period), r.run.version, r.created) for r in report.runs] == [
+        ("2026-10", 2, True),
+        ("2026-11", 1, True),
+    ]
+    with session_scope(november.engine) as session:
+        lines = repo.lines_of(session, run_id=report.runs[0].run.id or 0)
+    assert sum(x.amount_pence for x in lines if x.partner_id == "harbour-trust") < 0  # recovered
+    again = monthly_cycle(period="2026-11", deps=november)
+    assert [r.created for r in again.runs] == [False]  # recovered once: October is not paid again

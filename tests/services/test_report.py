@@ -1,0 +1,142 @@
+"""The alliance report: what each audience gets, small numbers hidden, no participant-level value, the figures right."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from domain.publication import WITHHELD
+from models import ledger, repo
+from models.db import session_scope
+from services.report import build_report
+from tests.services.report_helpers import (
+    LAST,
+    MISSING,
+    count_cells,
+    open_books_deps,
+    participant_ids,
+    published_files,
+)
+
+OFFICERS_ONLY = {"spot_checks", "gaming_monitors"}
+ALLIANCE_GRADE = {"partner_performance", "returns_on_time", "review_decisions"}
+
+
+def figures(page: Path) -> dict[str, dict[str, Any]]:
+    return {f["id"]: f for f in json.loads((page.parent / "figures.json").read_text())["figures"]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    deps = open_books_deps(tmp_path_factory.mktemp("books") / "ws")
+    pages = {"period": build_report(deps, period=LAST).pages, "year": build_report(deps, year=1).pages}
+    return deps, pages
+
+
+def test_no_published_file_holds_a_participant_id_or_an_unhidden_small_count(built: Any) -> None:
+    deps, _ = built
+    root = deps.workspace.out / "report"
+    ids = participant_ids(deps)
+    assert len(ids) > 1000
+    leaked = [
+        (p.name, i) for p in published_files(root) for text in [p.read_bytes()] for i in ids if i.encode() in text
+    ]
+    assert leaked == []
+    threshold = deps.contract.report.suppress_below
+    cells = count_cells(root)
+    small = [c for c in cells if not (c[2] in (f"<{threshold}", WITHHELD) or int(c[2]) >= threshold)]
+    assert small == []
+    # The data hold small counts, so the scan above has something to find: they are shown hidden.
+    assert sum(1 for c in cells if c[2] == f"<{threshold}") > 50
+    assert any(c[2] == WITHHELD for c in cells)
+    assert {p.suffix for p in published_files(root)} == {".html", ".json", ".csv", ".png"}
+
+
+def test_each_audience_gets_only_the_figures_graded_for_it(built: Any) -> None:
+    _, pages = built
+    for kind in ("period", "year"):
+        public, alliance, officers = (figures(pages[kind][g]) for g in pages[kind])
+        assert not set(public) & (OFFICERS_ONLY | ALLIANCE_GRADE)
+        assert set(alliance) == set(public) | ALLIANCE_GRADE
+        assert set(officers) == set(alliance) | OFFICERS_ONLY
+        folder = next(iter(pages[kind].values())).parent
+        assert not (folder / "spot_checks.csv").exists() and not (folder / "funnel.png").exists()
+        assert "Gaming monitors" not in (folder / "index.html").read_text()
+
+
+def test_a_figure_graded_otherwise_in_the_contract_moves_audience(tmp_path: Path) -> None:
+    deps = open_books_deps(tmp_path / "ws")
+    path = deps.workspace.contract_path
+    path.write_text(
+        path.read_text() + "report: {suppress_below: 10, figures: {spot_checks: public, partner_payments: officers}}\n"
+    )
+    deps.contract = deps.workspace.load_contract()
+    pages = build_report(deps, period=LAST).pages
+    public = figures(next(iter(pages.values())))
+    assert "spot_checks" in public and "partner_payments" not in public
+    assert all(c[2] in ("<10", WITHHELD) or int(c[2]) >= 10 for c in count_cells(deps.workspace.out / "report"))
+
+
+def rows_by_partner(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["partner"]: r for r in figure["rows"]}
+
+
+def test_the_figures_are_the_records_figures(built: Any) -> None:
+    deps, pages = built
+    officers = figures(pages["period"][list(pages["period"])[-1]])
+    volumes = rows_by_partner(officers["partner_volumes"])
+    assert volumes["Partner 01"]["participants"] == "<5"  # the tiny partner
+    assert volumes["Partner 05"]["participants"] == 60
+    assert volumes["Partner 02"]["participants"] == WITHHELD  # else 'All partners' minus the rest gives the tiny one
+    assert volumes["All partners"]["participants"] == sum(n for n in [3, 12, *(45 + 3 * i for i in range(3, 13))])
+    with session_scope(deps.engine) as session:
+        state = ledger.last_payable(ledger.run_states(session, period=str(LAST)))
+        assert state is not None and state.run.version == 2  # the recovery run
+        lines = repo.lines_of(session, run_id=state.run.id or 0)
+    payments = rows_by_partner(officers["partner_payments"])
+    outcome = sum(x.amount_pence for x in lines if x.partner_id == "partner-04" and x.kind == "outcome")
+    assert payments["Partner 04"]["outcome"] == f"{outcome / 100:.2f}"
+    core = sum(x.amount_pence for x in lines if x.kind == "core")
+    assert payments["All partners"]["core"] == f"{core / 100:.2f}"
+    factor = {r["period"]: r for r in officers["alliance_factor"]["rows"]}
+    assert factor[str(LAST)]["run"] == "v2 (final)" and factor[str(LAST)]["factor"] == float(state.run.alliance_factor)
+    checks = rows_by_partner(officers["spot_checks"])
+    assert checks["All partners"]["drawn"] == 36  # 12 partners x 3 claims
+
+
+def test_the_year_withholds_a_partners_total_that_would_give_a_hidden_month_away(built: Any) -> None:
+    _, pages = built
+    year = figures(pages["year"][list(pages["year"])[-1]])
+    volumes = rows_by_partner(year["partner_volumes"])
+    assert volumes["Partner 01"]["months"] == 5  # one month (MISSING) without an accepted return
+    assert volumes["Partner 01"]["participants"] == 15  # 5 x 3: shown, no single month can be told from it
+    assert volumes["Partner 05"]["participants"] == 6 * 60
+    assert MISSING[0] == "partner-01"
+
+
+def test_a_rebuild_replaces_the_report_whole(built: Any) -> None:
+    deps, pages = built
+    folder = pages["period"][list(pages["period"])[0]].parent
+    (folder / "stale.csv").write_text("old")
+    build_report(deps, period=LAST)
+    assert not (folder / "stale.csv").exists() and (folder / "index.html").exists()
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_the_report_is_refused_plainly_without_a_period_or_data(built: Any) -> None:
+    from domain.errors import UsageError
+
+    deps, _ = built
+    with pytest.raises(UsageError, match="either --period"):
+        build_report(deps)
+    with pytest.raises(UsageError, match="no accepted return yet"):
+        build_report(deps, year=3)
+
+
+def test_the_report_builds_on_postgresql_too(engine: Engine, tmp_path: Path) -> None:
+    deps = open_books_deps(tmp_path / "ws", engine=engine)
+    pages = build_report(deps, period=LAST).pages
+    officers = figures(list(pages.values())[-1])
+    assert rows_by_partner(officers["partner_volumes"])["Partner 05"]["participants"] == 60
