@@ -23,6 +23,7 @@ from models import repo, reviews
 from models.db import session_scope
 from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
+from services.spot_checks import DrawMade, record_check
 from services.status import count_statuses, period_status
 
 NAMES = [
@@ -235,6 +236,8 @@ def run_demo(
     (root / "alliance.yaml").write_text(contract_yaml(partners), encoding="utf-8")
     workspace = Workspace(root=root, database_url=f"sqlite:///{root / 'alliance.db'}")
     deps = production_deps(workspace)  # one engine for the whole demo; only the clock moves
+    draws = random.Random(seed)  # spot-check seeds: the same demo draws the same claims
+    deps = replace(deps, seeds=lambda: f"{draws.getrandbits(128):032x}")
     contract = deps.contract
     fake = None
     if slack == "local":
@@ -295,8 +298,42 @@ def _run_months(
                 f"      payment run {run.period} v{run.version} ({state}): alliance factor "
                 f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}"
             )
+        _check_claims(replace(deps, clock=fixed_clock(now)), report.spot_checks, doubtful=m == 1, echo=echo)
         if report.delivery is not None and not report.delivery.outbox_only:
             echo(f"      Slack: {report.delivery.summary()}")
+
+
+DEMO_OFFICER = "Demo officer"
+
+
+def _check_claims(deps: Deps, draws: list[DrawMade], *, doubtful: bool, echo: Callable[[str], None]) -> None:
+    """The demo's officer checks every claim drawn against evidence; in the second month one of the weak
+    partner's cannot be verified, so the next cycle's run recovers what it was paid."""
+    if not draws:
+        return
+    names = partner_names(len(deps.contract.partners))
+    weak = slug(names[min(WEAK_PARTNER, len(names) - 1)])
+    withdrawn = []
+    for made in draws:
+        for n, claim in enumerate(made.sample):
+            fails = doubtful and made.partner_id == weak and n == 0
+            record_check(
+                deps,
+                period=Period.parse(made.period),
+                partner_id=made.partner_id,
+                participant_id=claim.participant_id,
+                measure=claim.measure,
+                result="not_verified" if fails else "verified",
+                by=DEMO_OFFICER,
+                reason="no evidence of the outcome on the case file" if fails else "evidence seen on the case file",
+            )
+            if fails:
+                withdrawn.append(f"{made.partner_id} {claim.participant_id} {claim.measure}")
+    drawn = sum(len(m.sample) for m in draws)
+    echo(
+        f"      spot checks: {drawn} claim(s) drawn and checked, "
+        + (f"not verified: {'; '.join(withdrawn)} (recovered by the next run)" if withdrawn else "all verified")
+    )
 
 
 class MovingClock:
@@ -380,5 +417,6 @@ def _summary(deps: Deps, months: int, echo: Callable[[str], None]) -> None:
     echo(f"Archive:            {workspace.archive} (original bytes of every file, read-only)")
     echo(f"Statements:         {workspace.statements_dir}")
     echo(f"Templates:          {workspace.templates_dir}")
+    echo(f"Alliance report:    {workspace.out / 'report' / 'index.html'} (public, alliance and officers' pages)")
     echo(f"Outbox:             {pending} notification(s) pending: alliance notifications --workspace {workspace.root}")
     echo(f"Try:                alliance payments show --period {CONTRACT_START} --workspace {workspace.root}")
