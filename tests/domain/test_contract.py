@@ -68,3 +68,28 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
 def test_fingerprint_changes_with_the_contract(contract: Contract) -> None:
     other = parse_contract(parse_yaml(EXAMPLE.read_text().replace("cap: 1.2", "cap: 1.3"), "x"))
     assert contract.fingerprint() != other.fingerprint()
+
+
+def test_report_grades_and_spot_check_sizes_are_checked_with_their_key_paths() -> None:
+    text = EXAMPLE.read_text() + (
+        "report: {suppress_below: 0, figures: {partner_payments: officers, league_table: public, spot_checks: secret}}\n"
+        "spot_checks: {sample_size: 5, max_sample: 2}\n"
+    )
+    problems = problems_of(text)
+    assert "report.suppress_below: must be >= 1" in problems
+    assert any(p.startswith("report.figures.spot_checks: must be one of") for p in problems)
+    assert "spot_checks: max_sample must not be less than sample_size" in problems
+    unknown = problems_of(EXAMPLE.read_text() + "report: {figures: {league_table: public}}\n")
+    assert unknown == [
+        "report.figures.league_table: is not a figure of the report (figures: "
+        "alliance_outcomes, alliance_factor, partner_volumes, partner_outcomes, partner_performance, "
+        "partner_payments, returns_on_time, review_decisions, spot_checks, gaming_monitors)"
+    ]
+
+
+def test_what_is_published_and_how_much_is_checked_make_no_new_payment_run(contract: Contract) -> None:
+    text = EXAMPLE.read_text() + "report: {suppress_below: 10, figures: {spot_checks: public}}\n"
+    text += "spot_checks: {sample_size: 6, max_sample: 20}\n"
+    changed = parse_contract(parse_yaml(text, "test.yaml"))
+    assert changed.report.suppress_below == 10 and changed.spot_checks.sample_size == 6
+    assert changed.fingerprint() == contract.fingerprint() == "01ac2b6f0341b80c"  # as before these sections existed
