@@ -4,7 +4,8 @@
 `python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review;
 `python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency;
 `python -m bench national --partners 200 --rows 5000 [--stages floor,cycle]`: a national month, stage by stage;
-`python -m bench national-scaling --series 20,50,200`: the read floor and the whole cycle at each size."""
+`python -m bench national-scaling --series 20,50,200`: the read floor and the whole cycle at each size;
+`python -m bench open-books --partners 200 --rows 5000 --months 3`: spot checks, monitors and the report."""
 
 import argparse
 import json
@@ -124,6 +125,12 @@ def national_scaling(series: str = "20,50,200", rows: int = 5000, seed: int = 20
     return scaling(series=tuple(int(n) for n in series.split(",")), rows=rows, seed=seed)
 
 
+def open_books(partners: int = 200, rows: int = 5000, months: int = 3, seed: int = 2026) -> dict[str, Any]:
+    from bench.open_books import open_books as run
+
+    return run(partners=partners, rows=rows, months=months, seed=seed)
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
@@ -134,6 +141,7 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "intake-concurrency": intake_concurrency,
     "national": national,
     "national-scaling": national_scaling,
+    "open-books": open_books,
 }
 
 
@@ -161,6 +169,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--stages", default="", help="national: stages, comma-separated (default: all)")
     parser.add_argument("--series", default="20,50,200", help="national-scaling: partner counts (default 20,50,200)")
+    parser.add_argument("--months", type=int, default=3, help="open-books: months of returns (default 3)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
@@ -172,6 +181,7 @@ def main(argv: list[str]) -> int:
         "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
         "national": {"partners": args.partners, "rows": args.rows, "seed": args.seed, "stages": args.stages},
         "national-scaling": {"series": args.series, "rows": args.rows, "seed": args.seed},
+        "open-books": {"partners": args.partners, "rows": args.rows, "months": args.months, "seed": args.seed},
         "intake-concurrency": {
             "returns": args.returns,
             "submitters": args.submitters,

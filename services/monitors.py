@@ -40,15 +40,30 @@ def partner_months(session: Session, *, periods: list[Period]) -> list[PartnerMo
 
 def monitor_period(session: Session, *, contract: Contract, period: Period) -> list[Alert]:
     """Every gaming monitor's alerts about ``period``, over the months before it."""
-    periods = window(contract, period)
-    cycling = [
+    return monitor_periods(session, contract=contract, periods=[period])
+
+
+def monitor_periods(session: Session, *, contract: Contract, periods: list[Period]) -> list[Alert]:
+    """The alerts about each of ``periods`` (oldest first), the months they look back over read once. Cycling
+    needs a pass over every participant of a window, so it is judged as at the last period only."""
+    first, last = window(contract, periods[0])[0], periods[-1]
+    months = partner_months(session, periods=[first.plus(n) for n in range(last.months_since(first) + 1)])
+    alerts: list[Alert] = []
+    for period in periods:
+        start = window(contract, period)[0]
+        seen = [m for m in months if start <= m.period <= period]
+        alerts += run_monitors(
+            seen,
+            _cycling(session, window(contract, period)) if period == last else [],
+            period=period,
+            bands=contract.framework.bands,
+            deadline_periods=deadline_periods(contract, period),
+        )
+    return alerts
+
+
+def _cycling(session: Session, periods: list[Period]) -> list[Cycling]:
+    return [
         Cycling(c.partner_id, c.participants, c.reentered, c.rereferred)
         for c in monitoring.cycling(session, periods=[str(p) for p in periods])
     ]
-    return run_monitors(
-        partner_months(session, periods=periods),
-        cycling,
-        period=period,
-        bands=contract.framework.bands,
-        deadline_periods=deadline_periods(contract, period),
-    )

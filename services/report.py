@@ -30,7 +30,7 @@ from models.db import session_scope
 from models.ledger import RunState
 from models.tables import PaymentLine
 from services.deps import Deps
-from services.monitors import monitor_period
+from services.monitors import monitor_period, monitor_periods
 from services.payments import paid_by_kind
 from services.review import FUNNELS, counted_rows, performance_over, year_label, year_periods
 from services.status import period_status
@@ -537,7 +537,7 @@ def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Per
     return _figure(contract, "spot_checks", columns, rows, notes=notes)
 
 
-def gaming_monitors(contract: Contract, alerts: list[Alert]) -> Figure:
+def gaming_monitors(contract: Contract, alerts: list[Alert], *, year: bool = False) -> Figure:
     threshold = contract.report.suppress_below
     names = _names(contract)
     rows = [
@@ -563,7 +563,8 @@ def gaming_monitors(contract: Contract, alerts: list[Alert]) -> Figure:
     )
     notes = (
         "A monitor states its evidence for officers to look into; none changes any payment by itself. "
-        + " ".join(f"{info.title}: {info.what}" for info in MONITORS.values()),
+        + " ".join(f"{info.title}: {info.what}" for info in MONITORS.values())
+        + (" Each month's alerts are shown; participants cycling, as at the latest month." if year else ""),
     )
     return _figure(contract, "gaming_monitors", columns, rows, notes=notes)
 
@@ -609,7 +610,7 @@ def _documents(
         returns_on_time(session, deps, periods, year=is_year),
         review_decisions(session, contract, year),
         spot_checks_figure(contract, gathered, periods, year=is_year),
-        gaming_monitors(contract, alerts),
+        gaming_monitors(contract, alerts, year=is_year),
     ]
     plots = {
         "outcomes": outcomes_plot(contract, outcomes, periods, threshold),
@@ -660,7 +661,7 @@ def _year_doc(session: Session, deps: Deps, year: int) -> ReportDoc:
     if not reported:
         raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
     to_date = periods[: periods.index(reported[-1]) + 1]
-    alerts = [a for p in to_date for a in monitor_period(session, contract=contract, period=p)]
+    alerts = monitor_periods(session, contract=contract, periods=to_date)
     return _documents(
         session,
         deps,

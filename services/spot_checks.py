@@ -4,6 +4,7 @@ the claims not verified withdrawn (the next payment run for the period recovers 
 The rules (sample size by risk, the seeded draw, what a withdrawal takes off) are in ``domain.spot_checks``.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,10 +59,11 @@ def draw_spot_checks(deps: Deps, period: Period) -> list[DrawMade]:
                 continue
             made.append(_draw(session, deps, contract, period, submission, now))
         if made:
-            ids = "-".join(f"{m.partner_id}.{m.version}" for m in made)
+            # The draws' own ids name this message (a digest: 200 partners' would overflow an index).
+            drawn = ",".join(f"{m.partner_id}.{m.version}" for m in made)
             repo.enqueue(
                 session,
-                dedup_key=f"spot-checks:{period}:{ids}",
+                dedup_key=f"spot-checks:{period}:{hashlib.sha256(drawn.encode()).hexdigest()[:16]}",
                 channel=contract.alliance.officers_channel,
                 kind="spot_checks_drawn",
                 at=now,
