@@ -21,10 +21,9 @@ from services import messages
 from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome
-from services.monitors import monitor_period
 from services.notifications import DeliveryReport
 from services.payments import RunResult, periods_with_new_withdrawals
-from services.report import build_report
+from services.report import build_cycle_reports, year_alerts
 from services.schedule import period_to_run
 from services.spot_checks import DrawMade, draw_spot_checks
 from services.statements import pay_period
@@ -70,15 +69,17 @@ def spot_checks(deps: Deps, period: Period) -> list[DrawMade]:
 
 @task(cache_policy=NONE, task_run_name="gaming monitors {period}")
 def monitors(deps: Deps, period: Period) -> list[Alert]:
+    """The alerts about every month of the period's contract year to date (the year's report shows them all)."""
+    year, _ = contract_month(period, deps.contract.alliance.start)
     with session_scope(deps.engine) as session:
-        return monitor_period(session, contract=deps.contract, period=period)
+        return year_alerts(session, contract=deps.contract, year=year)
 
 
 @task(cache_policy=NONE, task_run_name="report {period}")
-def publish(deps: Deps, period: Period) -> list[str]:
-    """The period's report and its contract year's to date, for every audience (out/report/)."""
+def publish(deps: Deps, period: Period, paid: list[Period], alerts: list[Alert]) -> list[str]:
+    """The report of every period paid, and of their contract years to date, for every audience (out/report/)."""
     year, _ = contract_month(period, deps.contract.alliance.start)
-    written = [build_report(deps, period=period), build_report(deps, year=year)]
+    written = build_cycle_reports(deps, paid, {year: alerts})
     return [str(path) for result in written for path in result.pages.values()]
 
 
@@ -153,13 +154,14 @@ def monthly_cycle(
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
         report.period_state = repo.period_state_of(session, period=str(target)) or "open"
-    report.alerts = monitors(deps, target)
+    year_to_date = monitors(deps, target)
+    report.alerts = [a for a in year_to_date if a.period == target]
     notify_officers(deps, target, report.status, report.runs[-1], report.alerts)
     create_table_artifact(
         key=f"cycle-status-{target}",
         table=report.status,
         description=f"Returns for {target} (period {report.period_state}): per-partner status after this cycle",
     )
-    report.published = publish(deps, target)
+    report.published = publish(deps, target, [Period.parse(r.run.period) for r in report.runs], year_to_date)
     report.delivery = deliver(deps)
     return report

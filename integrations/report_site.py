@@ -48,6 +48,7 @@ class Figure:
     rows: Sequence[Mapping[str, Any]]
     notes: tuple[str, ...] = ()
     plots: tuple[str, ...] = ()  # names of plots (PNG files) drawn from this figure
+    empty: str = "nothing to show yet"  # what the table says when it has no rows
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def figure_html(figure: Figure) -> str:
             data = f' data-count="{_e(shown)}"' if c.kind == "count" else ""
             cells.append(f'<td class="{c.kind}"{data}>{_e(shown)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    rows = "\n".join(body) or f'<tr><td colspan="{len(figure.columns)}">nothing to show yet</td></tr>'
+    rows = "\n".join(body) or f'<tr><td colspan="{len(figure.columns)}">{_e(figure.empty)}</td></tr>'
     plots = "".join(
         f'<figure><img src="{_e(name)}.png" alt="{_e(figure.title)}: {_e(name)} plot"></figure>'
         for name in figure.plots

@@ -28,11 +28,12 @@ from integrations.report_site import Column, Figure, ReportDoc, write_report
 from models import checks, ledger, repo, reviews
 from models.db import session_scope
 from models.ledger import RunState
+from models.reviews import CountRow
 from models.tables import PaymentLine
 from services.deps import Deps
-from services.monitors import monitor_period, monitor_periods
+from services.monitors import monitor_periods
 from services.payments import paid_by_kind
-from services.review import FUNNELS, counted_rows, performance_over, year_label, year_periods
+from services.review import FUNNELS, counted_rows, performance_of, year_label, year_periods
 from services.status import period_status
 
 ALLIANCE = "All partners"
@@ -49,15 +50,35 @@ def build_report(deps: Deps, *, period: Period | None = None, year: int | None =
     if (period is None) == (year is None):
         raise UsageError("give either --period YYYY-MM or --year N")
     contract = deps.contract
-    if period is not None:
-        contract_month(period, contract.alliance.start)
-        with session_scope(deps.engine) as session:
-            doc = _period_doc(session, deps, period)
-    else:
-        assert year is not None
-        with session_scope(deps.engine) as session:
-            doc = _year_doc(session, deps, year)
+    with session_scope(deps.engine) as session:
+        if period is not None:
+            year_of, _ = contract_month(period, contract.alliance.start)
+            books = _books(session, deps, year=year_of, through=period, alert_periods=[period])
+            doc = _period_doc(session, deps, books, period)
+        else:
+            assert year is not None
+            books = _books(session, deps, year=year, through=None, alert_periods=None)
+            doc = _year_doc(session, deps, books)
     return ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc))
+
+
+def build_cycle_reports(
+    deps: Deps, periods: list[Period], alerts: Mapping[int, list[Alert]] | None = None
+) -> list[ReportWritten]:
+    """What a cycle publishes: the report of every period it paid, and each one's contract year to date, the
+    records read once per year. ``alerts``: per contract year, ``year_alerts`` already worked out."""
+    contract = deps.contract
+    by_year: dict[int, list[Period]] = {}
+    for period in periods:
+        by_year.setdefault(contract_month(period, contract.alliance.start)[0], []).append(period)
+    written = []
+    for year, paid in sorted(by_year.items()):
+        with session_scope(deps.engine) as session:
+            known = (alerts or {}).get(year)
+            books = _books(session, deps, year=year, through=None, alert_periods=None, alerts=known)
+            docs = [_period_doc(session, deps, books, p) for p in sorted(paid)] + [_year_doc(session, deps, books)]
+        written += [ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc)) for doc in docs]
+    return written
 
 
 # --- Gathering ---------------------------------------------------------------------------------------
@@ -80,14 +101,14 @@ CHECK_COLUMNS = (
 )
 
 
-def _gather(session: Session, contract: Contract, periods: list[Period]) -> Gathered:
+def _gather(session: Session, contract: Contract, periods: list[Period], counted: list[CountRow]) -> Gathered:
     measures = contract.framework.measure_ids
     accepted = {p: {s.partner_id for s in repo.accepted_submissions(session, period=str(p))} for p in periods}
     rows: dict[Period, dict[str, int]] = {
         p: dict.fromkeys(sorted(pid for pid in accepted[p] if pid), 0) for p in periods
     }
     achieved = {p: {m: dict.fromkeys(rows[p], 0) for m in measures} for p in periods}
-    for r in counted_rows(session, periods=periods):
+    for r in counted:
         period = Period.parse(r.period)
         rows[period][r.partner_id] = rows[period].get(r.partner_id, 0) + r.rows
         for m in r.achieved:
@@ -498,7 +519,7 @@ def review_decisions(session: Session, contract: Contract, year: int) -> Figure:
         else f"The review of {year_label(contract, year)} has not been run."
     )
     columns = (Column("partner", "Partner"), Column("decision", "Board decision"), Column("decided", "Decided"))
-    return _figure(contract, "review_decisions", columns, rows, notes=(note,))
+    return _figure(contract, "review_decisions", columns, rows, notes=(note,), empty="No decision recorded yet.")
 
 
 def _decision_text(kind: str, percent: int | None, effective: str | None) -> str:
@@ -566,7 +587,7 @@ def gaming_monitors(contract: Contract, alerts: list[Alert], *, year: bool = Fal
         + " ".join(f"{info.title}: {info.what}" for info in MONITORS.values())
         + (" Each month's alerts are shown; participants cycling, as at the latest month." if year else ""),
     )
-    return _figure(contract, "gaming_monitors", columns, rows, notes=notes)
+    return _figure(contract, "gaming_monitors", columns, rows, notes=notes, empty="No monitor raised an alert.")
 
 
 # --- The two documents ------------------------------------------------------------------------------------
@@ -576,30 +597,91 @@ def _runs(session: Session, periods: list[Period]) -> dict[Period, RunState | No
     return {p: ledger.last_payable(ledger.run_states(session, period=str(p))) for p in periods}
 
 
-def _documents(
+@dataclass(frozen=True)
+class Books:
+    """A contract year to date as the records have it, read once for its period and year reports."""
+
+    year: int
+    periods: list[Period]  # from the year's first month to the last reported (or asked for)
+    counted: list[CountRow]  # the accepted rows as counted, withdrawn claims left out
+    gathered: Gathered
+    runs: dict[Period, RunState | None]  # each month's last payable run
+    alerts: list[Alert]
+
+
+def reported_periods(session: Session, *, contract: Contract, year: int, through: Period | None = None) -> list[Period]:
+    """The year's months to ``through``, else to its last month with an accepted return or a payment run."""
+    every = year_periods(contract, year)
+    if through is None:
+        reported = [
+            p
+            for p in every
+            if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
+        ]
+        if not reported:
+            raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
+        through = reported[-1]
+    return every[: every.index(through) + 1]
+
+
+def year_alerts(session: Session, *, contract: Contract, year: int) -> list[Alert]:
+    """The gaming monitors' alerts about every month of the year to date, as its year report shows them."""
+    return monitor_periods(session, contract=contract, periods=reported_periods(session, contract=contract, year=year))
+
+
+def _books(
     session: Session,
     deps: Deps,
     *,
-    periods: list[Period],
     year: int,
+    through: Period | None,
+    alert_periods: list[Period] | None,
+    alerts: list[Alert] | None = None,
+) -> Books:
+    """The year to ``through`` (None: to its last month with an accepted return or a payment run)."""
+    contract = deps.contract
+    every = year_periods(contract, year)
+    if through is None:
+        reported = [
+            p
+            for p in every
+            if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
+        ]
+        if not reported:
+            raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
+        through = reported[-1]
+    periods = every[: every.index(through) + 1]
+    counted = counted_rows(session, periods=periods)
+    if alerts is None:
+        alerts = monitor_periods(session, contract=contract, periods=alert_periods or periods)
+    return Books(year, periods, counted, _gather(session, contract, periods, counted), _runs(session, periods), alerts)
+
+
+def _documents(
+    session: Session,
+    deps: Deps,
+    books: Books,
+    *,
+    periods: list[Period],
     label: str,
     title: str,
     subtitle: str,
     is_year: bool,
-    alerts: list[Alert],
 ) -> ReportDoc:
     contract = deps.contract
     threshold = contract.report.suppress_below
-    gathered = _gather(session, contract, periods)
+    gathered = books.gathered
     volumes = grid({p: gathered.rows[p] for p in periods}, threshold)
     outcomes = {
         m: grid({p: gathered.achieved[p][m] for p in periods}, threshold) for m in contract.framework.measure_ids
     }
-    to_date = periods if is_year else _year_to(contract, periods[-1])  # O/E and the factor: the year so far
-    performance = performance_over(session, contract=contract, periods=to_date)
-    perf_label = f"{year_label(contract, year)}, to {periods[-1]}"
-    factor, factor_rows = alliance_factor(contract, _runs(session, to_date))
-    payments = partner_payments(session, contract, _runs(session, periods), year=is_year)
+    to_date = [p for p in books.periods if p <= periods[-1]]  # O/E and the factor: the year so far
+    counted = [r for r in books.counted if Period.parse(r.period) <= periods[-1]]
+    performance = performance_of(contract, counted)
+    perf_label = f"{year_label(contract, books.year)}, to {periods[-1]}"
+    factor, factor_rows = alliance_factor(contract, {p: books.runs[p] for p in to_date})
+    payments = partner_payments(session, contract, {p: books.runs[p] for p in periods}, year=is_year)
+    alerts = [a for a in books.alerts if a.period in periods]
     figures = [
         alliance_outcomes(contract, outcomes, periods, year=is_year),
         factor,
@@ -608,7 +690,7 @@ def _documents(
         partner_performance(contract, performance, perf_label),
         payments,
         returns_on_time(session, deps, periods, year=is_year),
-        review_decisions(session, contract, year),
+        review_decisions(session, contract, books.year),
         spot_checks_figure(contract, gathered, periods, year=is_year),
         gaming_monitors(contract, alerts, year=is_year),
     ]
@@ -629,47 +711,30 @@ def _documents(
     )
 
 
-def _year_to(contract: Contract, period: Period) -> list[Period]:
-    year, month = contract_month(period, contract.alliance.start)
-    return year_periods(contract, year)[:month]
-
-
-def _period_doc(session: Session, deps: Deps, period: Period) -> ReportDoc:
+def _period_doc(session: Session, deps: Deps, books: Books, period: Period) -> ReportDoc:
     contract = deps.contract
-    year, _ = contract_month(period, contract.alliance.start)
     return _documents(
         session,
         deps,
+        books,
         periods=[period],
-        year=year,
         label=str(period),
         title=f"{contract.alliance.name}: report for {period}",
-        subtitle=f"Commissioned by {contract.alliance.commissioner}; month {period} of {year_label(contract, year)}",
+        subtitle=f"Commissioned by {contract.alliance.commissioner}; month {period} of "
+        f"{year_label(contract, books.year)}",
         is_year=False,
-        alerts=monitor_period(session, contract=contract, period=period),
     )
 
 
-def _year_doc(session: Session, deps: Deps, year: int) -> ReportDoc:
+def _year_doc(session: Session, deps: Deps, books: Books) -> ReportDoc:
     contract = deps.contract
-    periods = year_periods(contract, year)
-    reported = [
-        p
-        for p in periods
-        if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
-    ]
-    if not reported:
-        raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
-    to_date = periods[: periods.index(reported[-1]) + 1]
-    alerts = monitor_periods(session, contract=contract, periods=to_date)
     return _documents(
         session,
         deps,
-        periods=to_date,
-        year=year,
-        label=f"year-{year}",
-        title=f"{contract.alliance.name}: {year_label(contract, year)}",
-        subtitle=f"Commissioned by {contract.alliance.commissioner}; the year to {to_date[-1]}",
+        books,
+        periods=books.periods,
+        label=f"year-{books.year}",
+        title=f"{contract.alliance.name}: {year_label(contract, books.year)}",
+        subtitle=f"Commissioned by {contract.alliance.commissioner}; the year to {books.periods[-1]}",
         is_year=True,
-        alerts=alerts,
     )

@@ -90,8 +90,13 @@ def assess_year(session: Session, *, contract: Contract, year: int) -> Assessmen
 
 
 def performance_over(session: Session, *, contract: Contract, periods: list[Period]) -> AlliancePerformance:
+    return performance_of(contract, counted_rows(session, periods=periods))
+
+
+def performance_of(contract: Contract, counted: list[reviews.CountRow]) -> AlliancePerformance:
+    """O, E and the limits from rows as counted (``counted_rows``)."""
     grouped: dict[tuple[str, str, str], tuple[int, dict[str, int]]] = {}
-    for row in counted_rows(session, periods=periods):
+    for row in counted:
         rows, achieved = grouped.get((row.partner_id, row.period, row.band), (0, {}))
         for measure in row.achieved:
             achieved[measure] = achieved.get(measure, 0) + row.rows
