@@ -666,9 +666,12 @@ def checks_record(
     )
     state = "recorded" if recorded.created else "was already recorded"
     typer.echo(f"{partner} {participant} {measure} for {period}: {recorded.result.result} {state}")
-    if recorded.result.result == "not_verified" and recorded.created:
+    if recorded.result.result == "not_verified":
         typer.echo(
             f"  the claim is withdrawn; the next payment run for {period} (the next `alliance cycle run`) recovers it"
+            if recorded.recovers
+            else f"  the claim is withdrawn; {partner}'s accepted return for {period} no longer makes it: "
+            "nothing to recover"
         )
 
 

@@ -8,10 +8,13 @@ differently (``report.figures``).
 Counts of people or claims under the threshold (``report.suppress_below``, default 5) are shown as
 ``<5``. Where a total is shown beside its parts, one hidden part could be worked out by subtraction,
 so further parts are withheld (shown as ``*``) until no hidden part can be pinned down from the
-total and what is shown: primary suppression, then complementary suppression. Pure.
+total, what is shown and the rule's own bounds (a hidden part is under 5; a withheld one 5 or more,
+and no larger than the smallest part left shown): primary, then complementary suppression. A total
+over parts published in other reports (a year over its months) is shown only if every part was.
+Pure.
 """
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -143,63 +146,91 @@ def show_count(count: int, threshold: int) -> Shown:
     return Shown(None, small(threshold)) if count < threshold else Shown(count, str(count))
 
 
+Bounds = tuple[int, int]  # the least and greatest value a reader can give a hidden part
+
+
 def show_with_total(
     counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
 ) -> tuple[dict[K, Shown], Shown]:
-    """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
+    """Parts and their total, so that no hidden part can be worked out from the total and the parts shown."""
+    parts, shown_total, _ = hide_parts(counts, total, threshold, withheld=withheld)
+    return parts, shown_total
 
-    Parts under the threshold are hidden (``<5``), and so are ``withheld`` ones (hidden for another
-    table's sake); while any hidden part's value is pinned down (its least and greatest possible value
-    agree), the smallest part still shown is withheld too (``*``); if every part is hidden and one is
-    still pinned down, so is the total.
+
+def hide_parts(
+    counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
+) -> tuple[dict[K, Shown], Shown, dict[K, Bounds]]:
+    """``show_with_total``, with the bounds a reader who knows this rule can put on each hidden part.
+
+    Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden
+    for another table's sake: at least 5). While any hidden part is pinned down (its least and greatest
+    possible value agree), the smallest part still shown is withheld too (``*``: at least 5, and at most
+    the smallest part left shown, since it was chosen for being smallest); if every part is hidden and
+    one is still pinned down, so is the total.
     """
     if sum(counts.values()) != total:
         raise ValueError("the parts must add up to the total")
     total_shown = show_count(total, threshold)
     primary = {k for k, c in counts.items() if c < threshold}
-    hidden_too = set(withheld) - primary
-    if (primary or hidden_too) and not total_shown.hidden:
-        order = sorted((k for k in counts if k not in primary | hidden_too), key=lambda k: (counts[k], str(k)))
-        while _pinned(counts, primary, hidden_too, total, threshold):
-            if not order:
-                total_shown = Shown(None, WITHHELD)
-                break
-            hidden_too.add(order.pop(0))
-    parts = {k: _shown(c, threshold, primary=k in primary, withheld=k in hidden_too) for k, c in counts.items()}
-    return parts, total_shown
+    external = set(withheld) - primary
+    chosen: set[K] = set()
+    order = sorted((k for k in counts if k not in primary | external), key=lambda k: (counts[k], str(k)))
+    # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
+    while not total_shown.hidden and _pinned(
+        _bounds(counts, primary, external, chosen, threshold), _remaining(counts, primary | external | chosen, total)
+    ):
+        if not order:
+            total_shown = Shown(None, WITHHELD)
+            break
+        chosen.add(order.pop(0))
+    parts = {
+        k: Shown(None, small(threshold))
+        if k in primary
+        else Shown(None, WITHHELD)
+        if k in external | chosen
+        else Shown(c, str(c))
+        for k, c in counts.items()
+    }
+    return parts, total_shown, _bounds(counts, primary, external, chosen, threshold)
 
 
-def _shown(count: int, threshold: int, *, primary: bool, withheld: bool) -> Shown:
-    if primary:
-        return Shown(None, small(threshold))
-    return Shown(None, WITHHELD) if withheld else Shown(count, str(count))
+def _remaining(counts: Mapping[K, int], hidden: set[K], total: int) -> int:
+    return total - sum(c for k, c in counts.items() if k not in hidden)
 
 
-def _pinned(counts: Mapping[K, int], primary: set[K], withheld: set[K], total: int, threshold: int) -> bool:
-    """Whether a reader who knows the total, the parts shown and the rule could tell a hidden part's value."""
-    hidden = [*primary, *withheld]
-    if not hidden:
-        return False
-    remaining = total - sum(c for k, c in counts.items() if k not in primary and k not in withheld)
-    bounds = {k: (0, threshold - 1) if k in primary else (threshold, remaining) for k in hidden}
+def _bounds(
+    counts: Mapping[K, int], primary: set[K], external: set[K], chosen: set[K], threshold: int
+) -> dict[K, Bounds]:
+    hidden = primary | external | chosen
+    remaining = sum(counts[k] for k in hidden)
+    smallest_shown = min((c for k, c in counts.items() if k not in hidden), default=remaining)
+    bounds: dict[K, Bounds] = {}
     for k in hidden:
+        if k in primary:
+            bounds[k] = (0, threshold - 1)
+        elif k in external:
+            bounds[k] = (threshold, remaining)
+        else:
+            bounds[k] = (threshold, smallest_shown)
+    return bounds
+
+
+def _pinned(bounds: Mapping[K, Bounds], remaining: int) -> bool:
+    """Whether parts with these bounds that must add up to ``remaining`` leave any of them one value only."""
+    for k, (own_low, own_high) in bounds.items():
         others_low = sum(low for j, (low, _) in bounds.items() if j != k)
         others_high = sum(high for j, (_, high) in bounds.items() if j != k)
-        low = max(bounds[k][0], remaining - others_high)
-        high = min(bounds[k][1], remaining - others_low)
+        low = max(own_low, remaining - others_high)
+        high = min(own_high, remaining - others_low)
         if low >= high:
             return True
     return False
 
 
-def show_row_total(month_hidden: Mapping[K, bool], counts: Mapping[K, int], threshold: int) -> Shown:
-    """A total over parts already published elsewhere (a partner's year over its monthly reports): shown
-    only if it pins down none of the parts those reports hid."""
-    total = sum(counts.values())
+def show_year_total(months: Sequence[Shown], total: int, threshold: int) -> Shown:
+    """A total over parts each published in its own report (a partner's year to date over its monthly
+    reports): shown only if every part was. Year-to-date reports month after month would otherwise give a
+    hidden month away by subtraction, and hiding a total only when it would is itself a clue; this rule
+    depends on nothing but which months were hidden, which their own reports say anyway."""
     shown = show_count(total, threshold)
-    hidden = {k for k, h in month_hidden.items() if h}
-    if shown.hidden or not hidden:
-        return shown
-    primary = {k for k in hidden if counts[k] < threshold}
-    withheld = hidden - primary
-    return Shown(None, WITHHELD) if _pinned(counts, primary, withheld, total, threshold) else shown
+    return Shown(None, WITHHELD) if not shown.hidden and any(m.hidden for m in months) else shown

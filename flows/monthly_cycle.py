@@ -25,7 +25,7 @@ from services.notifications import DeliveryReport
 from services.payments import RunResult, periods_with_new_withdrawals
 from services.report import build_cycle_reports, year_alerts
 from services.schedule import period_to_run
-from services.spot_checks import DrawMade, draw_spot_checks
+from services.spot_checks import DrawMade, draw_spot_checks, periods_to_draw
 from services.statements import pay_period
 from services.status import count_statuses, period_status
 
@@ -149,7 +149,7 @@ def monthly_cycle(
         paid_before = repo.periods_with_runs(session)
         recoveries = periods_with_new_withdrawals(session, contract=deps.contract)
     report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before, recoveries)]
-    report.spot_checks = [d for p in checked for d in spot_checks(deps, p)]
+    report.spot_checks = [d for p in periods_to_draw(deps, target, checked) for d in spot_checks(deps, p)]
 
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
@@ -162,6 +162,6 @@ def monthly_cycle(
         table=report.status,
         description=f"Returns for {target} (period {report.period_state}): per-partner status after this cycle",
     )
+    report.delivery = deliver(deps)  # first: a report that fails to be written must not hold up the statements
     report.published = publish(deps, target, [Period.parse(r.run.period) for r in report.runs], year_to_date)
-    report.delivery = deliver(deps)
     return report

@@ -7,13 +7,15 @@ could start a formula in a spreadsheet is quoted in CSV.
 """
 
 import csv
+import fcntl
 import html
 import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -199,8 +201,25 @@ AUDIENCE_NAMES = {
 }
 
 
+@contextmanager
+def _one_writer(root: Path) -> Iterator[None]:
+    """Two cycles (or a cycle and `alliance report`) publishing at once take turns: each swaps whole folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:  # beside the published folder, not in it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def write_report(root: Path, doc: ReportDoc) -> dict[Grade, Path]:
     """Every audience's folder for ``doc`` (replacing an older build whole), and the indexes; the pages' paths."""
+    with _one_writer(root):
+        return _write_report(root, doc)
+
+
+def _write_report(root: Path, doc: ReportDoc) -> dict[Grade, Path]:
     written = {}
     for audience in AUDIENCES:
         figures = [f for f in doc.figures if visible_to(f.grade, audience)]
@@ -235,10 +254,9 @@ def _replace_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
     for name, content in files.items():
         (fresh / name).write_bytes(content)
     os.chmod(fresh, 0o755)
-    old = folder.parent / f".{folder.name}-old"
-    shutil.rmtree(old, ignore_errors=True)
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
     if folder.exists():
-        folder.rename(old)
+        folder.replace(old / folder.name)
     fresh.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     return folder
@@ -278,6 +296,6 @@ def _write_top_index(root: Path) -> None:
 
 def _atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(content)
     temporary.replace(path)

@@ -162,3 +162,18 @@ def versions_rejected(session: Session, *, partner_id: str, periods: Sequence[st
         Submission.status == "rejected",
     )
     return len(list(session.exec(query)))
+
+
+def undrawn_periods(session: Session, *, periods: Sequence[str]) -> list[str]:
+    """Those of ``periods`` with an accepted version that has no draw yet (a cycle stopped before drawing)."""
+    query = (
+        select(Submission.period)
+        .outerjoin(SpotCheckDraw, col(SpotCheckDraw.submission_id) == col(Submission.id))
+        .where(
+            Submission.status == "accepted",
+            col(Submission.period).in_(list(periods)),
+            col(SpotCheckDraw.id).is_(None),
+        )
+        .distinct()
+    )
+    return sorted(p for p in session.exec(query) if p)

@@ -141,11 +141,19 @@ def spot_checks_drawn(*, period: str, drawn: list[tuple[str, int, list[str]]]) -
     return "\n".join(lines)
 
 
-def claim_withdrawn(*, partner_name: str, period: str, participant_id: str, measure: str, reason: str) -> str:
+def claim_withdrawn(
+    *, partner_name: str, period: str, participant_id: str, measure: str, reason: str, recovered: bool
+) -> str:
+    then = (
+        "what it was paid is recovered by an adjustment in the next payment run for the period, shown on its statement."
+        if recovered
+        else "your accepted return for the period no longer makes it, so there is nothing to recover; it will not be "
+        "counted if it is sent again."
+    )
     return (
         f"*{escape(partner_name)}*: a spot check could not verify the outcome {code(measure)} claimed for "
-        f"participant {code(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn; "
-        "what it was paid is recovered by an adjustment in the next payment run for the period, shown on its statement."
+        f"participant {code(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn: "
+        f"{then}"
     )
 
 

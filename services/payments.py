@@ -251,6 +251,18 @@ def periods_with_new_withdrawals(session: Session, *, contract: Contract) -> lis
     return due
 
 
+def _what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """The inputs that differ between two runs' documents, in words."""
+    names = {
+        "returns": "accepted returns",
+        "step_downs": "board step-downs",
+        "withdrawn": "claims withdrawn after spot checks",
+        "contract": "contract",
+    }
+    changed = [words for key, words in names.items() if before.get(key) != now.get(key)]
+    return " and ".join(changed) if changed else "inputs"
+
+
 def _line_rows(run_id: int, drafts: list[LineDraft]) -> list[PaymentLine]:
     return [
         PaymentLine(
@@ -364,7 +376,8 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
         inputs = current_inputs(session, contract=deps.contract, period=period)
         if inputs.digest != run.inputs_hash:
             raise UsageError(
-                f"the accepted returns or step-downs for {period} changed after run v{run.version} was computed: "
+                f"the {_what_changed(json.loads(run.inputs), inputs.document)} for {period} changed after run "
+                f"v{run.version} was computed: "
                 f"run `alliance cycle run --period {period}` for a new version, then approve that"
             )
         ledger.add_approval(session, run_id=run.id, by=by, at=now)

@@ -22,7 +22,17 @@ from domain.errors import UsageError
 from domain.monitors import MONITORS, Alert
 from domain.performance import AlliancePerformance
 from domain.periods import Period, contract_month, format_day, london_date
-from domain.publication import FIGURES, Grade, Shown, grade_of, show_count, show_row_total, show_with_total
+from domain.publication import (
+    FIGURES,
+    WITHHELD,
+    Bounds,
+    Grade,
+    Shown,
+    grade_of,
+    hide_parts,
+    show_with_total,
+    show_year_total,
+)
 from integrations.plots import FunnelPoint, bars_png, funnel_png, lines_png
 from integrations.report_site import Column, Figure, ReportDoc, write_report
 from models import checks, ledger, repo, reviews
@@ -140,22 +150,22 @@ class Grid:
 
 
 def grid(values: Mapping[Period, Mapping[str, int]], threshold: int) -> Grid:
+    """``values``: period -> partner -> count, months in order. Each month's column is published in that month's
+    report; the year's totals (and every year-to-date report before) may not give a hidden month away."""
     months: dict[Period, dict[str, Shown]] = {}
     totals: dict[Period, Shown] = {}
     for period, parts in values.items():
         months[period], totals[period] = show_with_total(parts, sum(parts.values()), threshold)
     partners = sorted({pid for parts in values.values() for pid in parts})
-    by_row: dict[str, Shown] = {}
-    for pid in partners:
-        own = {p: parts[pid] for p, parts in values.items() if pid in parts}
-        by_row[pid] = show_row_total({p: months[p][pid].hidden for p in own}, own, threshold)
     year_counts = {pid: sum(parts.get(pid, 0) for parts in values.values()) for pid in partners}
-    withheld = frozenset(pid for pid, shown in by_row.items() if shown.hidden)
+    own_year = {
+        pid: show_year_total([months[p][pid] for p in values if pid in months[p]], year_counts[pid], threshold)
+        for pid in partners
+    }
+    withheld = frozenset(pid for pid, shown in own_year.items() if shown.hidden)
     year, year_total = show_with_total(year_counts, sum(year_counts.values()), threshold, withheld=withheld)
-    alliance_row = show_row_total(
-        {p: t.hidden for p, t in totals.items()}, {p: sum(v.values()) for p, v in values.items()}, threshold
-    )
-    return Grid(months, totals, year, year_total if not alliance_row.hidden else alliance_row)
+    alliance = show_year_total(list(totals.values()), sum(year_counts.values()), threshold)
+    return Grid(months, totals, year, year_total if not alliance.hidden else alliance)
 
 
 # --- Figures -------------------------------------------------------------------------------------------
@@ -531,31 +541,60 @@ def _decision_text(kind: str, percent: int | None, effective: str | None) -> str
     return label
 
 
+FINDINGS = ("verified", "not_verified", "to_check")  # what became of the claims drawn: they add up to them
+
+
+def _checks_row(
+    counts: Mapping[str, int], threshold: int, withheld: frozenset[str] = frozenset()
+) -> tuple[dict[str, Shown], Shown, dict[str, Bounds]]:
+    return hide_parts({k: counts.get(k, 0) for k in FINDINGS}, counts.get("drawn", 0), threshold, withheld=withheld)
+
+
 def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Period], *, year: bool) -> Figure:
+    """The alliance's claims drawn and their findings, month by month: a partner's few claims a month would be
+    hidden whole, and its findings add up to its claims (one shown would give the others away)."""
     threshold = contract.report.suppress_below
-    grids = {key: grid({p: gathered.checks[p][key] for p in periods}, threshold) for key, _ in CHECK_COLUMNS}
-    rows = []
-    drawn_from = set().union(*(gathered.checks[p]["drawn"] for p in periods))
-    for partner in sorted(contract.partners, key=lambda p: p.id):
-        if partner.id not in drawn_from:
-            continue
-        rows.append(
-            {"partner": partner.name}
-            | {
-                key: (g.year.get(partner.id) if year else g.months[periods[-1]].get(partner.id))
-                for key, g in grids.items()
-            }
+    monthly = {p: {k: sum(v.values()) for k, v in gathered.checks[p].items()} for p in periods}
+    rows: list[dict[str, Any]] = []
+    published: dict[Period, tuple[dict[str, Shown], Shown, dict[str, Bounds]]] = {}
+    for period in periods:
+        parts, drawn, bounds = published[period] = _checks_row(monthly[period], threshold)
+        rows.append({"period": str(period), "drawn": drawn, **parts})
+    if year:
+        # Each column to date may not give away a month hidden in its monthly report; then the row's own rule.
+        total = {k: sum(monthly[p][k] for p in periods) for k in ("drawn", *FINDINGS)}
+        withheld = frozenset(
+            k for k in FINDINGS if show_year_total([published[p][0][k] for p in periods], total[k], threshold).hidden
         )
-    rows.append(
-        {"partner": ALLIANCE} | {k: g.year_total if year else g.month_totals[periods[-1]] for k, g in grids.items()}
+        parts, drawn, _ = _checks_row(total, threshold, withheld)
+        if show_year_total([published[p][1] for p in periods], total["drawn"], threshold).hidden:  # and its parts
+            drawn = Shown(None, WITHHELD)
+            parts = {k: v if v.hidden else Shown(None, WITHHELD) for k, v in parts.items()}
+        rows = [*rows, {"period": "year to date", "drawn": drawn, **parts}]
+    columns = (
+        Column("period", "Month"),
+        Column("drawn", "Claims drawn", "count"),
+        *(Column(key, label, "count") for key, label in CHECK_COLUMNS if key in FINDINGS),
     )
-    columns = (Column("partner", "Partner"), *(Column(key, label, "count") for key, label in CHECK_COLUMNS))
     notes = (
         "Each month a seeded random sample of every partner's claimed outcomes, larger where data quality was poor, "
         "claims rose unusually or earlier checks failed, is checked against evidence. A claim not verified is "
-        "withdrawn and its payment recovered by the next payment run.",
+        "withdrawn and its payment recovered by the next payment run. Per partner, with the claims themselves: "
+        "`alliance checks list` (officers).",
     )
     return _figure(contract, "spot_checks", columns, rows, notes=notes)
+
+
+def _evidence(alert: Alert, threshold: int) -> str:
+    """The alert's evidence, unless it rests on a count too small to publish: its rates and ratios would
+    give the count away."""
+    counts = [int(alert.params[k]) for k in MONITORS[alert.code].counts if k in alert.params]
+    if any(n < threshold for n in counts):
+        return (
+            f"Its evidence rests on counts under {threshold}, so it is not published here: "
+            "see the officers' cycle summary for the month."
+        )
+    return alert.evidence()
 
 
 def gaming_monitors(contract: Contract, alerts: list[Alert], *, year: bool = False) -> Figure:
@@ -569,7 +608,7 @@ def gaming_monitors(contract: Contract, alerts: list[Alert], *, year: bool = Fal
             "code": a.code.value,
             "z": Decimal(f"{a.statistic:.2f}"),
             "threshold": Decimal(f"{a.threshold:.2f}"),
-            "evidence": a.evidence(lambda n: show_count(n, threshold).text),
+            "evidence": _evidence(a, threshold),
         }
         for a in alerts
     ]

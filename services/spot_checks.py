@@ -76,6 +76,15 @@ def draw_spot_checks(deps: Deps, period: Period) -> list[DrawMade]:
     return made
 
 
+def periods_to_draw(deps: Deps, target: Period, received: list[Period]) -> list[Period]:
+    """The periods whose returns arrived this cycle, and any of the last twelve months with an accepted version
+    not drawn from yet (a cycle that stopped between paying and drawing)."""
+    with session_scope(deps.engine) as session:
+        recent = [str(target.plus(-n)) for n in range(12)]
+        undrawn = {Period.parse(p) for p in checks.undrawn_periods(session, periods=recent)}
+    return sorted(set(received) | undrawn)
+
+
 def _draw(
     session: Session, deps: Deps, contract: Contract, period: Period, submission: Submission, now: datetime
 ) -> DrawMade:
@@ -160,6 +169,7 @@ class CheckRecorded:
     result: SpotCheckResult
     claim: SpotCheckClaim
     created: bool  # False: the same finding had been recorded already
+    recovers: bool = False  # not verified, and the accepted return still makes the claim: the next run takes it off
 
 
 def record_check(
@@ -212,9 +222,11 @@ def _record(
                 f"see `alliance checks list --period {period} --partner {partner_id}`"
             )
         checked = found[0]
+        still_claimed = _still_claimed(session, str(period), partner_id, wanted)
         if checked.result is not None:
             if checked.result.result == outcome.value:
-                return CheckRecorded(checked.result, checked.claim, created=False)
+                recovers = outcome is Result.not_verified and still_claimed
+                return CheckRecorded(checked.result, checked.claim, created=False, recovers=recovers)
             raise IntegrityError(
                 f"{wanted.participant_id} {wanted.measure} for {period} was recorded {checked.result.result} by "
                 f"{checked.result.by} on {checked.result.recorded_at:%d/%m/%Y}: a spot check's finding is final"
@@ -250,10 +262,20 @@ def _record(
                     participant_id=wanted.participant_id,
                     measure=wanted.measure,
                     reason=reason,
+                    recovered=still_claimed,
                 ),
                 payload={"period": str(period), "result_id": record.id},
             )
-        return CheckRecorded(record, checked.claim, created=True)
+        recovers = outcome is Result.not_verified and still_claimed
+        return CheckRecorded(record, checked.claim, created=True, recovers=recovers)
+
+
+def _still_claimed(session: Session, period: str, partner_id: str, claim: Claim) -> bool:
+    accepted = [s for s in repo.accepted_submissions(session, period=period) if s.partner_id == partner_id]
+    if not accepted or accepted[0].id is None:
+        return False
+    rows = checks.rows_claiming(session, submission_id=accepted[0].id, participant_ids=[claim.participant_id])
+    return claim.participant_id in rows and claim.measure in rows[claim.participant_id][1]
 
 
 def checks_table(session: Session, *, periods: list[Period], partner_id: str | None = None) -> list[dict[str, object]]:

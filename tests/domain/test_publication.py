@@ -1,7 +1,7 @@
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.publication import (
@@ -10,8 +10,8 @@ from domain.publication import (
     Grade,
     Shown,
     show_count,
-    show_row_total,
     show_with_total,
+    show_year_total,
     visible_to,
 )
 
@@ -49,44 +49,82 @@ def test_parts_add_up_to_the_total_or_are_refused() -> None:
         show_with_total({"a": 3}, 4, 5)
 
 
-def possible_values(
-    parts: dict[str, Shown], counts: dict[str, int], total: Shown, threshold: int
-) -> dict[str, set[int]]:
-    """What a reader could conclude each hidden part to be, by trying every value the rule allows (brute force)."""
-    hidden = [k for k, s in parts.items() if s.hidden]
-    if total.hidden or not hidden:
-        return {}
-    remaining = total.value - sum(s.value for s in parts.values() if s.value is not None)  # type: ignore[operator]
-    ranges = [range(0, threshold) if parts[k].text.startswith("<") else range(threshold, remaining + 1) for k in hidden]
-    seen: dict[str, set[int]] = {k: set() for k in hidden}
-    for values in itertools.product(*ranges):
-        if sum(values) == remaining:
-            for k, v in zip(hidden, values, strict=True):
-                seen[k].add(v)
-    return seen
+def compositions(total: int, parts: int) -> list[tuple[int, ...]]:
+    if parts == 0:
+        return [()] if total == 0 else []
+    return [(first, *rest) for first in range(total + 1) for rest in compositions(total - first, parts - 1)]
 
 
+@settings(max_examples=300, deadline=None)  # a brute force over every table the reader could be looking at
 @given(
-    st.dictionaries(st.sampled_from("abcde"), st.integers(0, 12), min_size=1, max_size=4),
+    st.dictionaries(st.sampled_from("abcd"), st.integers(0, 9), min_size=1, max_size=4),
     st.integers(2, 6),
 )
-def test_no_hidden_part_can_be_worked_out_from_what_is_shown(counts: dict[str, int], threshold: int) -> None:
+def test_no_hidden_part_can_be_pinned_down_from_the_table_and_the_rules_bounds(
+    counts: dict[str, int], threshold: int
+) -> None:
+    """A reader knows the total, the parts shown and the rule: a part shown as <5 is 0 to 4, a withheld one (*) is
+    at least 5 and at most the smallest part shown. Trying every set of values that fits, each hidden part must
+    be able to take two of them (the true one included)."""
     parts, total = show_with_total(counts, sum(counts.values()), threshold)
     for key, shown in parts.items():
-        assert shown.value is None or shown.value >= threshold
-        assert shown.value is None or shown.value == counts[key]
+        assert shown.value is None or (shown.value >= threshold and shown.value == counts[key])
         if counts[key] < threshold:
             assert shown.text == f"<{threshold}"
-    assert total.value is None or total.value >= threshold
-    for key, values in possible_values(parts, counts, total, threshold).items():
-        assert len(values) >= 2, (counts, parts, total, key, values)
-        assert counts[key] in values
+    hidden = [k for k, v in parts.items() if v.hidden]
+    if total.value is None or not hidden:
+        return
+    shown_values = [v.value for v in parts.values() if v.value is not None]
+    remaining = total.value - sum(shown_values)
+    cap = min(shown_values, default=remaining)
+    seen: dict[str, set[int]] = {k: set() for k in hidden}
+    for values in compositions(remaining, len(hidden)):
+        fits = all(
+            v < threshold if parts[k].text.startswith("<") else threshold <= v <= cap
+            for k, v in zip(hidden, values, strict=True)
+        )
+        if fits:
+            for k, v in zip(hidden, values, strict=True):
+                seen[k].add(v)
+    for key in hidden:
+        assert counts[key] in seen[key]
+        assert len(seen[key]) >= 2, (counts, parts, total, key, seen[key])
 
 
-def test_a_year_total_over_months_with_one_hidden_is_withheld() -> None:
-    months = {"2026-04": 30, "2026-05": 3, "2026-06": 25}
-    hidden = {"2026-04": False, "2026-05": True, "2026-06": False}
-    assert show_row_total(hidden, months, 5).text == WITHHELD
-    assert show_row_total(dict.fromkeys(months, False), months, 5).value == 58
-    # Two months hidden whose sum leaves either free: the total can be shown.
-    assert show_row_total({"2026-04": False, "2026-05": True, "2026-06": True}, {**months, "2026-06": 4}, 5).value == 37
+def test_the_part_withheld_to_protect_another_is_not_given_away_by_being_the_smallest() -> None:
+    # Withholding only b (5) would leave b <= c = 5 and b >= 5: both b and a (3) known. c goes too.
+    parts, total = show_with_total({"a": 3, "b": 5, "c": 5}, 13, 5)
+    assert [parts[k].text for k in "abc"] == ["<5", WITHHELD, WITHHELD] and total.value == 13
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 8), min_size=1, max_size=5), st.integers(3, 5))
+def test_year_to_date_totals_month_by_month_never_give_a_hidden_month_away(months: list[int], threshold: int) -> None:
+    """A partner's month is published alone (hidden under the threshold), and its year to date every month. A
+    reader who re-runs the rule on every possible set of months that would have been published exactly so
+    finds each hidden month two possible values."""
+
+    def published(values: list[int]) -> tuple[list[Shown], list[Shown]]:
+        alone = [show_count(v, threshold) for v in values]
+        to_date = [show_year_total(alone[:k], sum(values[:k]), threshold) for k in range(1, len(values) + 1)]
+        return alone, to_date
+
+    seen_by_reader = published(months)
+    hidden = [i for i, s in enumerate(seen_by_reader[0]) if s.hidden]
+    possible: dict[int, set[int]] = {i: set() for i in hidden}
+    for values in itertools.product(range(threshold), repeat=len(hidden)):
+        candidate = list(months)
+        for i, v in zip(hidden, values, strict=True):
+            candidate[i] = v
+        if published(candidate) == seen_by_reader:
+            for i, v in zip(hidden, values, strict=True):
+                possible[i].add(v)
+    for i in hidden:
+        assert months[i] in possible[i] and len(possible[i]) >= 2, (months, seen_by_reader, i, possible[i])
+
+
+def test_a_year_total_over_a_hidden_month_is_withheld() -> None:
+    months = [Shown(30, "30"), Shown(None, "<5"), Shown(25, "25")]
+    assert show_year_total(months, 58, 5).text == WITHHELD
+    assert show_year_total([Shown(30, "30"), Shown(25, "25")], 55, 5).value == 55
+    assert show_year_total([Shown(None, "<5")], 3, 5).text == "<5"

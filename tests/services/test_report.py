@@ -102,18 +102,25 @@ def test_the_figures_are_the_records_figures(built: Any) -> None:
     assert payments["All partners"]["core"] == f"{core / 100:.2f}"
     factor = {r["period"]: r for r in officers["alliance_factor"]["rows"]}
     assert factor[str(LAST)]["run"] == "v2 (final)" and factor[str(LAST)]["factor"] == float(state.run.alliance_factor)
-    checks = rows_by_partner(officers["spot_checks"])
-    assert checks["All partners"]["drawn"] == 36  # 12 partners x 3 claims
+    [month] = officers["spot_checks"]["rows"]
+    assert month["period"] == str(LAST) and month["drawn"] == 36  # 12 partners x 3 claims
+    # One claim checked (not verified): hidden, and so is the verified 0 beside it; which is which stays unknown.
+    assert (month["verified"], month["not_verified"], month["to_check"]) == ("<5", "<5", 35)
 
 
-def test_the_year_withholds_a_partners_total_that_would_give_a_hidden_month_away(built: Any) -> None:
+def test_the_year_withholds_a_partners_total_over_months_its_monthly_reports_hid(built: Any) -> None:
+    """Partner 01's months are each hidden (3 participants): its total, 15, would give one away by subtraction
+    between consecutive year-to-date reports. So it is withheld, and so is the next smallest total beside the
+    alliance's, which would otherwise give 15 away."""
     _, pages = built
     year = figures(pages["year"][list(pages["year"])[-1]])
     volumes = rows_by_partner(year["partner_volumes"])
     assert volumes["Partner 01"]["months"] == 5  # one month (MISSING) without an accepted return
-    assert volumes["Partner 01"]["participants"] == 15  # 5 x 3: shown, no single month can be told from it
-    assert volumes["Partner 05"]["participants"] == 6 * 60
     assert MISSING[0] == "partner-01"
+    assert volumes["Partner 01"]["participants"] == WITHHELD
+    assert volumes["Partner 02"]["participants"] == WITHHELD
+    assert volumes["Partner 05"]["participants"] == 6 * 60
+    assert volumes["All partners"]["participants"] == 4137
 
 
 def test_a_rebuild_replaces_the_report_whole(built: Any) -> None:
@@ -140,3 +147,26 @@ def test_the_report_builds_on_postgresql_too(engine: Engine, tmp_path: Path) -> 
     pages = build_report(deps, period=LAST).pages
     officers = figures(list(pages.values())[-1])
     assert rows_by_partner(officers["partner_volumes"])["Partner 05"]["participants"] == 60
+
+
+def test_two_builds_at_once_each_leave_a_whole_report(built: Any) -> None:
+    import threading
+
+    deps, pages = built
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            build_report(deps, period=LAST)
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    folder = pages["period"][list(pages["period"])[-1]].parent
+    assert {p.name for p in folder.iterdir()} >= {"index.html", "figures.json", "spot_checks.csv", "funnel.png"}
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]

@@ -13,7 +13,7 @@ from domain.errors import IntegrityError, UsageError
 from domain.payments import calculate_payments
 from domain.periods import Period
 from domain.spot_checks import Claim, draw
-from models import checks, repo
+from models import checks, ledger, repo
 from models.audit import entries, verify_chain
 from models.db import session_scope
 from models.tables import Notification, ParticipantRecord, Submission
@@ -252,3 +252,63 @@ def test_the_review_leaves_withdrawn_claims_out(tmp_path: Path) -> None:
     assert before is not None and after is not None
     assert before.observed - after.observed == pytest.approx(float(weight))
     assert before.rows == after.rows
+
+
+def test_with_officer_approval_the_recovery_is_a_draft_paid_once_approved(tmp_path: Path) -> None:
+    from services.payments import approve_run
+
+    root = tmp_path / "ws"
+    deps = seeded(root)
+    path = root / "alliance.yaml"
+    path.write_text(path.read_text().replace("require_officer_approval: false", "require_officer_approval: true"))
+    deps.contract = deps.workspace.load_contract()
+    first = run_payments(deps, START).run
+    sample = next(m for m in draw_spot_checks(deps, START) if m.partner_id == PARTNER).sample
+    record(deps, sample[0])
+    with pytest.raises(UsageError, match="the claims withdrawn after spot checks for 2026-04 changed after run v1"):
+        approve_run(deps, START, by="Olive Officer")
+    second = run_payments(deps, START).run
+    assert second.version == 2 and second.base_version is None  # v1 was never payable: nothing to adjust
+    approve_run(deps, START, by="Olive Officer")
+    expected = calculate_payments(deps.contract, START, partner_points(deps, START, [sample[0]]))
+    with session_scope(deps.engine) as session:
+        lines = repo.lines_of(session, run_id=second.id or 0)
+        assert ledger.state_of(session, run=second).status == "approved"
+    paid = {p.partner_id: p.outcome_pence for p in expected.partners}
+    assert {
+        pid: sum(x.amount_pence for x in lines if x.partner_id == pid and x.kind == "outcome") for pid in paid
+    } == paid
+    assert not [x for x in lines if x.kind == "adjustment"]
+    assert first.version == 1
+
+
+def test_two_officers_recording_the_same_claim_at_once_record_one_finding(engine: Engine, tmp_path: Path) -> None:
+    import threading
+
+    deps = seeded(tmp_path / "ws", engine)
+    claim = next(m for m in draw_spot_checks(deps, START) if m.partner_id == PARTNER).sample[0]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def officer(result: str) -> None:
+        barrier.wait()
+        try:
+            record(deps, claim, result=result, reason="seen")
+            outcomes.append(f"recorded {result}")
+        except IntegrityError as exc:
+            outcomes.append(f"refused: {exc}")
+
+    threads = [threading.Thread(target=officer, args=(r,)) for r in ("verified", "not_verified")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_scope(deps.engine) as session:
+        table = [
+            r
+            for r in checks_table(session, periods=[START], partner_id=PARTNER)
+            if r["participant_id"] == claim.participant_id and r["measure"] == claim.measure
+        ]
+    assert len(table) == 1 and table[0]["result"] in ("verified", "not_verified")
+    assert sorted(o.split(":")[0] for o in outcomes) == ["recorded " + table[0]["result"], "refused"]
+    assert all("finding is final" in o for o in outcomes if o.startswith("refused"))
