@@ -3,9 +3,9 @@ hidden, written as a static site per audience (``integrations.report_site``).
 
 What is counted is what was paid: accepted returns, claims withdrawn after spot checks left out. Counts of
 participants and claims are hidden under ``report.suppress_below`` (and withheld where a total would give a
-hidden one away, ``domain.publication``). Points and O (weighted outcome points) are never published beside
-a partner, since a partner's points can be a count in disguise; money paid and O/E are organisations'
-figures and are published. No participant id is ever read into a figure.
+hidden one away, ``domain.publication``). Money paid and O/E are organisations' figures and are published,
+though for a very small partner they say roughly how many outcomes it achieved (never who): a contract can
+grade them for officers. No participant id is ever read into a figure.
 """
 
 from collections.abc import Mapping, Sequence
