@@ -282,3 +282,47 @@ def test_a_decision_before_the_review_points_to_a_command_that_exists(workspace:
     assert_one_clear_line(result, 2, "no review for contract year 1")
     command = result.stderr.split("`alliance ", 1)[1].split("`", 1)[0]
     assert alliance(*command.split(), "--help", cwd=workspace.root).returncode == 0, command
+
+
+def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> None:
+    from tests.services.report_helpers import LAST, open_books_deps
+
+    deps = open_books_deps(tmp_path / "ws")
+    deps.engine.dispose()
+    ws = str(deps.workspace.root)
+    listed = alliance(
+        "checks", "list", "--period", str(LAST), "--partner", "partner-06", "--json", "-w", ws, cwd=tmp_path
+    )
+    assert listed.returncode == 0, listed.stderr
+    [claim, *_] = json.loads(listed.stdout)
+    assert claim["result"] == "to_check" and claim["seed"]
+    base = ("checks", "record", "--period", str(LAST), "--partner", "partner-06", "--participant")
+    recorded = alliance(
+        *base,
+        claim["participant_id"],
+        "--measure",
+        claim["measure"],
+        "--result",
+        "not_verified",
+        "--reason",
+        "no letter on file",
+        "--by",
+        "Olive Officer",
+        "-w",
+        ws,
+        cwd=tmp_path,
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert "not_verified recorded" in recorded.stdout and "the next payment run for 2026-09" in recorded.stdout
+    bad = alliance(
+        *base, claim["participant_id"], "--measure", claim["measure"], "--result", "maybe", "-w", ws, cwd=tmp_path
+    )
+    assert_one_clear_line(bad, 2, "--result must be verified or not_verified")
+    final = alliance(
+        *base, claim["participant_id"], "--measure", claim["measure"], "--result", "verified", "-w", ws, cwd=tmp_path
+    )
+    assert_one_clear_line(final, 3, "a spot check's finding is final")
+    built = alliance("report", "--year", "1", "-w", ws, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert [line.split()[0] for line in built.stdout.splitlines()] == ["public", "alliance", "officers"]
+    assert_one_clear_line(alliance("report", "-w", ws, cwd=tmp_path), 2, "either --period YYYY-MM or --year N")
