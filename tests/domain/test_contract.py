@@ -72,7 +72,7 @@ def test_fingerprint_changes_with_the_contract(contract: Contract) -> None:
 
 def test_report_grades_and_spot_check_sizes_are_checked_with_their_key_paths() -> None:
     text = EXAMPLE.read_text() + (
-        "report: {suppress_below: 0, figures: {partner_payments: officers, league_table: public, spot_checks: secret}}\n"
+        "report: {suppress_below: 0, figures: {partner_payments: officers, spot_checks: secret}}\n"
         "spot_checks: {sample_size: 5, max_sample: 2}\n"
     )
     problems = problems_of(text)
