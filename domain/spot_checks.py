@@ -18,6 +18,7 @@ A claim not verified is withdrawn: its row no longer counts the measure, for pay
 """
 
 import hashlib
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def draw(claims: Iterable[Claim], size: int, seed: str) -> list[Claim]:
     if not seed:
         raise ValueError("a draw needs a seed")
     unique = set(claims)
-    chosen = sorted(unique, key=lambda c: (rank(seed, c), c))[: max(size, 0)]
+    chosen = heapq.nsmallest(max(size, 0), unique, key=lambda c: (rank(seed, c), c.participant_id, c.measure))
     return sorted(chosen)
 
 

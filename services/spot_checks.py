@@ -92,7 +92,7 @@ def _draw(
     partner_id = submission.partner_id
     rows = checks.claimed_rows(session, submission_id=submission.id)
     claims = [Claim(r.participant_id, m) for r in rows for m in sorted(r.achieved)]
-    fresh = sorted(set(claims) - checks.drawn_before(session, period=str(period), partner_id=partner_id))
+    fresh = set(claims) - checks.drawn_before(session, period=str(period), partner_id=partner_id)
     found = risks(_risk_inputs(session, submission, period, len(claims)))
     settings = contract.spot_checks
     size = sample_size(base=settings.sample_size, most=settings.max_sample, risks_found=len(found), claims=len(fresh))
