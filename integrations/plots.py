@@ -31,8 +31,10 @@ def funnel_png(
     funnels: Sequence[tuple[float, str]],
     title: str,
     highlight: str | None = None,
+    name_all: bool = False,
 ) -> bytes:
-    """O/E against expected outcomes with control limits; ``highlight`` is marked and named."""
+    """O/E against expected outcomes with control limits; ``highlight`` is marked and named (``name_all``: every
+    partner is named, for a report where the plot stands for the table beside it)."""
     figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
     try:
         largest = max((p.expected for p in points), default=1.0)
@@ -54,6 +56,8 @@ def funnel_png(
             label="partners (orange: flagged)",
         )
         for p in points:
+            if name_all and p.label != highlight:
+                axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(5, 4), fontsize=7)
             if p.label == highlight:
                 axes.scatter([p.expected], [p.ratio], c="tab:red", s=90, marker="D", zorder=4, label=p.label)
                 axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(8, -12))

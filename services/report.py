@@ -388,7 +388,9 @@ def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str
         for p in performance.partners
         if p.comparable and p.ratio is not None
     ]
-    return funnel_png(points, limits=performance.funnel, funnels=list(FUNNELS), title=f"Outcomes for case mix, {label}")
+    return funnel_png(
+        points, limits=performance.funnel, funnels=list(FUNNELS), title=f"Outcomes for case mix, {label}", name_all=True
+    )
 
 
 def _lines(session: Session, state: RunState | None) -> list[PaymentLine]:
