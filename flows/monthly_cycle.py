@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -80,7 +80,17 @@ def publish(deps: Deps, period: Period, paid: list[Period], alerts: list[Alert])
     """The report of every period paid, and of their contract years to date, for every audience (out/report/)."""
     year, _ = contract_month(period, deps.contract.alliance.start)
     written = build_cycle_reports(deps, paid, {year: alerts})
-    return [str(path) for result in written for path in result.pages.values()]
+    pages = [str(path) for result in written for path in result.pages.values()]
+    create_markdown_artifact(
+        key=f"alliance-report-{period}",
+        markdown="\n".join(
+            f"- {result.label} ({audience.value}): `{page}`"
+            for result in written
+            for audience, page in result.pages.items()
+        ),
+        description=f"The alliance report for {period}: one page per audience (publish the public one)",
+    )
+    return pages
 
 
 @task(cache_policy=NONE)
