@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.payment_run import floor_seconds
 from domain.periods import Period
 from integrations.workspace import Workspace
 from models import repo
@@ -112,21 +113,6 @@ def _build(root: Path, partners: int, rows: int, months: int, seed: int) -> tupl
     return deps, database, time.perf_counter() - start
 
 
-def _floor(database: Path, expected: int, repeats: int = 3) -> float:
-    best = float("inf")
-    connection = sqlite3.connect(database)
-    try:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fetched = connection.execute(FLOOR_QUERY).fetchall()
-            best = min(best, time.perf_counter() - start)
-            assert len(fetched) == expected
-            del fetched
-    finally:
-        connection.close()
-    return best
-
-
 def _timed(step: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     result = step()
@@ -150,7 +136,9 @@ def open_books(partners: int = 200, rows: int = 5000, months: int = 3, seed: int
         published = sum(p.stat().st_size for p in (deps.workspace.out / "report").rglob("*") if p.is_file())
         deps.engine.dispose()
         peak_before_floor = _peak_rss_mib()
-        floor = _floor(database, partners * rows * months)  # last: its fetched rows raise the peak
+        floor = floor_seconds(
+            database, expected=partners * rows * months, query=FLOOR_QUERY
+        )  # last: its fetched rows raise the peak
     added = draw_seconds + monitor_seconds + reports_seconds
     return {
         "partners": partners,

@@ -127,14 +127,15 @@ def build_database(root: Path, *, partners: int, rows: int, seed: int = 2026) ->
     return Built(deps, database, partners, rows, time.perf_counter() - start)
 
 
-def floor_seconds(database: Path, *, expected: int, repeats: int = 3) -> float:
-    """The unavoidable read of the run's inputs: every row's submission, band and measures, via sqlite3."""
+def floor_seconds(database: Path, *, expected: int, repeats: int = 3, query: str = FLOOR_QUERY) -> float:
+    """The unavoidable read of the inputs (by default the run's: every row's submission, band and measures), via
+    sqlite3, best of ``repeats``."""
     best = float("inf")
     connection = sqlite3.connect(database)
     try:
         for _ in range(repeats):
             start = time.perf_counter()
-            fetched = connection.execute(FLOOR_QUERY).fetchall()
+            fetched = connection.execute(query).fetchall()
             best = min(best, time.perf_counter() - start)
             assert len(fetched) == expected
             del fetched
