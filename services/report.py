@@ -25,11 +25,9 @@ from domain.periods import Period, contract_month, format_day, london_date
 from domain.publication import (
     FIGURES,
     WITHHELD,
-    Bounds,
     Grade,
     Shown,
     grade_of,
-    hide_parts,
     show_with_total,
     show_year_total,
 )
@@ -548,8 +546,10 @@ FINDINGS = ("verified", "not_verified", "to_check")  # what became of the claims
 
 def _checks_row(
     counts: Mapping[str, int], threshold: int, withheld: frozenset[str] = frozenset()
-) -> tuple[dict[str, Shown], Shown, dict[str, Bounds]]:
-    return hide_parts({k: counts.get(k, 0) for k in FINDINGS}, counts.get("drawn", 0), threshold, withheld=withheld)
+) -> tuple[dict[str, Shown], Shown]:
+    return show_with_total(
+        {k: counts.get(k, 0) for k in FINDINGS}, counts.get("drawn", 0), threshold, withheld=withheld
+    )
 
 
 def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Period], *, year: bool) -> Figure:
@@ -558,9 +558,9 @@ def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Per
     threshold = contract.report.suppress_below
     monthly = {p: {k: sum(v.values()) for k, v in gathered.checks[p].items()} for p in periods}
     rows: list[dict[str, Any]] = []
-    published: dict[Period, tuple[dict[str, Shown], Shown, dict[str, Bounds]]] = {}
+    published: dict[Period, tuple[dict[str, Shown], Shown]] = {}
     for period in periods:
-        parts, drawn, bounds = published[period] = _checks_row(monthly[period], threshold)
+        parts, drawn = published[period] = _checks_row(monthly[period], threshold)
         rows.append({"period": str(period), "drawn": drawn, **parts})
     if year:
         # Each column to date may not give away a month hidden in its monthly report; then the row's own rule.
@@ -568,7 +568,7 @@ def spot_checks_figure(contract: Contract, gathered: Gathered, periods: list[Per
         withheld = frozenset(
             k for k in FINDINGS if show_year_total([published[p][0][k] for p in periods], total[k], threshold).hidden
         )
-        parts, drawn, _ = _checks_row(total, threshold, withheld)
+        parts, drawn = _checks_row(total, threshold, withheld)
         if show_year_total([published[p][1] for p in periods], total["drawn"], threshold).hidden:  # and its parts
             drawn = Shown(None, WITHHELD)
             parts = {k: v if v.hidden else Shown(None, WITHHELD) for k, v in parts.items()}
