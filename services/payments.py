@@ -30,7 +30,7 @@ from domain.payments import (
 from domain.period_states import PeriodState, period_state
 from domain.periods import Period
 from domain.returns import points_from_counts
-from domain.spot_checks import Claim, without_withdrawn
+from domain.spot_checks import without_withdrawn
 from models import checks, ledger, repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
@@ -136,7 +136,7 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         key = key or f"{period}/v{version}"
 
         counts = repo.achievement_counts(session, submission_ids=[s.id for s in inputs.accepted if s.id])
-        counts = _without_withdrawn(session, inputs, counts)
+        counts = _without_withdrawn(inputs, counts)
         cells = {
             s.partner_id: points_from_counts(counts[s.id], contract.framework)
             for s in inputs.accepted
@@ -204,18 +204,17 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
 
 
 def _without_withdrawn(
-    session: Session, inputs: RunInputs, counts: dict[int, list[tuple[str, frozenset[str], int]]]
+    inputs: RunInputs, counts: dict[int, list[tuple[str, frozenset[str], int]]]
 ) -> dict[int, list[tuple[str, frozenset[str], int]]]:
     """Each accepted version's (band, achieved, rows) groups with the withdrawn claims taken out."""
-    by_partner: dict[str, list[Claim]] = {}
-    for w in inputs.withdrawn:
-        by_partner.setdefault(w.partner_id, []).append(w.claim)
-    adjusted = dict(counts)
-    for s in inputs.accepted:
-        claims = by_partner.get(s.partner_id or "")
-        if claims and s.id is not None:
-            adjusted[s.id] = without_withdrawn(counts[s.id], withdrawn_rows(session, submission_id=s.id, claims=claims))
-    return adjusted
+    rows = withdrawn_rows(inputs.withdrawn)
+    return {
+        s.id: without_withdrawn(counts[s.id], rows[s.partner_id or ""])
+        if (s.partner_id or "") in rows
+        else counts[s.id]
+        for s in inputs.accepted
+        if s.id is not None
+    }
 
 
 def _withdrawn_by_partner(contract: Contract, withdrawn: list[Withdrawal]) -> dict[str, list[Withdrawn]]:

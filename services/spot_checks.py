@@ -312,6 +312,7 @@ class Withdrawal:
     partner_id: str
     claim: Claim
     band: str
+    achieved: frozenset[str]  # everything the row claims: the row moves to the group of what is left
 
 
 def withdrawals(session: Session, *, period: str, accepted: list[Submission]) -> list[Withdrawal]:
@@ -330,29 +331,26 @@ def withdrawals(session: Session, *, period: str, accepted: list[Submission]) ->
         for claim in sorted(claims):
             row = rows.get(claim.participant_id)
             if row is not None and claim.measure in row[1]:
-                found.append(Withdrawal(submission.partner_id or "", claim, row[0]))
+                found.append(Withdrawal(submission.partner_id or "", claim, row[0], row[1]))
     return found
 
 
-def withdrawn_rows(session: Session, *, submission_id: int, claims: list[Claim]) -> list[WithdrawnRow]:
-    """The rows of an accepted version that ``claims`` withdraw measures from (for regrouping its counts)."""
-    rows = checks.rows_claiming(
-        session, submission_id=submission_id, participant_ids=[c.participant_id for c in claims]
-    )
-    return rows_with_withdrawals(rows, claims)
+def withdrawn_rows(withdrawn: list[Withdrawal]) -> dict[str, list[WithdrawnRow]]:
+    """Per partner, the rows its withdrawals take measures from (for regrouping its counts)."""
+    by_partner: dict[str, list[Withdrawal]] = {}
+    for w in withdrawn:
+        by_partner.setdefault(w.partner_id, []).append(w)
+    return {
+        pid: rows_with_withdrawals({w.claim.participant_id: (w.band, w.achieved) for w in own}, [w.claim for w in own])
+        for pid, own in by_partner.items()
+    }
 
 
 def withdrawn_rows_in(session: Session, *, periods: list[str]) -> dict[tuple[str, str], list[WithdrawnRow]]:
     """(partner id, period) -> the rows of its accepted version that withdrawn claims take measures from."""
-    wanted: dict[tuple[str, str], list[Claim]] = {}
-    for period, partner_id, claim in checks.not_verified(session, periods=periods):
-        wanted.setdefault((partner_id, period), []).append(claim)
     found: dict[tuple[str, str], list[WithdrawnRow]] = {}
-    for period in sorted({p for _, p in wanted}):
-        for submission in repo.accepted_submissions(session, period=period):
-            claims = wanted.get((submission.partner_id or "", period))
-            if claims and submission.id is not None:
-                rows = withdrawn_rows(session, submission_id=submission.id, claims=claims)
-                if rows:
-                    found[submission.partner_id or "", period] = rows
+    for period in sorted({p for p, _, _ in checks.not_verified(session, periods=periods)}):
+        accepted = repo.accepted_submissions(session, period=period)
+        for partner_id, rows in withdrawn_rows(withdrawals(session, period=period, accepted=accepted)).items():
+            found[partner_id, period] = rows
     return found
