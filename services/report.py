@@ -37,10 +37,9 @@ from models import checks, ledger, repo, reviews
 from models.db import session_scope
 from models.ledger import RunState
 from models.reviews import CountRow
-from models.tables import PaymentLine
 from services.deps import Deps
 from services.monitors import monitor_periods
-from services.payments import paid_by_kind
+from services.payments import due_by_partner
 from services.review import FUNNELS, counted_rows, performance_of, year_label, year_periods
 from services.status import period_status
 
@@ -391,30 +390,13 @@ def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str
     )
 
 
-def _lines(session: Session, state: RunState | None) -> list[PaymentLine]:
-    return repo.lines_of(session, run_id=state.run.id) if state is not None and state.run.id is not None else []
-
-
 def partner_payments(
     session: Session, contract: Contract, runs: Mapping[Period, RunState | None], *, year: bool
 ) -> Figure:
-    """Per partner what its months were paid: each month's last payable run restates it in full, so core and
-    outcome come from those lines; corrections are what versions after a month's first payable one changed."""
-    totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0} for p in contract.partners}
+    """Per partner what its months were paid: due under each month's last payable run, and how much of that
+    later versions paid as corrections."""
     periods = list(runs) if year else list(runs)[-1:]
-    for period in periods:
-        payable = [s for s in ledger.run_states(session, period=str(period)) if s.payable]
-        for position, state in enumerate(payable):
-            lines = _lines(session, state)
-            for partner in contract.partners:
-                if state is payable[-1]:
-                    for kind in ("core", "outcome"):
-                        totals[partner.id][kind] += sum(
-                            x.amount_pence for x in lines if x.partner_id == partner.id and x.kind == kind
-                        )
-                if position > 0:
-                    paid = paid_by_kind(lines, partner.id)
-                    totals[partner.id]["corrections"] += paid["core"] + paid["outcome"]
+    totals = due_by_partner(session, contract=contract, periods=periods)
     rows: list[dict[str, Any]] = [
         {
             "partner": p.name,
