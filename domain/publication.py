@@ -146,21 +146,10 @@ def show_count(count: int, threshold: int) -> Shown:
     return Shown(None, small(threshold)) if count < threshold else Shown(count, str(count))
 
 
-Bounds = tuple[int, int]  # the least and greatest value a reader can give a hidden part
-
-
 def show_with_total(
     counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
 ) -> tuple[dict[K, Shown], Shown]:
-    """Parts and their total, so that no hidden part can be worked out from the total and the parts shown."""
-    parts, shown_total, _ = hide_parts(counts, total, threshold, withheld=withheld)
-    return parts, shown_total
-
-
-def hide_parts(
-    counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
-) -> tuple[dict[K, Shown], Shown, dict[K, Bounds]]:
-    """``show_with_total``, with the bounds a reader who knows this rule can put on each hidden part.
+    """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
 
     Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden
     for another table's sake: at least 5). While any hidden part is pinned down (its least and greatest
@@ -176,9 +165,7 @@ def hide_parts(
     chosen: set[K] = set()
     order = sorted((k for k in counts if k not in primary | external), key=lambda k: (counts[k], str(k)))
     # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
-    while not total_shown.hidden and _pinned(
-        _bounds(counts, primary, external, chosen, threshold), _remaining(counts, primary | external | chosen, total)
-    ):
+    while not total_shown.hidden and _pinned(counts, primary, external, chosen, threshold):
         if not order:
             total_shown = Shown(None, WITHHELD)
             break
@@ -191,38 +178,23 @@ def hide_parts(
         else Shown(c, str(c))
         for k, c in counts.items()
     }
-    return parts, total_shown, _bounds(counts, primary, external, chosen, threshold)
+    return parts, total_shown
 
 
-def _remaining(counts: Mapping[K, int], hidden: set[K], total: int) -> int:
-    return total - sum(c for k, c in counts.items() if k not in hidden)
-
-
-def _bounds(
-    counts: Mapping[K, int], primary: set[K], external: set[K], chosen: set[K], threshold: int
-) -> dict[K, Bounds]:
+def _pinned(counts: Mapping[K, int], primary: set[K], external: set[K], chosen: set[K], threshold: int) -> bool:
+    """Whether a reader who knows the total, the parts shown and each hidden part's bounds could tell one's value:
+    the hidden parts add up to what the shown ones leave of the total."""
     hidden = primary | external | chosen
     remaining = sum(counts[k] for k in hidden)
     smallest_shown = min((c for k, c in counts.items() if k not in hidden), default=remaining)
-    bounds: dict[K, Bounds] = {}
-    for k in hidden:
-        if k in primary:
-            bounds[k] = (0, threshold - 1)
-        elif k in external:
-            bounds[k] = (threshold, remaining)
-        else:
-            bounds[k] = (threshold, smallest_shown)
-    return bounds
-
-
-def _pinned(bounds: Mapping[K, Bounds], remaining: int) -> bool:
-    """Whether parts with these bounds that must add up to ``remaining`` leave any of them one value only."""
+    bounds = {
+        k: (0, threshold - 1) if k in primary else (threshold, remaining if k in external else smallest_shown)
+        for k in hidden
+    }
     for k, (own_low, own_high) in bounds.items():
         others_low = sum(low for j, (low, _) in bounds.items() if j != k)
         others_high = sum(high for j, (_, high) in bounds.items() if j != k)
-        low = max(own_low, remaining - others_high)
-        high = min(own_high, remaining - others_low)
-        if low >= high:
+        if max(own_low, remaining - others_high) >= min(own_high, remaining - others_low):
             return True
     return False
 
