@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from domain.spot_checks import Claim, Result
@@ -142,7 +143,8 @@ def rows_claiming(
 def failed_since(session: Session, *, partner_id: str, first_period: str, before: str) -> int:
     """How many of the partner's claims drawn in [first_period, before) were found not verified."""
     query = (
-        select(SpotCheckResult.id)
+        select(func.count())
+        .select_from(SpotCheckResult)
         .join(SpotCheckClaim, col(SpotCheckClaim.id) == col(SpotCheckResult.claim_id))
         .join(SpotCheckDraw, col(SpotCheckDraw.id) == col(SpotCheckClaim.draw_id))
         .where(
@@ -152,16 +154,20 @@ def failed_since(session: Session, *, partner_id: str, first_period: str, before
             SpotCheckResult.result == Result.not_verified.value,
         )
     )
-    return len(list(session.exec(query)))
+    return session.exec(query).one()
 
 
 def versions_rejected(session: Session, *, partner_id: str, periods: Sequence[str]) -> int:
-    query = select(Submission.id).where(
-        Submission.partner_id == partner_id,
-        col(Submission.period).in_(list(periods)),
-        Submission.status == "rejected",
+    query = (
+        select(func.count())
+        .select_from(Submission)
+        .where(
+            Submission.partner_id == partner_id,
+            col(Submission.period).in_(list(periods)),
+            Submission.status == "rejected",
+        )
     )
-    return len(list(session.exec(query)))
+    return session.exec(query).one()
 
 
 def undrawn_periods(session: Session, *, periods: Sequence[str]) -> list[str]:
