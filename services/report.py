@@ -663,17 +663,7 @@ def _books(
 ) -> Books:
     """The year to ``through`` (None: to its last month with an accepted return or a payment run)."""
     contract = deps.contract
-    every = year_periods(contract, year)
-    if through is None:
-        reported = [
-            p
-            for p in every
-            if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
-        ]
-        if not reported:
-            raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
-        through = reported[-1]
-    periods = every[: every.index(through) + 1]
+    periods = reported_periods(session, contract=contract, year=year, through=through)
     counted = counted_rows(session, periods=periods)
     if alerts is None:
         alerts = monitor_periods(session, contract=contract, periods=alert_periods or periods)
