@@ -12,6 +12,7 @@ from domain.errors import AllianceError
 
 if TYPE_CHECKING:
     from domain.access import Principal
+    from domain.spot_checks import Recovery
 
 # Before anything imports prefect: no analytics, no telemetry.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -664,15 +665,30 @@ def checks_record(
         by=by,
         reason=reason,
     )
-    state = "recorded" if recorded.created else "was already recorded"
-    typer.echo(f"{partner} {participant} {measure} for {period}: {recorded.result.result} {state}")
-    if recorded.result.result == "not_verified":
+    finding = recorded.result
+    if recorded.created:
+        typer.echo(f"{partner} {participant} {measure} for {period}: {finding.result} recorded")
+    else:
         typer.echo(
-            f"  the claim is withdrawn; the next payment run for {period} (the next `alliance cycle run`) recovers it"
-            if recorded.recovers
-            else f"  the claim is withdrawn; {partner}'s accepted return for {period} no longer makes it: "
-            "nothing to recover"
+            f"{partner} {participant} {measure} for {period}: {finding.result} was already recorded by {finding.by} "
+            f"on {finding.recorded_at:%d/%m/%Y}" + (f" ({finding.reason})" if finding.reason else "")
         )
+        if reason.strip() and reason.strip() != finding.reason:
+            typer.echo("  your --reason was not recorded: a spot check's finding is recorded once")
+    if recorded.recovery is not None:
+        typer.echo(f"  the claim is withdrawn; {_recovery_words(recorded.recovery, period, recorded.run_version)}")
+
+
+def _recovery_words(recovery: "Recovery", period: str, version: int | None) -> str:
+    from domain.spot_checks import Recovery
+
+    return {
+        Recovery.recover: f"the next payment run for {period} (the next `alliance cycle run`) recovers what run "
+        f"v{version} paid for it",
+        Recovery.leave_out: f"no payment for {period} has been made yet: its next run leaves the claim out",
+        Recovery.taken_off: f"payment run v{version} for {period} already leaves it out: nothing more to recover",
+        Recovery.not_claimed: f"the accepted return for {period} no longer makes it: nothing to recover",
+    }[recovery]
 
 
 @app.command()

@@ -165,13 +165,14 @@ def authorise_person(roles: Roles | None, person: str, action: str, partner_id: 
     return (principal.who or person).strip()
 
 
-def authorise_impartial(roles: Roles | None, person: str, partner_id: str) -> None:
-    """A board member who also acts for ``partner_id`` does not decide that partner's case."""
+def authorise_impartial(
+    roles: Roles | None, person: str, partner_id: str, *, task: str = "decide its case", instead: str = "board member"
+) -> None:
+    """Someone who also acts for ``partner_id`` does not judge that partner: decide its case, check its claims."""
     principal = resolve(roles, person)
     if principal.restricted and partner_id in principal.partner_ids:
         raise AccessDenied(
-            f"{principal.who} acts for {partner_id} (roles.partners) and so cannot decide its case: "
-            "another board member must"
+            f"{principal.who} acts for {partner_id} (roles.partners) and so cannot {task}: another {instead} must"
         )
 
 

@@ -82,8 +82,12 @@ class Partner(Frozen):
         return pounds_to_pence(self.annual_core)
 
 
+# What the records hold of a measure id or band name (their columns are VARCHAR(64)).
+NAME_LENGTH = 64
+
+
 class Measure(Frozen):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTH)
     label: str = Field(min_length=1)
     weight: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
     monthly_target: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
@@ -115,6 +119,8 @@ class Framework(Frozen):
         for name in value:
             if not re.match(r"^[a-z][a-z0-9_]*$", name):
                 raise ValueError(f"band name {name!r} must be lower_snake_case")
+            if len(name) > NAME_LENGTH:
+                raise ValueError(f"band name {name[:20]}... is {len(name)} characters: at most {NAME_LENGTH}")
         return value
 
     @model_validator(mode="after")
@@ -322,6 +328,7 @@ _MESSAGES = {
     "string_pattern_mismatch": lambda ctx: f"must match {ctx['pattern']}",
     "too_short": lambda ctx: f"must have at least {ctx['min_length']} item(s)",
     "string_too_short": lambda ctx: "must not be empty",
+    "string_too_long": lambda ctx: f"must have at most {ctx['max_length']} characters",
     "enum": lambda ctx: f"must be one of {ctx['expected']}",
     "at_path": lambda ctx: ctx["message"],
 }

@@ -52,6 +52,24 @@ class Result(StrEnum):
     not_verified = "not_verified"
 
 
+class Recovery(StrEnum):
+    """What becomes of the money for a claim not verified."""
+
+    recover = "recover"  # a payable run paid it: the period's next run takes back what it was paid
+    leave_out = "leave_out"  # no payable run has paid it yet: the period's next run simply leaves it out
+    taken_off = "taken_off"  # the period's latest run already leaves it out
+    not_claimed = "not_claimed"  # the accepted return no longer makes the claim: nothing is due either way
+
+
+def recovery_of(*, still_claimed: bool, left_out_by_latest_run: bool, paid: bool) -> Recovery:
+    """``paid``: the period's last payable run was computed from the return that makes the claim."""
+    if not still_claimed:
+        return Recovery.not_claimed
+    if left_out_by_latest_run:
+        return Recovery.taken_off
+    return Recovery.recover if paid else Recovery.leave_out
+
+
 @dataclass(frozen=True, order=True)
 class Claim:
     participant_id: str

@@ -8,6 +8,7 @@ from domain.money import format_pounds
 from domain.monitors import MONITORS, Alert
 from domain.reminders import ReminderKind
 from domain.return_status import ReturnStatus
+from domain.spot_checks import Recovery
 from integrations.slack.mrkdwn import code, escape
 
 TOP_FINDINGS = 5
@@ -142,14 +143,17 @@ def spot_checks_drawn(*, period: str, drawn: list[tuple[str, int, list[str]]]) -
 
 
 def claim_withdrawn(
-    *, partner_name: str, period: str, participant_id: str, measure: str, reason: str, recovered: bool
+    *, partner_name: str, period: str, participant_id: str, measure: str, reason: str, recovery: Recovery
 ) -> str:
-    then = (
-        "what it was paid is recovered by an adjustment in the next payment run for the period, shown on its statement."
-        if recovered
-        else "your accepted return for the period no longer makes it, so there is nothing to recover; it will not be "
-        "counted if it is sent again."
-    )
+    then = {
+        Recovery.recover: "what it was paid is recovered by an adjustment in the next payment run for the period, "
+        "shown on its statement.",
+        Recovery.leave_out: "the period's payment has not been made yet, and the claim is left out of it: nothing "
+        "is recovered.",
+        Recovery.taken_off: "the period's latest payment run already leaves it out.",
+        Recovery.not_claimed: "your accepted return for the period no longer makes it, so there is nothing to "
+        "recover; it will not be counted if it is sent again.",
+    }[recovery]
     return (
         f"*{escape(partner_name)}*: a spot check could not verify the outcome {code(measure)} claimed for "
         f"participant {code(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn: "

@@ -12,18 +12,20 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
-from domain.access import authorise_person
+from domain.access import authorise_impartial, authorise_person
 from domain.contract import Contract
 from domain.errors import IntegrityError, UsageError
 from domain.periods import Period
 from domain.spot_checks import (
     Claim,
     MonthClaims,
+    Recovery,
     Result,
     RiskFound,
     RiskInputs,
     WithdrawnRow,
     draw,
+    recovery_of,
     risks,
     rows_with_withdrawals,
     sample_size,
@@ -169,7 +171,8 @@ class CheckRecorded:
     result: SpotCheckResult
     claim: SpotCheckClaim
     created: bool  # False: the same finding had been recorded already
-    recovers: bool = False  # not verified, and the accepted return still makes the claim: the next run takes it off
+    recovery: Recovery | None = None  # not verified: what becomes of the money paid for it
+    run_version: int | None = None  # taken_off: the run that leaves it out; recover: the run that paid it
 
 
 def record_check(
@@ -198,6 +201,7 @@ def record_check(
     if not by.strip():
         raise UsageError("say who checked the claim: --by NAME")
     by = authorise_person(contract.roles, by.strip(), "checks record")
+    authorise_impartial(contract.roles, by, partner_id, task="check its claims", instead="officer")
     try:
         return _record(deps, period, partner_id, Claim(participant_id.strip(), measure.strip()), outcome, by, reason)
     except DatabaseIntegrityError:
@@ -222,11 +226,13 @@ def _record(
                 f"see `alliance checks list --period {period} --partner {partner_id}`"
             )
         checked = found[0]
-        still_claimed = _still_claimed(session, str(period), partner_id, wanted)
+        recovery: Recovery | None = None
+        version: int | None = None
+        if outcome is Result.not_verified:
+            recovery, version = _recovery(session, str(period), partner_id, wanted)
         if checked.result is not None:
             if checked.result.result == outcome.value:
-                recovers = outcome is Result.not_verified and still_claimed
-                return CheckRecorded(checked.result, checked.claim, created=False, recovers=recovers)
+                return CheckRecorded(checked.result, checked.claim, False, recovery, version)
             raise IntegrityError(
                 f"{wanted.participant_id} {wanted.measure} for {period} was recorded {checked.result.result} by "
                 f"{checked.result.by} on {checked.result.recorded_at:%d/%m/%Y}: a spot check's finding is final"
@@ -262,20 +268,37 @@ def _record(
                     participant_id=wanted.participant_id,
                     measure=wanted.measure,
                     reason=reason,
-                    recovered=still_claimed,
+                    recovery=recovery or Recovery.not_claimed,
                 ),
                 payload={"period": str(period), "result_id": record.id},
             )
-        recovers = outcome is Result.not_verified and still_claimed
-        return CheckRecorded(record, checked.claim, created=True, recovers=recovers)
+        return CheckRecorded(record, checked.claim, True, recovery, version)
 
 
-def _still_claimed(session: Session, period: str, partner_id: str, claim: Claim) -> bool:
-    accepted = [s for s in repo.accepted_submissions(session, period=period) if s.partner_id == partner_id]
-    if not accepted or accepted[0].id is None:
-        return False
-    rows = checks.rows_claiming(session, submission_id=accepted[0].id, participant_ids=[claim.participant_id])
-    return claim.participant_id in rows and claim.measure in rows[claim.participant_id][1]
+def _recovery(session: Session, period: str, partner_id: str, claim: Claim) -> tuple[Recovery, int | None]:
+    """What the period's runs have done and will do about the claim, and the run version that says so."""
+    accepted = next((s for s in repo.accepted_submissions(session, period=period) if s.partner_id == partner_id), None)
+    still_claimed = False
+    if accepted is not None and accepted.id is not None:
+        rows = checks.rows_claiming(session, submission_id=accepted.id, participant_ids=[claim.participant_id])
+        still_claimed = claim.participant_id in rows and claim.measure in rows[claim.participant_id][1]
+    states = ledger.run_states(session, period=period)
+    latest = states[-1].run if states else None
+    left_out = latest is not None and [partner_id, claim.participant_id, claim.measure] in json.loads(
+        latest.inputs
+    ).get("withdrawn", [])
+    payable = ledger.last_payable(states)
+    paid = (
+        payable is not None
+        and accepted is not None
+        and [partner_id, accepted.sha256, accepted.version] in json.loads(payable.run.inputs).get("returns", [])
+    )
+    recovery = recovery_of(still_claimed=still_claimed, left_out_by_latest_run=left_out, paid=paid)
+    if recovery is Recovery.taken_off and latest is not None:
+        return recovery, latest.version
+    if recovery is Recovery.recover and payable is not None:
+        return recovery, payable.run.version
+    return recovery, None
 
 
 def checks_table(session: Session, *, periods: list[Period], partner_id: str | None = None) -> list[dict[str, object]]:

@@ -314,6 +314,13 @@ def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> Non
     )
     assert recorded.returncode == 0, recorded.stderr
     assert "not_verified recorded" in recorded.stdout and "the next payment run for 2026-09" in recorded.stdout
+    again = alliance(
+        *base, claim["participant_id"], "--measure", claim["measure"], "--result", "not_verified",
+        "--reason", "another reason", "--by", "Olive Officer", "-w", ws, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "not_verified was already recorded by Olive Officer" in again.stdout
+    assert "(no letter on file)" in again.stdout and "your --reason was not recorded" in again.stdout
     bad = alliance(
         *base, claim["participant_id"], "--measure", claim["measure"], "--result", "maybe", "-w", ws, cwd=tmp_path
     )

@@ -48,6 +48,14 @@ def test_duplicate_partner_ids_are_refused() -> None:
     assert any("repeated: harbour-trust" in p for p in problems_of(text))
 
 
+def test_measure_ids_and_band_names_longer_than_the_records_hold_are_refused() -> None:
+    long = "into_work_" + "x" * 60
+    text = EXAMPLE.read_text().replace("id: into_work,", f"id: {long},").replace("very_complex: 2.0", f"{long}: 2.0")
+    problems = problems_of(text)
+    assert "framework.measures[1].id: must have at most 64 characters" in problems
+    assert any(p.startswith("framework.bands: band name into_work_xxxx") and "at most 64" in p for p in problems)
+
+
 def test_collar_above_cap_is_refused() -> None:
     text = EXAMPLE.read_text().replace("collar: 0.8", "collar: 1.5")
     assert any("collar must not be greater than cap" in p for p in problems_of(text))

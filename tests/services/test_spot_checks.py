@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from domain.errors import IntegrityError, UsageError
+from domain.errors import AccessDenied, IntegrityError, UsageError
 from domain.payments import calculate_payments
 from domain.periods import Period
-from domain.spot_checks import Claim, draw
+from domain.spot_checks import Claim, Recovery, draw
 from models import checks, ledger, repo
 from models.audit import entries, verify_chain
 from models.db import session_scope
@@ -20,7 +20,7 @@ from models.tables import Notification, ParticipantRecord, Submission
 from services.deps import Deps
 from services.payments import periods_with_new_withdrawals, run_payments
 from services.review import assess_year
-from services.spot_checks import checks_table, draw_spot_checks, record_check
+from services.spot_checks import CheckRecorded, checks_table, draw_spot_checks, record_check
 from tests.services.review_helpers import PARTNERS, REVIEW_AT, START, Clock, review_deps, seed_year
 
 PARTNER = "partner-05"
@@ -91,15 +91,17 @@ def test_poor_data_quality_and_past_failures_each_enlarge_the_sample(tmp_path: P
     assert len(second[PARTNER].sample) == 3 * base
 
 
-def record(deps: Deps, claim: Claim, result: str = "not_verified", reason: str = "no evidence") -> None:
-    record_check(
+def record(
+    deps: Deps, claim: Claim, result: str = "not_verified", reason: str = "no evidence", by: str = "Olive Officer"
+) -> CheckRecorded:
+    return record_check(
         deps,
         period=START,
         partner_id=PARTNER,
         participant_id=claim.participant_id,
         measure=claim.measure,
         result=result,
-        by="Olive Officer",
+        by=by,
         reason=reason,
     )
 
@@ -125,8 +127,9 @@ def test_a_claim_not_verified_is_recovered_exactly_by_the_next_run(engine: Engin
     deps = seeded(tmp_path / "ws", engine)
     first = run_payments(deps, START).run
     sample = next(m for m in draw_spot_checks(deps, START) if m.partner_id == PARTNER).sample
-    record(deps, sample[0], reason="the tenancy letter is for another address")
-    record(deps, sample[1], result="verified", reason="")
+    found = record(deps, sample[0], reason="the tenancy letter is for another address")
+    assert (found.created, found.recovery, found.run_version) == (True, Recovery.recover, 1)
+    assert record(deps, sample[1], result="verified", reason="").recovery is None
     with session_scope(deps.engine) as session:
         assert periods_with_new_withdrawals(session, contract=deps.contract) == [START]
     second = run_payments(deps, START)
@@ -166,11 +169,14 @@ def test_a_claim_not_verified_is_recovered_exactly_by_the_next_run(engine: Engin
     )
     assert "1 claim(s) withdrawn after spot checks" in adjusted.explanation
     assert run_payments(deps, START).created is False  # recovered once
+    again = record(deps, sample[0], reason="asked again")
+    assert (again.created, again.recovery, again.run_version) == (False, Recovery.taken_off, 2)
+    assert again.result.reason == "the tenancy letter is for another address"  # the first finding stands
 
     with session_scope(deps.engine) as session:
         told = [n for n in repo.notifications(session) if n.kind == "claim_withdrawn"]
         assert [(n.partner_id, n.channel) for n in told] == [(PARTNER, f"#{PARTNER}")]
-        assert "another address" in told[0].text
+        assert "another address" in told[0].text and "recovered by an adjustment" in told[0].text
         audited = entries(session, action_prefix="spot_check.")
         assert {e.action for e in audited} == {"spot_check.not_verified", "spot_check.verified"}
         assert "another address" in next(e.detail for e in audited if e.action == "spot_check.not_verified")
@@ -264,7 +270,10 @@ def test_with_officer_approval_the_recovery_is_a_draft_paid_once_approved(tmp_pa
     deps.contract = deps.workspace.load_contract()
     first = run_payments(deps, START).run
     sample = next(m for m in draw_spot_checks(deps, START) if m.partner_id == PARTNER).sample
-    record(deps, sample[0])
+    assert record(deps, sample[0]).recovery is Recovery.leave_out  # v1 is a draft: nothing was paid
+    with session_scope(deps.engine) as session:
+        [told] = [n for n in repo.notifications(session) if n.kind == "claim_withdrawn"]
+        assert "has not been made yet" in told.text and "recovered by an adjustment" not in told.text
     with pytest.raises(UsageError, match="the claims withdrawn after spot checks for 2026-04 changed after run v1"):
         approve_run(deps, START, by="Olive Officer")
     second = run_payments(deps, START).run
@@ -312,3 +321,19 @@ def test_two_officers_recording_the_same_claim_at_once_record_one_finding(engine
     assert len(table) == 1 and table[0]["result"] in ("verified", "not_verified")
     assert sorted(o.split(":")[0] for o in outcomes) == ["recorded " + table[0]["result"], "refused"]
     assert all("finding is final" in o for o in outcomes if o.startswith("refused"))
+
+
+def test_an_officer_who_acts_for_the_partner_does_not_check_its_claims(tmp_path: Path) -> None:
+    from integrations.workspace import load_contract
+
+    deps = seeded(tmp_path / "ws")
+    path = deps.workspace.contract_path
+    roles = f'roles:\n  officers: ["Olive Officer", "Dual Role"]\n  partners: {{{PARTNER}: ["Dual Role"]}}\n'
+    path.write_text(path.read_text() + roles)
+    deps.contract = load_contract(path)
+    claim = next(m for m in draw_spot_checks(deps, START) if m.partner_id == PARTNER).sample[0]
+    with pytest.raises(AccessDenied, match=f"Dual Role acts for {PARTNER} .roles.partners. and so cannot check its"):
+        record(deps, claim, result="verified", by="dual role")
+    with session_scope(deps.engine) as session:
+        assert {r["result"] for r in checks_table(session, periods=[START], partner_id=PARTNER)} == {"to_check"}
+    assert record(deps, claim, result="verified").created  # another officer may
