@@ -278,13 +278,16 @@ def adjustment_lines(
     paid_before: list[PaidBefore],
     base_version: int,
     outcome_reasons: Mapping[str, str] | None = None,
+    terms_changed: bool = False,
 ) -> list[LineDraft]:
     """For a correcting version: per partner and kind, take off what version ``base_version``
     already made due, so that the version pays exactly the difference.
 
     Only ``paid_before``'s core and outcome lines count: a payable version restates the whole
     period, so once it is paid they alone are what the period has been paid. ``outcome_reasons``
-    says, per partner, why its outcome changed when the records alone do not (claims withdrawn).
+    says, per partner, why its outcome changed when the records alone do not (claims withdrawn);
+    ``terms_changed``: the contract's payment terms differ from those ``base_version`` was made under
+    (a restated month is computed under the terms in force now, and each line says so).
     """
     before: dict[tuple[str, str], int] = {}
     for item in paid_before:
@@ -304,9 +307,11 @@ def adjustment_lines(
             f"{format_pounds(is_now)}: less the {format_pounds(was)} already paid, so this version pays "
             f"{'+' if change >= 0 else ''}{format_pounds(change)}"
         )
-        reason = (outcome_reasons or {}).get(partner_id) if kind == "outcome" else None
-        if reason:
-            text += f" ({reason})"
+        reasons = [(outcome_reasons or {}).get(partner_id, "") if kind == "outcome" else ""]
+        if terms_changed and change:
+            reasons.append(f"the contract's payment terms changed since version {base_version}")
+        if any(reasons):
+            text += f" ({'; '.join(r for r in reasons if r)})"
         adjustments.append(
             LineDraft(
                 partner_id=partner_id,

@@ -158,7 +158,8 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
                 for line in repo.lines_of(session, run_id=base.run.id)
             ]
             reasons = _newly_withdrawn(base.run, inputs.withdrawn)
-            drafts += adjustment_lines(period, drafts, paid, base.run.version, reasons)
+            changed = base.run.contract_fingerprint != contract.fingerprint()
+            drafts += adjustment_lines(period, drafts, paid, base.run.version, reasons, terms_changed=changed)
         run = PaymentRun(
             period=str(period),
             version=version,

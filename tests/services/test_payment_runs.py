@@ -85,6 +85,22 @@ def test_a_late_return_makes_a_new_version_whose_adjustments_net_off_what_was_pa
     assert net_v2["city-mind"] > 0  # the late partner's outcome payment is paid by the correction
 
 
+def test_a_restated_month_under_changed_terms_says_so_on_the_lines_it_changes(workspace: Workspace) -> None:
+    deps = deps_for(workspace)
+    submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
+    run_payments(deps, OCTOBER)
+    path = deps.workspace.contract_path
+    path.write_text(path.read_text().replace("annual_core: 48000,", "annual_core: 60000,"))
+    deps.contract = deps.workspace.load_contract()
+    submit(deps, "late.xlsx", return_bytes(deps.contract, "city-mind"), datetime(2026, 11, 20, tzinfo=UTC))
+    second = run_payments(deps, OCTOBER).run
+    with session_scope(deps.engine) as session:
+        adjustments = [x for x in repo.lines_of(session, run_id=second.id or 0) if x.kind == "adjustment"]
+    said = {(x.partner_id, json.loads(x.working)["of_kind"]) for x in adjustments if "terms changed" in x.explanation}
+    assert ("harbour-trust", "core") in said  # its core rose with the new annual_core
+    assert ("northfield-works", "core") not in said  # a line the change left as it was says nothing of it
+
+
 def test_a_rejected_resubmission_does_not_replace_the_accepted_return(workspace: Workspace) -> None:
     deps = deps_for(workspace)
     submit(deps, "a.xlsx", return_bytes(deps.contract))
