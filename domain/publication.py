@@ -82,7 +82,7 @@ FIGURES: Mapping[str, FigureInfo] = {
         FigureInfo(
             "partner_payments",
             "Payments, by partner",
-            Grade.public,
+            Grade.alliance,  # outcome pounds over the price per point are a partner's points: see services.report
             "Core, outcome and correcting payments made under the last payable run.",
         ),
         FigureInfo(
@@ -152,10 +152,12 @@ def show_with_total(
     """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
 
     Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden
-    for another table's sake: at least 5). While any hidden part is pinned down (its least and greatest
-    possible value agree), the smallest part still shown is withheld too (``*``: at least 5, and at most
-    the smallest part left shown, since it was chosen for being smallest); if every part is hidden and
-    one is still pinned down, so is the total.
+    for another table's sake: at least 5). Beside a shown total, a part hidden as small always takes the
+    smallest part shown with it (``*``: at least 5, and at most the smallest part left shown), whatever
+    the values: a ``*`` that appeared only when needed would tell a reader who knows this rule that the
+    small parts were pinned (all 0, say). While a hidden part is still pinned down (its least and
+    greatest possible value agree), the next smallest is withheld too; where every part is hidden, so
+    is the total (every part small: always, for the same reason).
     """
     if sum(counts.values()) != total:
         raise ValueError("the parts must add up to the total")
@@ -165,6 +167,11 @@ def show_with_total(
     chosen: set[K] = set()
     order = sorted((k for k in counts if k not in primary | external), key=lambda k: (counts[k], str(k)))
     # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
+    if not total_shown.hidden and primary:
+        if not order:
+            total_shown = Shown(None, WITHHELD)
+        else:
+            chosen.add(order.pop(0))
     while not total_shown.hidden and _pinned(counts, primary, external, chosen, threshold):
         if not order:
             total_shown = Shown(None, WITHHELD)

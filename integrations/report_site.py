@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +87,10 @@ def text_value(kind: str, value: Any) -> str:
     if kind == "money":
         pounds = pence_to_pounds(int(value))
         return f"-£{-pounds:,.2f}" if pounds < 0 else f"£{pounds:,.2f}"
-    if kind == "ratio":
-        return f"{float(value):.2f}"
+    if kind == "ratio":  # through Decimal, rounded half-even as money is: 0.975 is 0.98, not float's 0.97
+        return f"{Decimal(str(value)).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}"
     if kind == "percent":
-        return f"{float(value):.0%}"
+        return f"{(Decimal(str(value)) * 100).quantize(Decimal('1'), ROUND_HALF_EVEN)}%"
     if isinstance(value, Decimal):
         return f"{value:,}"
     return str(value)

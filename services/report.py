@@ -3,9 +3,10 @@ hidden, written as a static site per audience (``integrations.report_site``).
 
 What is counted is what was paid: accepted returns, claims withdrawn after spot checks left out. Counts of
 participants and claims are hidden under ``report.suppress_below`` (and withheld where a total would give a
-hidden one away, ``domain.publication``). Money paid and O/E are organisations' figures and are published,
-though for a very small partner they say roughly how many outcomes it achieved (never who): a contract can
-grade them for officers. No participant id is ever read into a figure.
+hidden one away, ``domain.publication``). Money paid and O/E are organisations' figures, but a partner's outcome
+payment over the alliance's price per point is its points exactly, and for a small partner points can narrow
+(with equal band weights, pin) a hidden count: so partners' payments are for the alliance by default, and the
+public sees the alliance's totals. No participant id is ever read into a figure.
 """
 
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,10 @@ def build_report(deps: Deps, *, period: Period | None = None, year: int | None =
     contract = deps.contract
     with session_scope(deps.engine) as session:
         if period is not None:
+            if not repo.accepted_submissions(session, period=str(period)) and not repo.latest_run(
+                session, period=str(period)
+            ):
+                raise UsageError(f"{period} has no accepted return or payment run yet: nothing to report")
             year_of, _ = contract_month(period, contract.alliance.start)
             books = _books(session, deps, year=year_of, through=period, alert_periods=[period])
             doc = _period_doc(session, deps, books, period)

@@ -333,3 +333,6 @@ def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> Non
     assert built.returncode == 0, built.stderr
     assert [line.split()[0] for line in built.stdout.splitlines()] == ["public", "alliance", "officers"]
     assert_one_clear_line(alliance("report", "-w", ws, cwd=tmp_path), 2, "either --period YYYY-MM or --year N")
+    empty = alliance("report", "--period", "2027-02", "-w", ws, cwd=tmp_path)
+    assert_one_clear_line(empty, 2, "2027-02 has no accepted return or payment run yet: nothing to report")
+    assert not (Path(ws) / "out" / "report" / "public" / "2027-02").exists()

@@ -44,6 +44,20 @@ def test_one_small_part_beside_a_total_hides_another_so_it_cannot_be_subtracted(
     assert total.value == 55
 
 
+def test_a_small_part_beside_a_total_always_takes_one_with_it_needed_or_not() -> None:
+    """A * that appeared only when the small parts would otherwise be pinned down (all 0, all 4) would tell a
+    reader who knows the rule just that: rows alike but for their small parts' values publish alike."""
+    needed, _ = show_with_total({"a": 0, "b": 0, "c": 10, "d": 20}, 30, 5)
+    not_needed, _ = show_with_total({"a": 1, "b": 3, "c": 9, "d": 20}, 33, 5)
+    assert [needed[k].text for k in "abcd"] == [not_needed[k].text for k in "abcd"] == ["<5", "<5", WITHHELD, "20"]
+    for values in itertools.product(range(10), repeat=3):
+        parts, total = show_with_total(dict(zip("abc", values, strict=True)), sum(values), 5)
+        if any(v < 5 for v in values) and not total.hidden:
+            assert any(p.text == WITHHELD for p in parts.values()), values
+    everything_small, total = show_with_total({"a": 1, "b": 4, "c": 2}, 7, 5)
+    assert total.text == WITHHELD and all(p.text == "<5" for p in everything_small.values())
+
+
 def test_parts_add_up_to_the_total_or_are_refused() -> None:
     with pytest.raises(ValueError):
         show_with_total({"a": 3}, 4, 5)
