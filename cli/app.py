@@ -677,6 +677,8 @@ def checks_record(
             typer.echo("  your --reason was not recorded: a spot check's finding is recorded once")
     if recorded.recovery is not None:
         typer.echo(f"  the claim is withdrawn; {_recovery_words(recorded.recovery, period, recorded.run_version)}")
+    if recorded.created:
+        typer.echo(f"  {period}'s report counts it from the next cycle (now: `alliance report --period {period}`)")
 
 
 def _recovery_words(recovery: "Recovery", period: str, version: int | None) -> str:

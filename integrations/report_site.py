@@ -213,6 +213,15 @@ def _one_writer(root: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def written_at(root: Path, label: str) -> datetime | None:
+    """When the report ``label`` (a period, ``year-N``) was last built, from the officers' copy; None: never."""
+    try:
+        document = json.loads((root / Grade.officers.value / label / "figures.json").read_text())
+        return datetime.fromisoformat(document["generated_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def write_report(root: Path, doc: ReportDoc) -> dict[Grade, Path]:
     """Every audience's folder for ``doc`` (replacing an older build whole), and the indexes; the pages' paths."""
     with _one_writer(root):

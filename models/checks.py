@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -109,6 +110,18 @@ def add_result(session: Session, *, result: SpotCheckResult) -> SpotCheckResult:
     session.add(result)
     session.flush()
     return result
+
+
+def last_findings(session: Session, *, periods: Sequence[str]) -> dict[str, datetime]:
+    """Per period: when its latest spot-check finding was recorded (periods without one left out)."""
+    query = (
+        select(SpotCheckDraw.period, func.max(SpotCheckResult.recorded_at))
+        .join(SpotCheckClaim, col(SpotCheckClaim.draw_id) == col(SpotCheckDraw.id))
+        .join(SpotCheckResult, col(SpotCheckResult.claim_id) == col(SpotCheckClaim.id))
+        .where(col(SpotCheckDraw.period).in_(list(periods)))
+        .group_by(col(SpotCheckDraw.period))
+    )
+    return {period: at for period, at in session.exec(query) if at is not None}
 
 
 def not_verified(session: Session, *, periods: Sequence[str] | None = None) -> list[tuple[str, str, Claim]]:

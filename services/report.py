@@ -11,6 +11,7 @@ public sees the alliance's totals. No participant id is ever read into a figure.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from domain.publication import (
     show_year_total,
 )
 from integrations.plots import FunnelPoint, bars_png, funnel_png, lines_png
-from integrations.report_site import Column, Figure, ReportDoc, write_report
+from integrations.report_site import Column, Figure, ReportDoc, write_report, written_at
 from models import checks, ledger, repo, reviews
 from models.db import session_scope
 from models.ledger import RunState
@@ -78,19 +79,30 @@ def build_cycle_reports(
     deps: Deps, periods: list[Period], alerts: Mapping[int, list[Alert]] | None = None
 ) -> list[ReportWritten]:
     """What a cycle publishes: the report of every period it paid, and each one's contract year to date, the
-    records read once per year. ``alerts``: per contract year, ``year_alerts`` already worked out."""
+    records read once per year; and again the report of any month of those years with spot-check findings
+    recorded since it was built (it was built before officers checked its claims). ``alerts``: per contract
+    year, ``year_alerts`` already worked out."""
     contract = deps.contract
     by_year: dict[int, list[Period]] = {}
     for period in periods:
         by_year.setdefault(contract_month(period, contract.alliance.start)[0], []).append(period)
     written = []
+    root = deps.workspace.out / "report"
     for year, paid in sorted(by_year.items()):
         with session_scope(deps.engine) as session:
             known = (alerts or {}).get(year)
             books = _books(session, deps, year=year, through=None, alert_periods=None, alerts=known)
-            docs = [_period_doc(session, deps, books, p) for p in sorted(paid)] + [_year_doc(session, deps, books)]
+            found = checks.last_findings(session, periods=[str(p) for p in books.periods])
+            checked = [p for p in books.periods if str(p) in found and _built_before(root, p, found[str(p)])]
+            again = sorted(set(paid) | set(checked))
+            docs = [_period_doc(session, deps, books, p) for p in again] + [_year_doc(session, deps, books)]
         written += [ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc)) for doc in docs]
     return written
+
+
+def _built_before(root: Path, period: Period, finding_at: datetime) -> bool:
+    built = written_at(root, str(period))
+    return built is None or built <= finding_at
 
 
 # --- Gathering ---------------------------------------------------------------------------------------

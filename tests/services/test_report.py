@@ -19,6 +19,7 @@ from tests.services.report_helpers import (
     participant_ids,
     published_files,
 )
+from tests.services.review_helpers import START, Clock
 
 OFFICERS_ONLY = {"spot_checks", "gaming_monitors"}
 ALLIANCE_GRADE = {"partner_payments", "partner_performance", "returns_on_time", "review_decisions"}
@@ -171,3 +172,32 @@ def test_two_builds_at_once_each_leave_a_whole_report(built: Any) -> None:
     folder = pages["period"][list(pages["period"])[-1]].parent
     assert {p.name for p in folder.iterdir()} >= {"index.html", "figures.json", "spot_checks.csv", "funnel.png"}
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_cycle_builds_again_a_month_whose_claims_were_checked_after_its_report(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from models import checks
+    from services.report import build_cycle_reports
+    from services.spot_checks import record_check
+
+    deps = open_books_deps(tmp_path / "ws")
+    first = START.plus(1)
+    build_cycle_reports(deps, [first, LAST])
+    clock = deps.clock
+    assert isinstance(clock, Clock)
+    clock.now += timedelta(days=3)  # officers check one of that month's claims after its report went out
+    with session_scope(deps.engine) as session:
+        draw = checks.draws_in(session, periods=[str(first)])[0]
+        claim = checks.checked_claims(session, draw_ids=[draw.id or 0])[0].claim
+    record_check(
+        deps, period=first, partner_id=draw.partner_id, participant_id=claim.participant_id,
+        measure=claim.measure, result="verified", by="Olive Officer",
+    )  # fmt: skip
+    clock.now += timedelta(days=30)
+    rebuilt = {w.label for w in build_cycle_reports(deps, [LAST])}
+    assert rebuilt == {str(first), str(LAST), "year-1"}  # months checked before their report are left as built
+    page = json.loads((deps.workspace.out / "report" / "officers" / str(first) / "figures.json").read_text())
+    [row] = next(f for f in page["figures"] if f["id"] == "spot_checks")["rows"]
+    year = json.loads((deps.workspace.out / "report" / "officers" / "year-1" / "figures.json").read_text())
+    assert row == next(f for f in year["figures"] if f["id"] == "spot_checks")["rows"][1]

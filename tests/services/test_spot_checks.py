@@ -132,6 +132,7 @@ def test_a_claim_not_verified_is_recovered_exactly_by_the_next_run(engine: Engin
     assert record(deps, sample[1], result="verified", reason="").recovery is None
     with session_scope(deps.engine) as session:
         assert periods_with_new_withdrawals(session, contract=deps.contract) == [START]
+        assert checks.last_findings(session, periods=[str(START), str(START.plus(1))]) == {str(START): REVIEW_AT}
     second = run_payments(deps, START)
     assert second.created and second.run.version == 2
 
