@@ -153,11 +153,12 @@ def show_with_total(
 
     Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden
     for another table's sake: at least 5). Beside a shown total, a part hidden as small always takes the
-    smallest part shown with it (``*``: at least 5, and at most the smallest part left shown), whatever
+    smallest part shown with it (``*``: at least 5, and no larger than the parts left shown), whatever
     the values: a ``*`` that appeared only when needed would tell a reader who knows this rule that the
-    small parts were pinned (all 0, say). While a hidden part is still pinned down (its least and
-    greatest possible value agree), the next smallest is withheld too; where every part is hidden, so
-    is the total (every part small: always, for the same reason).
+    small parts were pinned (all 0, say). Where that would leave no part shown, the total is withheld
+    instead. While a hidden part is still pinned down (its least and greatest possible value agree), the
+    next smallest is withheld too, and the total once none is left. A reader who replays these steps
+    can still tell, in rare tables, that small parts sat at 0 or at 4 (tests/domain/test_publication.py).
     """
     if sum(counts.values()) != total:
         raise ValueError("the parts must add up to the total")
@@ -168,7 +169,7 @@ def show_with_total(
     order = sorted((k for k in counts if k not in primary | external), key=lambda k: (counts[k], str(k)))
     # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
     if not total_shown.hidden and primary:
-        if not order:
+        if len(order) <= 1:  # hiding the one part left would hide them all: the total goes instead
             total_shown = Shown(None, WITHHELD)
         else:
             chosen.add(order.pop(0))
@@ -193,9 +194,18 @@ def _pinned(counts: Mapping[K, int], primary: set[K], external: set[K], chosen: 
     the hidden parts add up to what the shown ones leave of the total."""
     hidden = primary | external | chosen
     remaining = sum(counts[k] for k in hidden)
-    smallest_shown = min((c for k, c in counts.items() if k not in hidden), default=remaining)
+    shown = [(c, str(k)) for k, c in counts.items() if k not in hidden]
+
+    def chosen_at_most(key: K) -> int:
+        # Chosen before every part shown, in the order (count, key): a shown part sorting first by key is larger.
+        return min((c if str(key) < name else c - 1 for c, name in shown), default=remaining)
+
     bounds = {
-        k: (0, threshold - 1) if k in primary else (threshold, remaining if k in external else smallest_shown)
+        k: (0, threshold - 1)
+        if k in primary
+        else (threshold, remaining)
+        if k in external
+        else (threshold, chosen_at_most(k))
         for k in hidden
     }
     for k, (own_low, own_high) in bounds.items():

@@ -142,3 +142,42 @@ def test_a_year_total_over_a_hidden_month_is_withheld() -> None:
     assert show_year_total(months, 58, 5).text == WITHHELD
     assert show_year_total([Shown(30, "30"), Shown(25, "25")], 55, 5).value == 55
     assert show_year_total([Shown(None, "<5")], 3, 5).text == "<5"
+
+
+def replayed(counts: tuple[int, ...], threshold: int = 5, cap: int = 20) -> dict[int, set[int]]:
+    """What a reader who knows the rule learns of each part shown as small: the values it takes across every
+    table that would have been published exactly so (the shown parts as shown, the total if shown)."""
+    keys = "abcdefgh"[: len(counts)]
+
+    def published(values: tuple[int, ...]) -> tuple[tuple[int | str, ...], int | str]:
+        parts, total = show_with_total(dict(zip(keys, values, strict=True)), sum(values), threshold)
+        return tuple(p.json() for p in parts.values()), total.json()
+
+    seen, total = published(counts)
+    hidden = [i for i, p in enumerate(seen) if not isinstance(p, int)]
+    left = total - sum(p for p in seen if isinstance(p, int)) if isinstance(total, int) else cap
+    ranges = [range(threshold) if seen[i] == f"<{threshold}" else range(threshold, left + 1) for i in hidden]
+    learnt: dict[int, set[int]] = {i: set() for i in hidden if seen[i] == f"<{threshold}"}
+    for guess in itertools.product(*ranges):
+        if isinstance(total, int) and sum(guess) != left:
+            continue
+        values = list(counts)
+        for i, v in zip(hidden, guess, strict=True):
+            values[i] = v
+        if published(tuple(values)) == (seen, total):
+            for i in learnt:
+                learnt[i].add(values[i])
+    return learnt
+
+
+def test_replaying_the_rule_pins_no_small_part_between_its_edges() -> None:
+    """The residue, measured: over every table of three parts 0-12, a reader who replays the rule can pin a
+    small part only where the rule's own steps say it sat at 0 (three tables); never at 1 to 3."""
+    pinned = [
+        (values, i, next(iter(v)))
+        for values in itertools.product(range(13), repeat=3)
+        for i, v in replayed(values).items()
+        if len(v) == 1
+    ]
+    assert all(value == 0 for _, _, value in pinned) and len(pinned) <= 3, pinned
+    assert replayed((1, 3, 9, 20)) == {0: set(range(5)), 1: set(range(5))}
