@@ -67,6 +67,8 @@ class ReportDoc:
 def json_value(kind: str, value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, Shown):  # hidden (or shown) under the small-numbers rule, whatever the column's kind
+        return value.json()
     if kind == "count":
         assert isinstance(value, Shown), "a count column holds Shown values (small numbers hidden)"
         return value.json()
@@ -82,8 +84,8 @@ def json_value(kind: str, value: Any) -> Any:
 def text_value(kind: str, value: Any) -> str:
     if value is None:
         return "n/a"
-    if kind == "count":
-        return str(value.text)
+    if isinstance(value, Shown):
+        return value.text
     if kind == "money":
         pounds = pence_to_pounds(int(value))
         return f"-£{-pounds:,.2f}" if pounds < 0 else f"£{pounds:,.2f}"

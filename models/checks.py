@@ -112,15 +112,16 @@ def add_result(session: Session, *, result: SpotCheckResult) -> SpotCheckResult:
     return result
 
 
-def last_findings(session: Session, *, periods: Sequence[str]) -> dict[str, datetime]:
-    """Per period: when its latest spot-check finding was recorded (periods without one left out)."""
+def last_findings(session: Session, *, periods: Sequence[str] | None = None) -> dict[str, datetime]:
+    """Per period (None: every one): when its latest spot-check finding was recorded (periods without one left out)."""
     query = (
         select(SpotCheckDraw.period, func.max(SpotCheckResult.recorded_at))
         .join(SpotCheckClaim, col(SpotCheckClaim.draw_id) == col(SpotCheckDraw.id))
         .join(SpotCheckResult, col(SpotCheckResult.claim_id) == col(SpotCheckClaim.id))
-        .where(col(SpotCheckDraw.period).in_(list(periods)))
         .group_by(col(SpotCheckDraw.period))
     )
+    if periods is not None:
+        query = query.where(col(SpotCheckDraw.period).in_(list(periods)))
     return {period: at for period, at in session.exec(query) if at is not None}
 
 

@@ -79,23 +79,23 @@ def build_cycle_reports(
     deps: Deps, periods: list[Period], alerts: Mapping[int, list[Alert]] | None = None
 ) -> list[ReportWritten]:
     """What a cycle publishes: the report of every period it paid, and each one's contract year to date, the
-    records read once per year; and again the report of any month of those years with spot-check findings
-    recorded since it was built (it was built before officers checked its claims). ``alerts``: per contract
+    records read once per year; and again the report of any month with spot-check findings recorded since it
+    was built (it was built before officers checked its claims), and its year's. ``alerts``: per contract
     year, ``year_alerts`` already worked out."""
     contract = deps.contract
-    by_year: dict[int, list[Period]] = {}
-    for period in periods:
-        by_year.setdefault(contract_month(period, contract.alliance.start)[0], []).append(period)
-    written = []
     root = deps.workspace.out / "report"
-    for year, paid in sorted(by_year.items()):
+    with session_scope(deps.engine) as session:
+        found = checks.last_findings(session)
+    checked = [Period.parse(p) for p, at in found.items() if _built_before(root, Period.parse(p), at)]
+    by_year: dict[int, set[Period]] = {}
+    for period in [*periods, *checked]:
+        by_year.setdefault(contract_month(period, contract.alliance.start)[0], set()).add(period)
+    written = []
+    for year, again in sorted(by_year.items()):
         with session_scope(deps.engine) as session:
             known = (alerts or {}).get(year)
             books = _books(session, deps, year=year, through=None, alert_periods=None, alerts=known)
-            found = checks.last_findings(session, periods=[str(p) for p in books.periods])
-            checked = [p for p in books.periods if str(p) in found and _built_before(root, p, found[str(p)])]
-            again = sorted(set(paid) | set(checked))
-            docs = [_period_doc(session, deps, books, p) for p in again] + [_year_doc(session, deps, books)]
+            docs = [_period_doc(session, deps, books, p) for p in sorted(again)] + [_year_doc(session, deps, books)]
         written += [ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc)) for doc in docs]
     return written
 
@@ -363,10 +363,36 @@ def factor_plot(contract: Contract, rows: list[dict[str, Any]]) -> bytes:
     )
 
 
-def partner_performance(contract: Contract, performance: AlliancePerformance, label: str) -> Figure:
+def hid_a_count(contract: Contract, gathered: Gathered, periods: list[Period]) -> frozenset[str]:
+    """The partners whose participants or outcome counts were hidden in a month's report of ``periods``.
+
+    Their O/E, E, limits and z are withheld: O/E times E is their weighted outcomes to date, and one month's
+    report less the month before's gives that month's, from which a hidden count can be worked out (it was,
+    by a reviewer, exactly); E likewise carries the month's rows. For a partner with every count shown they
+    say nothing the counts do not. Which counts were hidden, the month reports say anyway."""
+    threshold = contract.report.suppress_below
+    tables = [gathered.rows] + [{p: gathered.achieved[p][m] for p in periods} for m in contract.framework.measure_ids]
+    hid: set[str] = set()
+    for table in tables:
+        for period in periods:
+            parts = table[period]
+            shown, _ = show_with_total(parts, sum(parts.values()), threshold)
+            hid |= {pid for pid, cell in shown.items() if cell.hidden}
+    return frozenset(hid)
+
+
+def partner_performance(
+    contract: Contract, performance: AlliancePerformance, label: str, withheld: frozenset[str]
+) -> Figure:
     z = float(contract.review.control_limit_z)
     rows = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
+        if partner.id in withheld:
+            hidden = Shown(None, WITHHELD)
+            rows.append(
+                {"partner": partner.name, **dict.fromkeys(("expected", "ratio", "lower", "upper", "z"), hidden)}
+            )
+            continue
         p = performance.partner(partner.id)
         limits = p.limits(z) if p is not None else None
         rows.append(
@@ -391,16 +417,17 @@ def partner_performance(contract: Contract, performance: AlliancePerformance, la
         f"{label}. O/E = 1 is what the alliance achieves with the same case mix; a partner is compared with its own "
         "limits, which are wider for smaller partners. Being low is not a decision: only the annual review, with "
         "the partner's reply and the board's decision, changes anyone's funding.",
+        f"{WITHHELD}: withheld for a partner with a count hidden in a month to date (O/E would give it away).",
     )
     return _figure(contract, "partner_performance", columns, rows, notes=notes, plots=("funnel",))
 
 
-def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str) -> bytes:
+def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str, withheld: frozenset[str]) -> bytes:
     names = _names(contract)
     points = [
         FunnelPoint(label=names.get(p.partner_id, p.partner_id), expected=p.expected, ratio=p.ratio or 0.0)
         for p in performance.partners
-        if p.comparable and p.ratio is not None
+        if p.comparable and p.ratio is not None and p.partner_id not in withheld
     ]
     return funnel_png(
         points, limits=performance.funnel, funnels=list(FUNNELS), title=f"Outcomes for case mix, {label}", name_all=True
@@ -709,6 +736,7 @@ def _documents(
     counted = [r for r in books.counted if Period.parse(r.period) <= periods[-1]]
     performance = performance_of(contract, counted)
     perf_label = f"{year_label(contract, books.year)}, to {periods[-1]}"
+    withheld = hid_a_count(contract, gathered, to_date)
     factor, factor_rows = alliance_factor(contract, {p: books.runs[p] for p in to_date})
     payments = partner_payments(session, contract, {p: books.runs[p] for p in periods}, year=is_year)
     alerts = [a for a in books.alerts if a.period in periods]
@@ -717,7 +745,7 @@ def _documents(
         factor,
         partner_volumes(contract, volumes, periods, year=is_year),
         partner_outcomes(contract, outcomes, periods, year=is_year),
-        partner_performance(contract, performance, perf_label),
+        partner_performance(contract, performance, perf_label, withheld),
         payments,
         returns_on_time(session, deps, periods, year=is_year),
         review_decisions(session, contract, books.year),
@@ -727,7 +755,7 @@ def _documents(
     plots = {
         "outcomes": outcomes_plot(contract, outcomes, periods, threshold),
         "factor": factor_plot(contract, factor_rows),
-        "funnel": funnel_plot(contract, performance, perf_label),
+        "funnel": funnel_plot(contract, performance, perf_label, withheld),
         "payments": payments_plot(payments),
     }
     return ReportDoc(

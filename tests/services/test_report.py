@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from domain.publication import WITHHELD
+from domain.publication import WITHHELD, Grade
 from models import ledger, repo
 from models.db import session_scope
 from services.report import build_report
@@ -201,3 +201,36 @@ def test_a_cycle_builds_again_a_month_whose_claims_were_checked_after_its_report
     [row] = next(f for f in page["figures"] if f["id"] == "spot_checks")["rows"]
     year = json.loads((deps.workspace.out / "report" / "officers" / "year-1" / "figures.json").read_text())
     assert row == next(f for f in year["figures"] if f["id"] == "spot_checks")["rows"][1]
+
+    # A month of a year the cycle pays nothing in (the year's last, checked after the next year began): the same.
+    third = START.plus(2)
+    with session_scope(deps.engine) as session:
+        draw = checks.draws_in(session, periods=[str(third)])[0]
+        claim = checks.checked_claims(session, draw_ids=[draw.id or 0])[0].claim
+    record_check(
+        deps, period=third, partner_id=draw.partner_id, participant_id=claim.participant_id,
+        measure=claim.measure, result="verified", by="Olive Officer",
+    )  # fmt: skip
+    clock.now += timedelta(days=1)
+    assert {w.label for w in build_cycle_reports(deps, [])} == {str(third), "year-1"}
+    assert build_cycle_reports(deps, []) == []  # built since: nothing again
+
+
+def test_o_e_is_withheld_for_a_partner_with_a_count_hidden_in_any_month_to_date(built: Any) -> None:
+    """O/E times E is a partner's weighted outcomes to date, and one month's report less the last gives the
+    month's: shown beside a hidden count, it would give the count away."""
+    deps, pages = built
+    alliance = figures(pages["period"][list(pages["period"])[1]])
+    performance = rows_by_partner(alliance["partner_performance"])
+    assert all(performance["Partner 01"][k] == WITHHELD for k in ("expected", "ratio", "lower", "upper", "z"))
+    shown = {name for name, row in performance.items() if isinstance(row["ratio"], float)}
+    assert shown and "Partner 01" not in shown
+    hid: set[str] = set()  # partners with a count hidden (<5 or *) in a month's own report
+    for month in [START.plus(m) for m in range(6)]:
+        page = figures(build_report(deps, period=month).pages[Grade.alliance])
+        for figure in ("partner_volumes", "partner_outcomes"):
+            for row in page[figure]["rows"]:
+                if any(isinstance(v, str) and v in ("<5", WITHHELD) for k, v in row.items() if k != "partner"):
+                    hid.add(row["partner"])
+    assert "Partner 05" in hid  # withheld beside a small one: its exact count would give that away
+    assert shown == set(performance) - hid and shown
