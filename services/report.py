@@ -12,7 +12,7 @@ public sees the alliance's totals. No participant id is ever read into a figure.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -364,12 +364,9 @@ def factor_plot(contract: Contract, rows: list[dict[str, Any]]) -> bytes:
 
 
 def hid_a_count(contract: Contract, gathered: Gathered, periods: list[Period]) -> frozenset[str]:
-    """The partners whose participants or outcome counts were hidden in a month's report of ``periods``.
-
-    Their O/E, E, limits and z are withheld: O/E times E is their weighted outcomes to date, and one month's
-    report less the month before's gives that month's, from which a hidden count can be worked out (it was,
-    by a reviewer, exactly); E likewise carries the month's rows. For a partner with every count shown they
-    say nothing the counts do not. Which counts were hidden, the month reports say anyway."""
+    """The partners with participants or an outcome count hidden (``<5`` or ``*``) in a month's report of
+    ``periods``: their O/E and E are published only roughly (``rough``). Which counts were hidden, the month
+    reports say anyway."""
     threshold = contract.report.suppress_below
     tables = [gathered.rows] + [{p: gathered.achieved[p][m] for p in periods} for m in contract.framework.measure_ids]
     hid: set[str] = set()
@@ -381,30 +378,44 @@ def hid_a_count(contract: Contract, gathered: Gathered, periods: list[Period]) -
     return frozenset(hid)
 
 
+def rough(expected: float, ratio: float) -> tuple[Decimal, Decimal]:
+    """E to the nearest 10 and O/E to one place, half-even. Exact, O/E times E is a partner's weighted outcomes
+    to date, and this month's report less last month's gives the month's, from which a hidden count can be
+    worked out (a reviewer did, exactly); roughly, the month's weighted outcomes are known only within about
+    E/20 + 5 either way."""
+    tens = (Decimal(str(expected)) / 10).quantize(Decimal(1), ROUND_HALF_EVEN) * 10
+    return tens, Decimal(str(ratio)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+
+
+def _standing(ratio: float, limits: tuple[float, float]) -> str:
+    return "below its limits" if ratio < limits[0] else "above its limits" if ratio > limits[1] else "within"
+
+
 def partner_performance(
-    contract: Contract, performance: AlliancePerformance, label: str, withheld: frozenset[str]
+    contract: Contract, performance: AlliancePerformance, label: str, roughly: frozenset[str]
 ) -> Figure:
     z = float(contract.review.control_limit_z)
     rows = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
-        if partner.id in withheld:
-            hidden = Shown(None, WITHHELD)
-            rows.append(
-                {"partner": partner.name, **dict.fromkeys(("expected", "ratio", "lower", "upper", "z"), hidden)}
-            )
-            continue
         p = performance.partner(partner.id)
-        limits = p.limits(z) if p is not None else None
-        rows.append(
-            {
-                "partner": partner.name,
-                "expected": Decimal(f"{p.expected:.1f}") if p is not None and p.comparable else None,
-                "ratio": p.ratio if p is not None and p.comparable else None,
-                "lower": limits[0] if limits else None,
-                "upper": limits[1] if limits else None,
-                "z": Decimal(f"{p.z_adjusted:.2f}") if p is not None and p.z_adjusted is not None else None,
-            }
-        )
+        row: dict[str, Any] = {"partner": partner.name}
+        if p is not None and p.comparable and p.ratio is not None:
+            limits = p.limits(z)
+            row["standing"] = _standing(p.ratio, limits) if limits else None
+            if partner.id in roughly:
+                tens, tenths = rough(p.expected, p.ratio)
+                withheld = Shown(None, WITHHELD)
+                row |= {"expected": Shown(None, f"~{tens}"), "ratio": Shown(None, f"~{tenths}")}
+                row |= {"lower": withheld, "upper": withheld, "z": withheld}
+            else:
+                row |= {
+                    "expected": Decimal(f"{p.expected:.1f}"),
+                    "ratio": p.ratio,
+                    "lower": limits[0] if limits else None,
+                    "upper": limits[1] if limits else None,
+                    "z": Decimal(f"{p.z_adjusted:.2f}") if p.z_adjusted is not None else None,
+                }
+        rows.append(row)
     columns = (
         Column("partner", "Partner"),
         Column("expected", "Expected for case mix (E, weighted points)", "number"),
@@ -412,23 +423,28 @@ def partner_performance(
         Column("lower", f"Lower limit (z = {z:g})", "ratio"),
         Column("upper", "Upper limit", "ratio"),
         Column("z", "z (overdispersion allowed)", "number"),
+        Column("standing", "Against its limits"),
     )
     notes = (
         f"{label}. O/E = 1 is what the alliance achieves with the same case mix; a partner is compared with its own "
         "limits, which are wider for smaller partners. Being low is not a decision: only the annual review, with "
         "the partner's reply and the board's decision, changes anyone's funding.",
-        f"{WITHHELD}: withheld for a partner with a count hidden in a month to date (O/E would give it away).",
+        "~: roughly (E to the nearest 10, O/E to one place, and so plotted; limits and z withheld, *) for a partner "
+        "with a count hidden in a month to date: exact, they would give it away. 'Against its limits' is exact.",
     )
     return _figure(contract, "partner_performance", columns, rows, notes=notes, plots=("funnel",))
 
 
-def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str, withheld: frozenset[str]) -> bytes:
+def funnel_plot(contract: Contract, performance: AlliancePerformance, label: str, roughly: frozenset[str]) -> bytes:
     names = _names(contract)
-    points = [
-        FunnelPoint(label=names.get(p.partner_id, p.partner_id), expected=p.expected, ratio=p.ratio or 0.0)
-        for p in performance.partners
-        if p.comparable and p.ratio is not None and p.partner_id not in withheld
-    ]
+    points = []
+    for p in performance.partners:
+        if not p.comparable or p.ratio is None:
+            continue
+        expected, ratio = rough(p.expected, p.ratio) if p.partner_id in roughly else (p.expected, p.ratio)
+        points.append(
+            FunnelPoint(label=names.get(p.partner_id, p.partner_id), expected=float(expected), ratio=float(ratio))
+        )
     return funnel_png(
         points, limits=performance.funnel, funnels=list(FUNNELS), title=f"Outcomes for case mix, {label}", name_all=True
     )
