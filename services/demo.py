@@ -24,7 +24,7 @@ from models import repo, reviews
 from models.db import session_scope
 from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
-from services.report import build_report
+from services.report import build_cycle_reports, build_report
 from services.spot_checks import DrawMade, record_check
 from services.status import count_statuses, period_status
 
@@ -363,8 +363,10 @@ def _review(deps: Deps, echo: Callable[[str], None], run_review: Callable[[Deps]
         for a in reviews.active_adjustments(session):
             echo(f"  {a.partner_id}: core funding reduced by {a.percent}% from {a.from_period}")
     echo(f"  evidence packs and funnel plot: {deps.workspace.reviews_dir / '1'}")
-    written = build_report(replace(deps, clock=clock), year=1)  # the year's report, with the board's decision
-    echo(f"  the year's report with the decision: {written.pages[Grade.alliance]}")
+    # The year's report, with the board's decision; and again any month checked after its last cycle.
+    rebuilt = build_cycle_reports(replace(deps, clock=clock), [])
+    year = next((w for w in rebuilt if w.label == "year-1"), None) or build_report(replace(deps, clock=clock), year=1)
+    echo(f"  the year's report with the decision: {year.pages[Grade.alliance]}")
     echo(f"  Try: alliance review show --year 1 --workspace {deps.workspace.root}")
 
 
