@@ -61,9 +61,7 @@ def build_report(deps: Deps, *, period: Period | None = None, year: int | None =
     contract = deps.contract
     with session_scope(deps.engine) as session:
         if period is not None:
-            if not repo.accepted_submissions(session, period=str(period)) and not repo.latest_run(
-                session, period=str(period)
-            ):
+            if not _has_books(session, period):
                 raise UsageError(f"{period} has no accepted return or payment run yet: nothing to report")
             year_of, _ = contract_month(period, contract.alliance.start)
             books = _books(session, deps, year=year_of, through=period, alert_periods=[period])
@@ -96,7 +94,7 @@ def build_cycle_reports(
             known = (alerts or {}).get(year)
             books = _books(session, deps, year=year, through=None, alert_periods=None, alerts=known)
             docs = [_period_doc(session, deps, books, p) for p in sorted(again)] + [_year_doc(session, deps, books)]
-        written += [ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc)) for doc in docs]
+        written += [ReportWritten(doc.label, write_report(root, doc)) for doc in docs]
     return written
 
 
@@ -368,14 +366,15 @@ def hid_a_count(contract: Contract, gathered: Gathered, periods: list[Period]) -
     ``periods``: their O/E and E are published only roughly (``rough``). Which counts were hidden, the month
     reports say anyway."""
     threshold = contract.report.suppress_below
-    tables = [gathered.rows] + [{p: gathered.achieved[p][m] for p in periods} for m in contract.framework.measure_ids]
-    hid: set[str] = set()
-    for table in tables:
-        for period in periods:
-            parts = table[period]
-            shown, _ = show_with_total(parts, sum(parts.values()), threshold)
-            hid |= {pid for pid, cell in shown.items() if cell.hidden}
-    return frozenset(hid)
+    tables = [{p: gathered.rows[p] for p in periods}]
+    tables += [{p: gathered.achieved[p][m] for p in periods} for m in contract.framework.measure_ids]
+    return frozenset(
+        pid
+        for table in tables
+        for month in grid(table, threshold).months.values()
+        for pid, cell in month.items()
+        if cell.hidden
+    )
 
 
 def rough(expected: float, ratio: float) -> tuple[Decimal, Decimal]:
@@ -696,15 +695,16 @@ def reported_periods(session: Session, *, contract: Contract, year: int, through
     """The year's months to ``through``, else to its last month with an accepted return or a payment run."""
     every = year_periods(contract, year)
     if through is None:
-        reported = [
-            p
-            for p in every
-            if repo.accepted_submissions(session, period=str(p)) or repo.latest_run(session, period=str(p))
-        ]
+        reported = [p for p in every if _has_books(session, p)]
         if not reported:
             raise UsageError(f"{year_label(contract, year)} has no accepted return yet: nothing to report")
         through = reported[-1]
     return every[: every.index(through) + 1]
+
+
+def _has_books(session: Session, period: Period) -> bool:
+    """Whether the month has anything to report: an accepted return or a payment run."""
+    return bool(repo.accepted_submissions(session, period=str(period)) or repo.latest_run(session, period=str(period)))
 
 
 def year_alerts(session: Session, *, contract: Contract, year: int) -> list[Alert]:
@@ -752,7 +752,7 @@ def _documents(
     counted = [r for r in books.counted if Period.parse(r.period) <= periods[-1]]
     performance = performance_of(contract, counted)
     perf_label = f"{year_label(contract, books.year)}, to {periods[-1]}"
-    withheld = hid_a_count(contract, gathered, to_date)
+    rough_partners = hid_a_count(contract, gathered, to_date)
     factor, factor_rows = alliance_factor(contract, {p: books.runs[p] for p in to_date})
     payments = partner_payments(session, contract, {p: books.runs[p] for p in periods}, year=is_year)
     alerts = [a for a in books.alerts if a.period in periods]
@@ -761,7 +761,7 @@ def _documents(
         factor,
         partner_volumes(contract, volumes, periods, year=is_year),
         partner_outcomes(contract, outcomes, periods, year=is_year),
-        partner_performance(contract, performance, perf_label, withheld),
+        partner_performance(contract, performance, perf_label, rough_partners),
         payments,
         returns_on_time(session, deps, periods, year=is_year),
         review_decisions(session, contract, books.year),
@@ -771,7 +771,7 @@ def _documents(
     plots = {
         "outcomes": outcomes_plot(contract, outcomes, periods, threshold),
         "factor": factor_plot(contract, factor_rows),
-        "funnel": funnel_plot(contract, performance, perf_label, withheld),
+        "funnel": funnel_plot(contract, performance, perf_label, rough_partners),
         "payments": payments_plot(payments),
     }
     return ReportDoc(

@@ -252,7 +252,7 @@ def _record(
             subject=f"{partner_id}/{period}/{wanted.participant_id}/{wanted.measure}",
             detail={"result_id": record.id, "claim_id": checked.claim.id, "reason": reason},
         )
-        if outcome is Result.not_verified:
+        if recovery is not None:  # not verified
             partner = deps.contract.partner(partner_id)
             assert partner is not None
             repo.enqueue(
@@ -268,7 +268,7 @@ def _record(
                     participant_id=wanted.participant_id,
                     measure=wanted.measure,
                     reason=reason,
-                    recovery=recovery or Recovery.not_claimed,
+                    recovery=recovery,
                 ),
                 payload={"period": str(period), "result_id": record.id},
             )

@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from domain.periods import Period
 from domain.publication import WITHHELD, Grade
-from models import ledger, repo
+from models import checks, ledger, repo
 from models.db import session_scope
+from services.deps import Deps
 from services.report import build_report
+from services.spot_checks import record_check
 from tests.services.report_helpers import (
     LAST,
     MISSING,
@@ -175,12 +178,21 @@ def test_two_builds_at_once_each_leave_a_whole_report(built: Any) -> None:
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
 
 
+def verify_a_claim(deps: Deps, period: Period) -> None:
+    """An officer's finding on the first claim drawn for the month."""
+    with session_scope(deps.engine) as session:
+        draw = checks.draws_in(session, periods=[str(period)])[0]
+        claim = checks.checked_claims(session, draw_ids=[draw.id or 0])[0].claim
+    record_check(
+        deps, period=period, partner_id=draw.partner_id, participant_id=claim.participant_id,
+        measure=claim.measure, result="verified", by="Olive Officer",
+    )  # fmt: skip
+
+
 def test_a_cycle_builds_again_a_month_whose_claims_were_checked_after_its_report(tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from models import checks
     from services.report import build_cycle_reports
-    from services.spot_checks import record_check
 
     deps = open_books_deps(tmp_path / "ws")
     first = START.plus(1)
@@ -188,13 +200,7 @@ def test_a_cycle_builds_again_a_month_whose_claims_were_checked_after_its_report
     clock = deps.clock
     assert isinstance(clock, Clock)
     clock.now += timedelta(days=3)  # officers check one of that month's claims after its report went out
-    with session_scope(deps.engine) as session:
-        draw = checks.draws_in(session, periods=[str(first)])[0]
-        claim = checks.checked_claims(session, draw_ids=[draw.id or 0])[0].claim
-    record_check(
-        deps, period=first, partner_id=draw.partner_id, participant_id=claim.participant_id,
-        measure=claim.measure, result="verified", by="Olive Officer",
-    )  # fmt: skip
+    verify_a_claim(deps, first)
     clock.now += timedelta(days=30)
     rebuilt = {w.label for w in build_cycle_reports(deps, [LAST])}
     assert rebuilt == {str(first), str(LAST), "year-1"}  # months checked before their report are left as built
@@ -205,13 +211,7 @@ def test_a_cycle_builds_again_a_month_whose_claims_were_checked_after_its_report
 
     # A month of a year the cycle pays nothing in (the year's last, checked after the next year began): the same.
     third = START.plus(2)
-    with session_scope(deps.engine) as session:
-        draw = checks.draws_in(session, periods=[str(third)])[0]
-        claim = checks.checked_claims(session, draw_ids=[draw.id or 0])[0].claim
-    record_check(
-        deps, period=third, partner_id=draw.partner_id, participant_id=claim.participant_id,
-        measure=claim.measure, result="verified", by="Olive Officer",
-    )  # fmt: skip
+    verify_a_claim(deps, third)
     clock.now += timedelta(days=1)
     assert {w.label for w in build_cycle_reports(deps, [])} == {str(third), "year-1"}
     assert build_cycle_reports(deps, []) == []  # built since: nothing again
