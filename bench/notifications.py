@@ -31,7 +31,7 @@ START = datetime(2026, 11, 16, 9, tzinfo=UTC)
 def relay(messages: int = 2000, partners: int = 40) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         deps = _alliance(Path(folder), partners)
-        channels = [p.slack_channel for p in deps.contract.partners]
+        channels = [p.slack_channel for p in deps.contract.partners if p.slack_channel]
         with running(channels) as slack:
             floor = _post_directly(slack, channels, messages)
         with running(channels) as slack:
@@ -89,7 +89,7 @@ def _queue(deps: Deps, messages: int) -> None:
             repo.enqueue(
                 session,
                 dedup_key=f"bench:{n}",
-                channel=partner.slack_channel,
+                channel=partner.slack_channel or "",
                 partner_id=partner.id,
                 kind="return_processed",
                 text=_text(n),
@@ -104,7 +104,7 @@ def _arrivals(slack: FakeSlack) -> Counter[str]:
 def _faulty(folder: Path, partners: int, messages: int) -> dict[str, Any]:
     deps = _alliance(folder / "faulty", partners)
     faults = RandomFaults(seed=7, rate_limited=0.03, server_error=0.05, slow=0.04, lost=0.03)
-    channels = [p.slack_channel for p in deps.contract.partners]
+    channels = [p.slack_channel for p in deps.contract.partners if p.slack_channel]
     now = START
     with running(channels, faults=faults, delay=0.5) as slack:
         _queue(deps, messages)

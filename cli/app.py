@@ -117,28 +117,25 @@ def validate(
 ) -> None:
     """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
     principal = _allow("validate", workspace)
-    from domain.access import refuse_other_partners
     from domain.errors import UsageError
     from integrations.inbox import read_file
-    from services.intake import check_file, is_accepted
+    from services.intake import self_check
 
     contract = _workspace(workspace).load_contract()
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
-    checked = [(file, *check_file(read_file(file), contract)[:2]) for file in files]
-    for file, validated, _ in checked:  # a partner checks its own returns only: nothing is shown otherwise
-        if validated and validated.partner and not principal.sees(validated.partner.id):
-            raise refuse_other_partners(principal, file.name)
+    # Every file is checked before any is shown: a partner's own only (another partner's refuses them all).
+    checked = [(file, self_check(read_file(file), contract, principal)) for file in files]
     results = []
-    for file, validated, findings in checked:
-        accepted = is_accepted(validated, findings)
+    for file, check in checked:
+        findings = check.findings
         results.append(
             {
                 "file": str(file),
-                "status": "accepted" if accepted else "rejected",
-                "partner": validated.partner.id if validated and validated.partner else None,
-                "period": str(validated.period) if validated and validated.period else None,
+                "status": "accepted" if check.accepted else "rejected",
+                "partner": check.partner_id,
+                "period": check.period,
                 "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
             }
         )

@@ -1,10 +1,11 @@
-"""Who may do what (DESIGN.md section 7): the contract's ``roles`` section, one table, one check. Pure.
+"""Who may do what (DESIGN.md section 7): one table per face, one check for both. Pure.
 
-Without ``roles`` one operator does everything (the embedded default, the demo). With it, every
-command is for the roles :data:`PERMISSIONS` names, an unknown or unnamed caller is refused for
-each of them, and a partner sees and acts on its own data only. The caller is who the command line
-says (``--as`` or ALLIANCE_USER): this separates what each person's commands may do; it is not a
-login, which is left to whoever gives people a shell, a Slack app or the Prefect UI.
+Two faces, one rule. On the command line the caller is who ``--as`` (or ALLIANCE_USER) says, matched
+against the contract's ``roles`` section: without ``roles`` one operator does everything (the embedded
+default, the demo); with it, every command is for the roles :data:`PERMISSIONS` names. In the portal the
+caller is a signed-in account (``domain.accounts``): a person with one role, proved by a password. Both
+become a :class:`Principal`, and the same :func:`authorise` decides both, over :data:`PERMISSIONS` (the
+commands) and :data:`PAGES` (what only the portal does). A partner sees and acts on its own data only.
 """
 
 from collections.abc import Mapping
@@ -54,10 +55,31 @@ PERMISSIONS: Mapping[str, frozenset[Role] | None] = {
     "report": OFFICERS,  # builds every audience's report (the audiences' grades are in alliance.yaml)
     "checks list": OFFICERS,  # claims drawn name participants: the alliance office only
     "checks record": OFFICERS,
+    "web": OFFICERS,  # runs the portal (whoever signs in there is an account, below)
+    "users invite": OFFICERS,  # accounts: an officer creates them
+    "users list": OFFICERS,
+    "users disable": OFFICERS,
+    "users reset": OFFICERS,  # a new password link for someone (also self-service on the sign-in page)
+}
+
+# What the portal does that no command does, and who may. A page doing what a command does is governed by the
+# command's entry (the upload check is `validate`, the review reply `review reply`). web/ declares, for every
+# route, the action it performs; tests/web/test_access_matrix.py fails for a route without one.
+PAGES: Mapping[str, frozenset[Role]] = {
+    "portal returns": PARTNERS,  # its months, versions, findings and feedback workbooks
+    "portal template": PARTNERS,  # the period's template, made for it
+    "portal submit": PARTNERS,  # upload a return: filed exactly as an inbox file from its folder
+    "portal statements": PARTNERS,  # its payment statements
+    "portal review": PARTNERS,  # a review's notice and evidence pack, when it is flagged
 }
 
 _LIST = {Role.officer: "roles.officers", Role.board: "roles.board", Role.partner: "roles.partners"}
 _WHO = {Role.officer: "officers", Role.board: "the board", Role.partner: "partners"}
+_ACCOUNT = {
+    Role.officer: "an officer's account",
+    Role.board: "a board member's account",
+    Role.partner: "a partner's account",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,11 @@ class Principal:
     roles: frozenset[Role]
     partner_ids: frozenset[str]  # the partners they act for
     restricted: bool  # False: the contract has no roles and the caller may do everything
+    account_id: int | None = None  # a signed-in portal account (its role is the account's), not a name from the contract
+
+    @property
+    def account(self) -> bool:
+        return self.account_id is not None
 
     def acts_for(self, partner_id: str) -> bool:
         """May act in the partner's name (reply for it)."""
@@ -107,19 +134,40 @@ def resolve(roles: Roles | None, who: str | None) -> Principal:
     return Principal(who=listed, roles=frozenset(held), partner_ids=frozenset(partner_ids), restricted=True)
 
 
+def for_account(*, account_id: int, who: str, role: Role, partner_id: str | None) -> Principal:
+    """A signed-in account: one role, and for a partner's account the one partner it acts for."""
+    partners = frozenset({partner_id}) if role is Role.partner and partner_id else frozenset()
+    return Principal(who=who, roles=frozenset({role}), partner_ids=partners, restricted=True, account_id=account_id)
+
+
 def command(action: str) -> str:
-    return f"`alliance {action}`"
+    return f"`alliance {action}`" if action in PERMISSIONS else f"the portal's {action.removeprefix('portal ')} pages"
+
+
+def allowed_roles(action: str) -> frozenset[Role] | None:
+    """The roles an action (a command of PERMISSIONS, or a page of PAGES) is for; None: anyone."""
+    if action in PERMISSIONS:
+        return PERMISSIONS[action]
+    if action in PAGES:
+        return PAGES[action]
+    raise KeyError(f"{action!r} is in neither domain.access.PERMISSIONS nor PAGES")
+
+
+def may(principal: Principal, action: str) -> bool:
+    allowed = allowed_roles(action)
+    return not principal.restricted or allowed is None or bool(principal.roles & allowed)
 
 
 def authorise(principal: Principal, action: str) -> None:
     """Refuse, in words the caller can act on, an action their roles do not allow."""
-    if action not in PERMISSIONS:
-        raise KeyError(f"{action!r} is not in domain.access.PERMISSIONS")
-    allowed = PERMISSIONS[action]
-    if not principal.restricted or allowed is None or principal.roles & allowed:
+    allowed = allowed_roles(action)
+    if may(principal, action) or allowed is None:
         return
     ordered = [role for role in Role if role in allowed]
     needed = f"{command(action)} is for {_either([_WHO[r] for r in ordered])}"
+    if principal.account:
+        held = _either([_ACCOUNT[r] for r in Role if r in principal.roles])
+        raise AccessDenied(f"{needed}; {principal.who} has {held}")
     if principal.who is None:
         ask = "say who you are with --as NAME or ALLIANCE_USER (listed under roles in alliance.yaml)"
         raise AccessDenied(f"{needed}; {ask}")
@@ -154,22 +202,29 @@ def recorded_name(principal: Principal, by: str | None) -> str:
     )
 
 
-def authorise_person(roles: Roles | None, person: str, action: str, partner_id: str | None = None) -> str:
-    """For a service recording ``person`` as the one who acted (the Prefect form's "decided by", a
-    ``--by``): with roles, they must hold the action's role (and act for ``partner_id``). Returns the
-    name to record: as listed in the contract, or as given when there are no roles."""
-    principal = resolve(roles, person)
+def authorise_person(roles: Roles | None, person: "str | Principal", action: str, partner_id: str | None = None) -> str:
+    """For a service recording who acted: a signed-in account's :class:`Principal`, or a name (the Prefect form's
+    "decided by", a ``--by``) that, with roles, must hold the action's role. Either must act for ``partner_id``
+    when given. Returns the name to record: as listed in the contract or the account, or as given."""
+    principal = person if isinstance(person, Principal) else resolve(roles, person)
     authorise(principal, action)
+    if isinstance(person, Principal):
+        person = principal.who or ""
     if partner_id is not None:
         authorise_partner(principal, partner_id, f"this {action.split()[-1]}")
     return (principal.who or person).strip()
 
 
 def authorise_impartial(
-    roles: Roles | None, person: str, partner_id: str, *, task: str = "decide its case", instead: str = "board member"
+    roles: Roles | None,
+    person: "str | Principal",
+    partner_id: str,
+    *,
+    task: str = "decide its case",
+    instead: str = "board member",
 ) -> None:
     """Someone who also acts for ``partner_id`` does not judge that partner: decide its case, check its claims."""
-    principal = resolve(roles, person)
+    principal = person if isinstance(person, Principal) else resolve(roles, person)
     if principal.restricted and partner_id in principal.partner_ids:
         raise AccessDenied(
             f"{principal.who} acts for {partner_id} (roles.partners) and so cannot {task}: another {instead} must"

@@ -69,13 +69,36 @@ class AllianceInfo(Frozen):
         return Period.parse(self.contract_start)
 
 
+# An email address as the contract gives it (lower-cased when read): something@somewhere.tld, no spaces.
+EmailAddress = Annotated[
+    str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+]
+
+
 class Partner(Frozen):
     id: str = Field(pattern=SLUG, max_length=64)
     name: str = Field(min_length=1)
     size: PartnerSize
     annual_core: Money
-    slack_channel: str = Field(pattern=r"^#[a-z0-9][a-z0-9._-]*$")
+    # Where the partner is told things: its Slack channel, its email addresses, or both (at least one).
+    slack_channel: str | None = Field(default=None, pattern=r"^#[a-z0-9][a-z0-9._-]*$")
+    email: list[EmailAddress] = Field(default_factory=list)
     contacts: list[str] = Field(default_factory=list)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            value = [v.strip().casefold() if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Partner":
+        if self.slack_channel is None and not self.email:
+            raise ValueError(f"{self.id} needs a slack_channel or an email address: otherwise it is told nothing")
+        return self
 
     @property
     def annual_core_pence(self) -> int:
@@ -279,13 +302,16 @@ class Contract(Frozen):
         # A shared channel would send one partner's messages and statements to another.
         owners: dict[str, list[str]] = {}
         for partner in self.partners:
-            owners.setdefault(partner.slack_channel, []).append(partner.id)
+            for destination in ([partner.slack_channel] if partner.slack_channel else []) + partner.email:
+                owners.setdefault(destination, []).append(partner.id)
         for channel in {self.alliance.officers_channel, self.alliance.board_channel}:
             owners.setdefault(channel, []).append("the alliance office or board")
         shared = sorted(f"{channel} ({', '.join(ids)})" for channel, ids in owners.items() if len(ids) > 1)
         if shared:
             listed = "; ".join(shared)
-            raise ValueError(f"each partner needs its own Slack channel, apart from officers and board: {listed}")
+            raise ValueError(
+                f"each partner needs its own Slack channel and email addresses, apart from officers and board: {listed}"
+            )
         return self
 
     def partner(self, partner_id: str) -> Partner | None:
@@ -299,12 +325,14 @@ class Contract(Frozen):
         """A short hash of the contract's content: what a payment run was computed under."""
         # Who holds which role, what is published and how many claims are checked pay no one differently:
         # changing them must not make a new payment run version.
-        content = self.model_dump(mode="json", exclude=set(NOT_PAYMENT_TERMS))
+        content = self.model_dump(mode="json", exclude=dict.fromkeys(NOT_PAYMENT_TERMS, True) | CONTACT_DETAILS)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
+# How a partner is reached pays it no differently either (slack_channel predates this rule and stays covered).
+CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}}
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -40,3 +40,10 @@ class AccessDenied(AllianceError):
     """The caller's role in the contract (``roles:``) does not allow this action or this partner's data."""
 
     exit_code = 4
+
+
+class NotFound(AllianceError):
+    """Nothing by that id that the caller may see: what does not exist and what is another partner's are answered
+    in the same words, so ids cannot be probed."""
+
+    exit_code = 2

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from domain.contract import Contract
 
+EMAIL = "email:"  # an outbox row's channel for an email: "email:" and the address
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)  # transient failures are retried for ever, at most this far apart
 
@@ -18,6 +19,7 @@ class RouteProblem(StrEnum):
     partner_channel_mismatch = "ROUTE_PARTNER_CHANNEL_MISMATCH"
     not_an_alliance_channel = "ROUTE_NOT_AN_ALLIANCE_CHANNEL"
     file_of_another_partner = "ROUTE_FILE_OF_ANOTHER_PARTNER"
+    not_a_person_of_the_alliance = "ROUTE_NOT_AN_ACCOUNT"
 
 
 @dataclass(frozen=True)
@@ -39,19 +41,36 @@ def check_route(contract: Contract, *, partner_id: str | None, channel: str, fil
         partner = contract.partner(partner_id)
         if partner is None:
             return Refused(RouteProblem.unknown_partner, f"{partner_id} is not a partner in the contract")
-        if channel != partner.slack_channel:
+        if channel not in partner_destinations(contract, partner_id):
+            places = ", ".join(partner_destinations(contract, partner_id)) or "nowhere"
             return Refused(
                 RouteProblem.partner_channel_mismatch,
-                f"queued for {channel} but {partner_id}'s channel is {partner.slack_channel}",
+                f"queued for {channel} but {partner_id} is told at {places}",
             )
         if file_name is not None and not is_partner_file(file_name, partner_id):
             return Refused(RouteProblem.file_of_another_partner, f"{file_name} is not a statement of {partner_id}")
+        return None
+    if channel.startswith(EMAIL):  # to a person's account (an invitation, a reset): checked against the accounts
+        if file_name is not None:
+            return Refused(RouteProblem.not_a_person_of_the_alliance, "files go to partners and channels only")
         return None
     if channel not in (contract.alliance.officers_channel, contract.alliance.board_channel):
         return Refused(RouteProblem.not_an_alliance_channel, f"{channel} is neither the officers' nor the board's")
     if file_name is not None and any(is_partner_file(file_name, p.id) for p in contract.partners):
         return Refused(RouteProblem.file_of_another_partner, f"{file_name} belongs to a partner")
     return None
+
+
+def email_channel(address: str) -> str:
+    return f"{EMAIL}{address}"
+
+
+def partner_destinations(contract: Contract, partner_id: str) -> list[str]:
+    """Where a partner's messages may go: its Slack channel and its email addresses, as the contract says now."""
+    partner = contract.partner(partner_id)
+    if partner is None:
+        return []
+    return ([partner.slack_channel] if partner.slack_channel else []) + [email_channel(a) for a in partner.email]
 
 
 def is_partner_file(file_name: str, partner_id: str) -> bool:

@@ -60,3 +60,36 @@ def return_state(versions: Sequence[Version], *, due: datetime, now: datetime) -
     if filed[-1].status == "rejected":
         return ReturnState(ReturnStatus.rejected, late)
     return ReturnState(ReturnStatus.submitted, late)
+
+
+class Standing(StrEnum):
+    """A partner's return for a month in the words grant portals use (the portal's months, the officers' grid)."""
+
+    not_yet_due = "not yet due"  # the month has not ended
+    due = "due"  # the month has ended; the due date has not passed
+    overdue = "overdue"  # the due date has passed and nothing was accepted (nothing sent, or being checked)
+    submitted = "submitted"  # a version is being checked
+    sent_back = "sent back"  # the latest version was refused (with its errors) and none is accepted
+    accepted = "accepted"
+    locked = "locked"  # accepted and paid by an approved run: a correction needs an officer to unlock it
+
+
+@dataclass(frozen=True)
+class MonthStanding:
+    standing: Standing
+    late: bool  # the first version came after the due date, or nothing came by then
+
+
+def month_standing(state: ReturnState, *, month_ended: bool, locked: bool) -> MonthStanding:
+    """Where one partner's return for a month stands, from its ReturnState, whether the month has ended and
+    whether the return is locked."""
+    status = state.status
+    if status is ReturnStatus.accepted:
+        return MonthStanding(Standing.locked if locked else Standing.accepted, state.late)
+    if status is ReturnStatus.rejected:
+        return MonthStanding(Standing.sent_back, state.late)
+    if status is ReturnStatus.submitted:
+        return MonthStanding(Standing.submitted, state.late)
+    if status is ReturnStatus.missing:
+        return MonthStanding(Standing.overdue, True)
+    return MonthStanding(Standing.due if month_ended else Standing.not_yet_due, False)

@@ -1,6 +1,8 @@
 """A workspace is a directory holding alliance.yaml; everything else has a default inside it."""
 
+import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +33,30 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_base_url: str | None = None  # another Web API address (a local test server)
     user: str | None = None  # who runs the command line (ALLIANCE_USER), when `--as` is not given
+    # The portal (web/): the key that signs its links and forms, and the address people reach it at.
+    secret_key: str | None = Field(default=None, repr=False)
+    base_url: str | None = None  # e.g. https://returns.example.org (links in emails; cookies Secure when https)
+    # Email (integrations/email): without a host, emails wait in the outbox like Slack messages without a token.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls (implicit, port 465) | none (a local relay only)
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_from: str = "alliance@localhost"
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "alliance@localhost"
+
+
+SECRET_KEY_FILE = ".secret-key"  # the portal's key when ALLIANCE_SECRET_KEY is not set (made on first use, 0600)
+SECRET_KEY_MIN = 32
 
 
 @dataclass(frozen=True)
@@ -40,6 +66,9 @@ class Workspace:
     inbox_url: str | None = None
     slack_token: str | None = field(default=None, repr=False)
     slack_base_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    smtp: Smtp | None = None
 
     @classmethod
     def at(cls, root: Path | str, settings: Settings | None = None) -> "Workspace":
@@ -55,6 +84,9 @@ class Workspace:
             inbox_url=str(path / Path(inbox).expanduser()) if inbox and "://" not in inbox else inbox,
             slack_token=settings.slack_bot_token,
             slack_base_url=settings.slack_base_url,
+            secret_key=settings.secret_key,
+            base_url=settings.base_url.rstrip("/") if settings.base_url else None,
+            smtp=_smtp(settings),
         )
 
     @classmethod
@@ -102,6 +134,47 @@ class Workspace:
 
     def load_contract(self) -> Contract:
         return load_contract(self.contract_path)
+
+    @property
+    def uploads(self) -> Path:
+        """Where portal uploads are streamed before they are complete and moved into the inbox."""
+        return self.root / ".uploads"
+
+    def signing_key(self) -> bytes:
+        """The portal's secret key: ALLIANCE_SECRET_KEY, else the workspace's own key file, made once (0600)."""
+        if self.secret_key:
+            if len(self.secret_key) < SECRET_KEY_MIN:
+                raise ConfigError(f"ALLIANCE_SECRET_KEY must be at least {SECRET_KEY_MIN} characters (a random string)")
+            return self.secret_key.encode()
+        path = self.root / SECRET_KEY_FILE
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) < SECRET_KEY_MIN:
+                raise ConfigError(f"{path} holds no usable key: delete it (every link and session ends)") from None
+            return key.encode()
+        except OSError as exc:
+            raise ConfigError(f"cannot create {path}: {exc.strerror}; set ALLIANCE_SECRET_KEY instead") from None
+        key = secrets.token_urlsafe(48)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+        return key.encode()
+
+
+def _smtp(settings: Settings) -> Smtp | None:
+    if not settings.smtp_host:
+        return None
+    if settings.smtp_security not in ("starttls", "tls", "none"):
+        raise ConfigError(f"ALLIANCE_SMTP_SECURITY must be starttls, tls or none, not {settings.smtp_security!r}")
+    return Smtp(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        sender=settings.smtp_from,
+    )
 
 
 def _sqlite_in(root: Path, url: str) -> str:

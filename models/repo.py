@@ -15,6 +15,7 @@ from domain.contract import Contract
 from domain.findings import Finding, count_by_severity
 from domain.period_states import PERIOD_ORDER, PeriodState, is_forward
 from domain.returns import MonthFigures, ParticipantRow
+from domain.notifications import EMAIL
 from models.tables import (
     FindingRecord,
     Notification,
@@ -35,12 +36,12 @@ def sync_partners(session: Session, *, contract: Contract) -> None:
             name=partner.name,
             size=partner.size.value,
             annual_core_pence=partner.annual_core_pence,
-            slack_channel=partner.slack_channel,
+            slack_channel=partner.slack_channel or "",
         )
         record.name = partner.name
         record.size = partner.size.value
         record.annual_core_pence = partner.annual_core_pence
-        record.slack_channel = partner.slack_channel
+        record.slack_channel = partner.slack_channel or ""
         session.add(record)
     session.flush()
 
@@ -158,6 +159,7 @@ def _finding_values(submission_id: int, f: Finding) -> dict[str, Any]:
         "column": f.column,
         "value": f.value,
         "message": f.message,
+        "fix": f.fix,
     }
 
 
@@ -459,8 +461,11 @@ def notifications(session: Session, *, status: str | None = None) -> list[Notifi
 # --- Outbox delivery --------------------------------------------------------------------------
 
 
-def due_notifications(session: Session, *, now: datetime, limit: int | None = None) -> list[int]:
-    """Pending messages whose time has come and that no relay holds, oldest first."""
+def due_notifications(
+    session: Session, *, now: datetime, limit: int | None = None, slack: bool = True, email: bool = False
+) -> list[int]:
+    """Pending messages whose time has come and that no relay holds, oldest first: those to Slack channels,
+    to email addresses (channel ``email:...``), or both."""
     query = (
         select(Notification.id)
         .where(Notification.status == "pending")
@@ -468,6 +473,9 @@ def due_notifications(session: Session, *, now: datetime, limit: int | None = No
         .where(or_(col(Notification.claimed_until).is_(None), col(Notification.claimed_until) <= now))
         .order_by(col(Notification.id))
     )
+    if not (slack and email):
+        is_email = col(Notification.channel).startswith(EMAIL)
+        query = query.where(is_email if email else ~is_email)
     if limit is not None:
         query = query.limit(limit)
     return [i for i in session.exec(query) if i is not None]

@@ -72,6 +72,7 @@ class FindingRecord(SQLModel, table=True):
     column: str | None = None
     value: str | None = Field(default=None, sa_type=Text)
     message: str = Field(sa_type=Text)
+    fix: str | None = Field(default=None, sa_type=Text)  # how to put it right, as the partner was told (from 0010)
 
 
 class ParticipantRecord(SQLModel, table=True):

@@ -243,7 +243,7 @@ def run_demo(
     contract = deps.contract
     fake = None
     if slack == "local":
-        channels = [p.slack_channel for p in contract.partners]
+        channels = [p.slack_channel for p in contract.partners if p.slack_channel]
         channels += [contract.alliance.officers_channel, contract.alliance.board_channel]
         fake = FakeSlack(channels).start()
         deps = replace(deps, notifier=SlackNotifier(token=TOKEN, base_url=fake.url, timeout=5))

@@ -3,13 +3,15 @@
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from domain.contract import Contract
+from integrations.email.mailer import Mailer, SmtpMailer
 from integrations.inbox import Inbox, open_inbox
+from integrations.passwords import Passwords
 from integrations.slack.notifier import Notifier, SlackNotifier
 from integrations.workspace import Workspace
 from models.db import ensure_schema, make_engine
@@ -36,8 +38,10 @@ class Deps:
     contract: Contract
     clock: Clock = utc_now
     notifier: Notifier | None = None  # None: messages wait in the outbox (no Slack token)
+    mailer: Mailer | None = None  # None: emails wait in the outbox (no SMTP host)
     sleep: Sleep = time.sleep  # waiting out a right of reply (tests pass one that moves their clock)
     seeds: Seeds = new_seed  # spot-check draws (tests and the demo pass reproducible ones)
+    passwords: Passwords = field(default_factory=Passwords)  # Argon2id (tests pass a cheaper cost)
 
 
 def fixed_clock(moment: datetime) -> Clock:
@@ -57,6 +61,7 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
         contract=contract,
         clock=clock,
         notifier=slack_notifier(workspace),
+        mailer=SmtpMailer(workspace.smtp, sender_name=contract.alliance.name) if workspace.smtp else None,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain import return_layout as layout
+from domain.access import Principal, authorise, refuse_other_partners
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
 from domain.errors import IntegrityError, UsageError
@@ -27,7 +28,7 @@ from models import ledger, repo
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import Submission
-from services import messages
+from services import messages, outbox
 from services.deps import Deps
 
 
@@ -68,6 +69,34 @@ def check_file(
     if received_at is not None and validated.period is not None:
         findings += timing(validated.period, received_at, contract)
     return validated, ordered(findings), result.raw
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """A partner's test run (`alliance validate`, the portal's "check without submitting"): recorded nowhere."""
+
+    validated: ValidatedReturn | None
+    findings: list[Finding]
+    accepted: bool
+
+    @property
+    def partner_id(self) -> str | None:
+        return self.validated.partner.id if self.validated and self.validated.partner else None
+
+    @property
+    def period(self) -> str | None:
+        return str(self.validated.period) if self.validated and self.validated.period else None
+
+
+def self_check(file: InboxFile, contract: Contract, principal: Principal) -> SelfCheck:
+    """The cycle's checks of a file's own content (not those that need the records: earlier claims, other
+    partners' returns, history, lateness). A partner checks its own returns only: another partner's is refused
+    without a word of what it holds."""
+    authorise(principal, "validate")
+    validated, findings, _ = check_file(file, contract)
+    if validated and validated.partner and not principal.sees(validated.partner.id):
+        raise refuse_other_partners(principal, file.name)
+    return SelfCheck(validated, findings, is_accepted(validated, findings))
 
 
 class RecordsContext:
@@ -276,11 +305,10 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
                 measure_ids=contract.framework.measure_ids,
             )
             if partner is not None:
-                repo.enqueue(
+                outbox.tell_partner(
                     session,
+                    partner,
                     dedup_key=f"return-processed:{submission.id}",
-                    channel=partner.slack_channel,
-                    partner_id=partner.id,
                     kind="return_processed",
                     at=now,
                     text=messages.return_processed(
@@ -425,11 +453,10 @@ def _tell_other_claimants(
         if not new:
             continue
         repo.add_findings(session, submission=other, findings=new)
-        repo.enqueue(
+        outbox.tell_partner(
             session,
+            owner,
             dedup_key=f"duplicate-claim:{other_id}:{submission.id}",
-            channel=owner.slack_channel,
-            partner_id=owner.id,
             kind="duplicate_claim",
             at=now,
             text=messages.duplicate_claim(

@@ -1,10 +1,14 @@
-"""The outbox relay: deliver what is due, exactly once, to the channel it belongs to.
+"""The outbox relay: deliver what is due, exactly once, to the channel it belongs to (Slack or email).
 
 A message is claimed by a single UPDATE (two relays never hold it together) and its attempt is
 counted then. Any attempt after the first starts by looking in the channel for the message's
 metadata key, so a message whose delivery was unknown (timeout, 5xx, a relay that died after
 Slack took it) is recorded, not sent again. Statement files are uploaded, recorded, then shared
 in the message's thread; a share whose outcome is unknown is checked with files.info.
+
+An email (channel ``email:<address>``) is claimed the same way and handed to the mail server with a
+Message-ID made from its key; SMTP cannot be asked whether a dropped connection delivered, so that is
+the one case a second copy can arrive (services.outbox, integrations.email).
 """
 
 import json
@@ -12,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from domain.notifications import Refused, check_route, next_attempt
+from domain.notifications import EMAIL, Refused, RouteProblem, check_route, next_attempt
+from integrations.delivery import DeliveryError
+from integrations.email.mailer import ATTACHMENT_LIMIT, Attachment, Email, Mailer
+from integrations.email.plain import plain_text
 from integrations.slack.blocks import message_blocks, title_of
 from integrations.slack.mrkdwn import escape
-from integrations.slack.notifier import DeliveryError, Notifier
+from integrations.slack.notifier import Notifier
 from models import repo
 from models.db import session_scope
 from models.tables import Notification
@@ -38,7 +45,10 @@ class DeliveryReport:
 
     def summary(self) -> str:
         if self.outbox_only:
-            return f"Slack is not configured (SLACK_BOT_TOKEN): {self.pending} notification(s) wait in the outbox"
+            return (
+                "neither Slack (SLACK_BOT_TOKEN) nor email (ALLIANCE_SMTP_HOST) is configured: "
+                f"{self.pending} notification(s) wait in the outbox"
+            )
         parts = [f"sent {len(self.sent)}"]
         if self.found:
             parts.append(f"{len(self.found)} of them found already delivered")
@@ -56,17 +66,18 @@ class _Refusal(Exception):
 def deliver_notifications(deps: Deps, *, limit: int | None = None) -> DeliveryReport:
     """One pass over the due messages; what fails waits for a later pass (backoff) or an officer."""
     report = DeliveryReport()
-    notifier = deps.notifier
     now = deps.clock()
-    if notifier is None:
+    if deps.notifier is None and deps.mailer is None:
         report.outbox_only = True
     else:
         with session_scope(deps.engine) as session:
-            due = repo.due_notifications(session, now=now, limit=limit)
+            due = repo.due_notifications(
+                session, now=now, limit=limit, slack=deps.notifier is not None, email=deps.mailer is not None
+            )
         failing = 0
         for notification_id in due:
             retrying = len(report.retrying)
-            _deliver_one(deps, notifier, notification_id, report)
+            _deliver_one(deps, notification_id, report)
             failing = failing + 1 if len(report.retrying) > retrying else 0
             if failing >= GIVE_UP_AFTER:
                 report.paused = True
@@ -86,7 +97,7 @@ class _LostClaim(Exception):
     """The lease ran out and another relay holds the message now: this one must not write."""
 
 
-def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: DeliveryReport) -> None:
+def _deliver_one(deps: Deps, notification_id: int, report: DeliveryReport) -> None:
     now = deps.clock()
     with session_scope(deps.engine) as session:
         row = repo.claim_notification(session, notification_id=notification_id, now=now, until=now + LEASE)
@@ -96,7 +107,13 @@ def _deliver_one(deps: Deps, notifier: Notifier, notification_id: int, report: D
     claim = _Claim(notification_id, now + LEASE)
     status, error, retry_at, ts = "sent", None, None, None
     try:
-        ts, already = _send(deps, notifier, row, claim)
+        if row.channel.startswith(EMAIL):
+            assert deps.mailer is not None, "emails are claimed only when a mailer is configured"
+            _send_email(deps, deps.mailer, row)
+            ts, already = None, False
+        else:
+            assert deps.notifier is not None, "Slack messages are claimed only when Slack is configured"
+            ts, already = _send(deps, deps.notifier, row, claim)
         if already:
             report.found.append(notification_id)
         report.sent.append(notification_id)
@@ -155,6 +172,44 @@ def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> t
         folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
         _send_file(deps, notifier, row, folder / relative, thread_ts=ts, claim=claim)
     return ts, already
+
+
+def _send_email(deps: Deps, mailer: Mailer, row: Notification) -> None:
+    """Hand one claimed email to the mail server; a statement or evidence pack goes as an attachment."""
+    from services.accounts import account_email_text  # the accounts' messages carry a link made at sending
+
+    assert row.id is not None
+    payload = json.loads(row.payload or "{}")
+    relative = payload.get("file")
+    file_name = relative.rsplit("/", 1)[-1] if relative else None
+    refused = check_route(deps.contract, partner_id=row.partner_id, channel=row.channel, file_name=file_name)
+    if refused is not None:
+        raise _Refusal(refused)
+    address = row.channel.removeprefix(EMAIL)
+    if row.partner_id is None:
+        text = account_email_text(deps, row, address)
+        if text is None:
+            problem = f"{address} is not the email of an account that may receive {row.kind}"
+            raise _Refusal(Refused(RouteProblem.not_a_person_of_the_alliance, problem))
+    else:
+        text = plain_text(row.text) + _portal_footer(deps)
+    attachments: tuple[Attachment, ...] = ()
+    if relative:
+        folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
+        path = folder / relative
+        if not path.is_file():  # written just after the run commits: the next pass will find it
+            raise DeliveryError("statement_file_not_written_yet", permanent=False)
+        if path.stat().st_size <= ATTACHMENT_LIMIT:
+            attachments = (Attachment(path.name, path.read_bytes()),)
+    subject = f"{title_of(row.kind)}: {deps.contract.alliance.name}"
+    mailer.send(Email(to=address, subject=subject, text=text, key=row.dedup_key, attachments=attachments))
+
+
+def _portal_footer(deps: Deps) -> str:
+    base = deps.workspace.base_url
+    if not base:
+        return ""
+    return f"\n\nSign in to see your returns, every finding and your statements: {base}/\n"
 
 
 def _send_file(deps: Deps, notifier: Notifier, row: Notification, path: Path, *, thread_ts: str, claim: _Claim) -> None:

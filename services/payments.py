@@ -35,7 +35,7 @@ from models import checks, ledger, repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import PaymentLine, PaymentRun, Submission
-from services import messages
+from services import messages, outbox
 from services.deps import Deps
 from services.spot_checks import Withdrawal, withdrawals, withdrawn_rows
 
@@ -285,11 +285,10 @@ def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
     for line in repo.lines_of(session, run_id=run.id):
         totals[line.partner_id] = totals.get(line.partner_id, 0) + line.amount_pence
     for partner in sorted(deps.contract.partners, key=lambda p: p.id):
-        repo.enqueue(
+        outbox.tell_partner(
             session,
+            partner,
             dedup_key=f"statement:{run.id}:{partner.id}",
-            channel=partner.slack_channel,
-            partner_id=partner.id,
             kind="statement_issued",
             at=deps.clock(),
             text=messages.statement_issued(
@@ -428,17 +427,26 @@ def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, b
             detail={"reason": reason.strip(), "event_id": event.id},
         )
         text = messages.return_unlocked(partner_name=partner.name, period=str(period), by=by, reason=reason.strip())
-        for channel, pid in ((partner.slack_channel, partner.id), (deps.contract.alliance.officers_channel, None)):
-            repo.enqueue(
-                session,
-                dedup_key=f"unlocked:{event.id}:{channel}",
-                channel=channel,
-                partner_id=pid,
-                kind="return_unlocked",
-                at=now,
-                text=text,
-                payload={"period": str(period), "partner": partner_id},
-            )
+        payload = {"period": str(period), "partner": partner_id}
+        key, officers = f"unlocked:{event.id}", deps.contract.alliance.officers_channel
+        outbox.tell_partner(
+            session,
+            partner,
+            dedup_key=f"{key}:{partner.slack_channel or partner.id}",
+            kind="return_unlocked",
+            at=now,
+            text=text,
+            payload=payload,
+        )
+        repo.enqueue(
+            session,
+            dedup_key=f"{key}:{officers}",
+            channel=officers,
+            kind="return_unlocked",
+            at=now,
+            text=text,
+            payload=payload,
+        )
 
 
 # --- Reports ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from domain.reminders import Reminder, ReminderKind, reminder_periods, reminders
 from domain.return_status import ReturnStatus
 from models import repo
 from models.db import session_scope
-from services import messages
+from services import messages, outbox
 from services.deps import Deps
 from services.status import PartnerReturn, partner_returns
 
@@ -83,16 +83,10 @@ def _enqueue(
     key: str,
     text: str,
     at: datetime,
-    period: str | None = None,
-    partner_id: str | None = None,
-    days: int | None = None,
 ) -> Queued:
     new = not repo.has_notification(session, dedup_key=key)
-    payload = {"period": period, "days": days} if period else {}
-    repo.enqueue(
-        session, dedup_key=key, channel=channel, kind=kind, text=text, at=at, partner_id=partner_id, payload=payload
-    )
-    return Queued(kind, channel, key, new, period, partner_id)
+    repo.enqueue(session, dedup_key=key, channel=channel, kind=kind, text=text, at=at)
+    return Queued(kind, channel, key, new)
 
 
 def _remind(session: Session, contract: Contract, reminder: Reminder, entry: PartnerReturn, now: datetime) -> Queued:
@@ -109,17 +103,12 @@ def _remind(session: Session, contract: Contract, reminder: Reminder, entry: Par
         errors=latest.error_count if latest else 0,
         feedback=Path(latest.feedback_path).name if latest and latest.feedback_path else None,
     )
-    return _enqueue(
-        session,
-        kind=f"reminder_{reminder.kind.name}",
-        channel=entry.partner.slack_channel,
-        key=reminder_key(reminder),
-        text=text,
-        at=now,
-        period=str(reminder.period),
-        partner_id=entry.partner.id,
-        days=reminder.days,
-    )
+    key, kind = reminder_key(reminder), f"reminder_{reminder.kind.name}"
+    new = not outbox.told(session, entry.partner, dedup_key=key)
+    payload = {"period": str(reminder.period), "days": reminder.days}
+    queued = outbox.tell_partner(session, entry.partner, dedup_key=key, kind=kind, text=text, at=now, payload=payload)
+    channels = ", ".join(n.channel for n in queued)
+    return Queued(kind, channels, key, new, str(reminder.period), entry.partner.id)
 
 
 def _tell_officers(

@@ -35,7 +35,7 @@ from models import repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import BoardDecisionRecord, ReviewCase, ReviewRecord, ReviewReply
-from services import messages
+from services import messages, outbox
 from services.deps import Deps
 from services.payments import run_payments
 from services.spot_checks import withdrawn_rows_in
@@ -274,11 +274,10 @@ def _store(
     for case in flagged:
         partner = contract.partner(case.partner_id)
         assert partner is not None
-        repo.enqueue(
+        outbox.tell_partner(
             session,
+            partner,
             dedup_key=f"review:{year}:evidence:{case.partner_id}",
-            channel=partner.slack_channel,
-            partner_id=partner.id,
             kind="review_evidence",
             at=now,
             text=messages.review_evidence(
@@ -506,11 +505,10 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
                 partner_name=partner.name, year_label=label, text=text, filename=file.name if file else None
             ),
         )
-        repo.enqueue(
+        outbox.tell_partner(
             session,
+            partner,
             dedup_key=f"review:{year}:reply:{record.id}:partner",
-            channel=partner.slack_channel,
-            partner_id=partner.id,
             kind="review_reply",
             at=now,
             text=messages.review_reply_acknowledged(
@@ -755,21 +753,17 @@ def _tell(
         reason=decision.reason,
         effect=effect,
     )
-    targets: list[tuple[str, str | None]] = [
-        (partner.slack_channel, partner.id),
-        (contract.alliance.board_channel, None),
-        (contract.alliance.officers_channel, None),
-    ]
-    for channel, partner_id in targets:
-        repo.enqueue(
-            session,
-            dedup_key=f"review:{year}:decision:{record.id}:{channel}",
-            channel=channel,
-            partner_id=partner_id,
-            kind="board_decision",
-            at=now,
-            text=text,
-        )
+    key = f"review:{year}:decision:{record.id}"
+    outbox.tell_partner(
+        session,
+        partner,
+        dedup_key=f"{key}:{partner.slack_channel or partner.id}",
+        kind="board_decision",
+        at=now,
+        text=text,
+    )
+    for channel in (contract.alliance.board_channel, contract.alliance.officers_channel):
+        repo.enqueue(session, dedup_key=f"{key}:{channel}", channel=channel, kind="board_decision", at=now, text=text)
 
 
 def _rerun_payments(deps: Deps, from_period: str) -> list[str]:

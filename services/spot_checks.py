@@ -34,7 +34,7 @@ from models import checks, ledger, repo
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import SpotCheckClaim, SpotCheckDraw, SpotCheckResult, Submission
-from services import messages
+from services import messages, outbox
 from services.deps import Deps
 
 
@@ -255,11 +255,10 @@ def _record(
         if recovery is not None:  # not verified
             partner = deps.contract.partner(partner_id)
             assert partner is not None
-            repo.enqueue(
+            outbox.tell_partner(
                 session,
+                partner,
                 dedup_key=f"spot-check-withdrawn:{record.id}",
-                channel=partner.slack_channel,
-                partner_id=partner_id,
                 kind="claim_withdrawn",
                 at=now,
                 text=messages.claim_withdrawn(

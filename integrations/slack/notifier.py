@@ -22,6 +22,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from integrations.delivery import DeliveryError  # raised here as by every channel (tests import it from here)
+
 MAX_RETRY_AFTER = 86_400.0
 EVENT_TYPE = "alliance_notification"  # metadata on every message: how a sent message is found again
 
@@ -58,16 +60,6 @@ class ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
         if wait is not None and wait > self.longest_wait:
             return False
         return super()._can_retry(state=state, request=request, response=response, error=error)
-
-
-class DeliveryError(Exception):
-    """Slack did not take the request. ``permanent``: retrying will not help; else try again later."""
-
-    def __init__(self, code: str, *, permanent: bool, retry_after: float | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.permanent = permanent
-        self.retry_after = retry_after
 
 
 @runtime_checkable

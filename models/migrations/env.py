@@ -1,6 +1,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import models.portal_tables  # noqa: F401  (registers the portal's tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
