@@ -63,6 +63,10 @@ def month_label(period: Period) -> str:
     return period.first_day.strftime("%B %Y")
 
 
+def month_label_of(period: str | None) -> str:
+    return month_label(Period.parse(period)) if period else "Unfiled"
+
+
 def day_words(day: object) -> str:
     return f"{day:%-d %B %Y}"
 

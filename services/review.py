@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain import board
-from domain.access import authorise_impartial, authorise_person
+from domain.access import Principal, authorise_impartial, authorise_person
 from domain.board import Decision, DecisionContext, DecisionKind
 from domain.contract import Contract
 from domain.errors import UsageError
@@ -41,6 +41,7 @@ from services.payments import run_payments
 from services.spot_checks import withdrawn_rows_in
 
 REPLY_FILE_LIMIT = 20 * 1024 * 1024
+REPLY_TEXT_LIMIT = 20_000  # characters; a longer case goes as a document
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -451,26 +452,40 @@ def _flagged_case(
     return review, case
 
 
-def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", file: Path | None = None) -> ReviewReply:
-    """A flagged partner's reply (text, a file or both), kept for the board; only within the right of reply."""
+def reply(
+    deps: Deps,
+    *,
+    year: int,
+    partner_id: str,
+    by: "str | Principal",
+    text: str = "",
+    file: Path | None = None,
+    filename: str | None = None,
+) -> ReviewReply:
+    """A flagged partner's reply (text, a file or both), kept for the board; only within the right of reply.
+    ``by``: a signed-in account, or a name (the CLI's ``--by``); ``filename``: the file's name as the partner
+    gave it, when ``file`` is a copy under another name (an upload)."""
     contract, now = deps.contract, deps.clock()
     text = text.strip()
     if not text and file is None:
         raise UsageError("a reply needs --text or --file")
-    if not by.strip():
+    if len(text) > REPLY_TEXT_LIMIT:
+        raise UsageError(f"a reply's text is at most {REPLY_TEXT_LIMIT:,} characters: attach a document instead")
+    if isinstance(by, str) and not by.strip():
         raise UsageError("say who replies for the partner: --by NAME")
     by = authorise_person(contract.roles, by, "review reply", partner_id=partner_id)  # with roles: acts for it
+    shown_name = (filename or (file.name if file else "")).strip() or None
     if file is not None:
         if not file.is_file():
-            raise UsageError(f"{file} is not a file")
+            raise UsageError(f"{shown_name} is not a file")
         if file.stat().st_size > REPLY_FILE_LIMIT:
-            raise UsageError(f"{file.name} is larger than {REPLY_FILE_LIMIT // (1024 * 1024)} MB: send a smaller file")
+            raise UsageError(f"{shown_name} is larger than {REPLY_FILE_LIMIT // (1024 * 1024)} MB: send a smaller file")
     with session_scope(deps.engine) as session:
         review, case = _flagged_case(session, contract=contract, year=year, partner_id=partner_id)
         if london_date(now) > review.reply_closes:
             closed = format_day(review.reply_closes)
             raise UsageError(f"the right of reply closed on {closed}: the reply was not recorded")
-        stored, digest = _archive_reply(deps, year, partner_id, file) if file else (None, None)
+        stored, digest = _archive_reply(deps, year, partner_id, file, shown_name or "") if file else (None, None)
         assert case.id is not None
         record = reviews.add_reply(
             session,
@@ -479,7 +494,7 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
                 received_at=now,
                 by=by.strip(),
                 text=text,
-                filename=file.name if file else None,
+                filename=shown_name if file else None,
                 stored_path=stored,
                 sha256=digest,
             ),
@@ -490,7 +505,7 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
             actor=by.strip(),
             action="review.reply",
             subject=f"year {year}/{partner_id}",
-            detail={"reply_id": record.id, "file": file.name if file else None, "sha256": digest},
+            detail={"reply_id": record.id, "file": shown_name if file else None, "sha256": digest},
         )
         partner = contract.partner(partner_id)
         assert partner is not None
@@ -502,7 +517,7 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
             kind="review_reply",
             at=now,
             text=messages.review_reply_received(
-                partner_name=partner.name, year_label=label, text=text, filename=file.name if file else None
+                partner_name=partner.name, year_label=label, text=text, filename=shown_name if file else None
             ),
         )
         outbox.tell_partner(
@@ -518,12 +533,12 @@ def reply(deps: Deps, *, year: int, partner_id: str, by: str, text: str = "", fi
         return record
 
 
-def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path) -> tuple[str, str]:
+def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path, name: str) -> tuple[str, str]:
     content = file.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     folder = deps.workspace.reviews_dir / str(year) / "replies" / partner_id
     folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", file.name)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name or file.name)
     stem, dot, suffix = safe.rpartition(".")
     if len(safe) > 120:  # a file name is at most 255 bytes: keep the start and the extension
         safe = f"{stem[:100]}.{suffix[:16]}" if dot else safe[:120]

@@ -1,0 +1,94 @@
+"""What every command module shares: the typer app and its groups, the options, who the caller is."""
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from domain.access import Principal
+
+# Before anything imports prefect: no analytics, no telemetry.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+# The embedded Prefect server starts in 6-19 s here, longer on a busy machine: do not give up at 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Administration of an alliance contract.",
+)
+cycle_app = typer.Typer(no_args_is_help=True, help="Run the monthly cycle.")
+payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
+db_app = typer.Typer(no_args_is_help=True, help="The application database.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+period_app = typer.Typer(no_args_is_help=True, help="Locking and unlocking partners' returns for a period.")
+notifications_app = typer.Typer(help="Slack notifications: the outbox, sending, retrying.")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(payments_app, name="payments")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(period_app, name="period")
+app.add_typer(notifications_app, name="notifications")
+review_app = typer.Typer(no_args_is_help=True, help="The annual review of the worst-performing tenth.")
+app.add_typer(review_app, name="review")
+checks_app = typer.Typer(no_args_is_help=True, help="Spot checks of claimed outcomes against evidence.")
+app.add_typer(checks_app, name="checks")
+YearOpt = Annotated[
+    int, typer.Option("--year", help="Contract year: 1 is the first twelve months from contract_start.")
+]
+PartnerOpt = Annotated[str, typer.Option("--partner", help="The partner's id.")]
+
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", envvar="ALLIANCE_WORKSPACE", help="Directory holding alliance.yaml.")
+]
+PeriodOpt = Annotated[str, typer.Option("--period", help="Month, YYYY-MM.")]
+
+
+def workspace_at(path: Path) -> Any:
+    from integrations.workspace import Workspace
+
+    return Workspace.at(path)
+
+
+def deps_for(path: Path) -> Any:
+    from services.deps import production_deps
+
+    return production_deps(workspace_at(path))
+
+
+_CALLER: dict[str, str | None] = {"as": None}  # set by the callback below on every invocation
+
+
+@app.callback()
+def _options(
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="Who you are: a Slack user id or a name under roles in alliance.yaml (default: ALLIANCE_USER).",
+        ),
+    ] = None,
+) -> None:
+    _CALLER["as"] = as_
+
+
+def allow(action: str, workspace: Path | None = None) -> "Principal":
+    """The caller, once the workspace contract's roles allow ``action`` (domain.access.PERMISSIONS); without
+    ``roles:`` in alliance.yaml everything is allowed. Refused: AccessDenied, one line, exit 4."""
+    from domain.access import authorise, resolve
+    from integrations.workspace import Settings
+
+    roles = workspace_at(workspace).load_contract().roles if workspace is not None else None
+    principal = resolve(roles, _CALLER["as"] or Settings().user)
+    authorise(principal, action)
+    return principal
+
+
+def group_workspace(ctx: typer.Context, workspace: Path) -> Path:
+    """The subcommand's --workspace, else one given before the subcommand."""
+    return workspace if workspace != Path(".") else (ctx.obj or workspace)

@@ -1,0 +1,151 @@
+"""Returns: templates, the partner's self-check, the findings catalogue, the suite, the monthly cycle, reminders."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    PeriodOpt,
+    WorkspaceOpt,
+    allow,
+    app,
+    cycle_app,
+    deps_for,
+    workspace_at,
+)
+
+
+@app.command()
+def templates(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Write this period's return template for every partner."""
+    allow("templates", workspace)
+    from domain.periods import Period, contract_month
+    from integrations.spreadsheets.templates import write_templates
+
+    ws = workspace_at(workspace)
+    contract = ws.load_contract()
+    target = Period.parse(period)
+    contract_month(target, contract.alliance.start)
+    for path in write_templates(contract, target, ws.templates_dir):
+        typer.echo(str(path))
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Return workbooks (.xlsx) to check.")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file, as a list.")] = False,
+) -> None:
+    """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
+    principal = allow("validate", workspace)
+    from domain.errors import UsageError
+    from integrations.inbox import read_file
+    from services.intake import self_check
+
+    contract = workspace_at(workspace).load_contract()
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    # Every file is checked before any is shown: a partner's own only (another partner's refuses them all).
+    checked = [(file, self_check(read_file(file), contract, principal)) for file in files]
+    results = []
+    for file, check in checked:
+        findings = check.findings
+        results.append(
+            {
+                "file": str(file),
+                "status": "accepted" if check.accepted else "rejected",
+                "partner": check.partner_id,
+                "period": check.period,
+                "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
+            }
+        )
+        if not as_json:
+            typer.echo(
+                f"{file.name}: {results[-1]['status']} (partner {results[-1]['partner']}, "
+                f"period {results[-1]['period']})"
+            )
+            for f in findings:
+                where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
+                typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    raise typer.Exit(0 if all(r["status"] == "accepted" for r in results) else 1)
+
+
+@app.command()
+def findings() -> None:
+    """Print the findings catalogue as Markdown (the source of docs/findings.md)."""
+    allow("findings")
+    from domain.findings import catalogue_markdown
+
+    typer.echo(catalogue_markdown(), nl=False)
+
+
+@app.command()
+def expectations(
+    workspace: WorkspaceOpt = Path("."),
+    check: Annotated[
+        Path | None, typer.Option(help="Compare this suite JSON with the framework's instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the Great Expectations suite the framework generates (or check a kept copy against it)."""
+    allow("expectations", workspace)
+    from domain.errors import UsageError
+    from expectations.quality import suite_text
+
+    generated = suite_text(workspace_at(workspace).load_contract().framework)
+    if check is None:
+        typer.echo(generated, nl=False)
+        return
+    if not check.is_file():
+        raise UsageError(f"no such file: {check}")
+    if check.read_text(encoding="utf-8") != generated:
+        typer.echo(f"{check} differs from the suite this framework generates; regenerate it", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{check} matches the framework")
+
+
+@cycle_app.command("run")
+def cycle_run(
+    period: PeriodOpt,
+    workspace: WorkspaceOpt = Path("."),
+    shares: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Deal the returns into this many `intake` deployment runs, for workers on other machines "
+            "(needs PREFECT_API_URL and the deployments: README, National scale).",
+        ),
+    ] = 1,
+) -> None:
+    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
+    allow("cycle run", workspace)
+    from domain.periods import Period, contract_month
+    from flows.monthly_cycle import monthly_cycle
+
+    deps = deps_for(workspace)
+    contract_month(Period.parse(period), deps.contract.alliance.start)
+    report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
+    for row in report.status:
+        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
+    for result in report.runs:
+        state = "new" if result.created else "unchanged"
+        typer.echo(f"payment run {result.run.period} v{result.run.version} ({state})")
+
+
+@app.command()
+def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    allow("reminders", workspace)
+    from services.reminders import send_reminders
+
+    report = send_reminders(deps_for(workspace))
+    typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
+    for item in report.queued:
+        state = "queued" if item.new else "already queued"
+        typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
+    if not report.queued:
+        typer.echo("no reminders due today")

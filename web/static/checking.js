@@ -1,0 +1,27 @@
+// Progressive enhancement of the "we are checking your return" page: ask the portal every second and a half
+// whether the check has finished, then load the page again (it shows the result). Without JavaScript the page
+// has a link to refresh it by hand.
+const box = document.getElementById('checking')
+if (box && box.dataset.stateUrl) {
+  const url = box.dataset.stateUrl
+  let tries = 0
+  const ask = async () => {
+    tries += 1
+    try {
+      const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      if (response.ok) {
+        const body = await response.json()
+        if (body.state !== 'checking') {
+          window.location.reload()
+          return
+        }
+      }
+    } catch (error) {
+      // a dropped connection: try again on the next tick
+    }
+    if (tries < 160) {
+      window.setTimeout(ask, 1500)
+    }
+  }
+  window.setTimeout(ask, 1000)
+}
