@@ -320,16 +320,20 @@ class Message:
     text: str  # Slack mrkdwn as queued; the page shows it as plain text
     created_at: datetime
     delivered: str  # where it went so far, in words
+    partner_id: str | None
 
 
 def messages(deps: Deps, principal: Principal, limit: int = 200) -> list[Message]:
-    """The messages the alliance sent the partner (one per message, whichever of its channels), newest first."""
+    """The messages the outbox holds for the caller, one per message whichever of its channels, newest first: a
+    partner's own (`alliance notifications` shows a partner the same), or every message for an officer."""
     authorise(principal, "notifications")
-    partner = own_partner(deps, principal, "portal returns")
+    query = select(Notification).order_by(col(Notification.id).desc())
+    if not principal.sees_all:
+        if len(principal.partner_ids) != 1:
+            return []
+        query = query.where(Notification.partner_id == next(iter(principal.partner_ids)))
     with session_scope(deps.engine) as session:
-        rows = session.exec(
-            select(Notification).where(Notification.partner_id == partner.id).order_by(col(Notification.id).desc())
-        ).all()
+        rows = session.exec(query.limit(limit * 4)).all()
     grouped: dict[str, list[Notification]] = {}
     for row in rows:
         grouped.setdefault(row.dedup_key.split(f"|{EMAIL}", 1)[0], []).append(row)
@@ -339,7 +343,7 @@ def messages(deps: Deps, principal: Principal, limit: int = 200) -> list[Message
         sent = [n.channel.removeprefix(EMAIL) for n in copies if n.status == "sent"]
         delivered = f"sent to {', '.join(sent)}" if sent else "waiting to be sent"
         assert first.id is not None
-        result.append(Message(first.id, first.kind, first.text, first.created_at, delivered))
+        result.append(Message(first.id, first.kind, first.text, first.created_at, delivered, first.partner_id))
     return sorted(result, key=lambda m: m.id, reverse=True)[:limit]
 
 

@@ -3,6 +3,9 @@ fails for a route without one): :class:`Public` (signed out too), :class:`Signed
 :class:`Require` with an action of domain.access (PERMISSIONS or PAGES), which decides the CLI's commands too.
 """
 
+from typing import Any
+
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from domain.access import may
@@ -57,3 +60,14 @@ class Require(SignedInOnly):
         if not may(signed_in.principal, self.action):
             raise NotForYou(self.action)
         return signed_in
+
+
+def routes_of(app: Any) -> list[APIRoute]:
+    """Every route of the app, those of included routers too (FastAPI includes them lazily)."""
+    found: list[APIRoute] = []
+    for route in getattr(app, "routes", []):
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += routes_of(route.original_router)
+    return found

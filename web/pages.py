@@ -59,6 +59,8 @@ def navigation(request: Request, visitor: Visitor) -> list[dict[str, Any]]:
         ]
     else:
         items.append(("/home", "Home", "/home"))
+        if may(signed_in.principal, "notifications"):
+            items.append(("/messages", "Messages", "/messages"))
     return [
         {"href": href, "text": text, "active": bool(prefix and path.startswith(prefix))} for href, text, prefix in items
     ]
