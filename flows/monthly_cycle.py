@@ -22,7 +22,7 @@ from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome
 from services.notifications import DeliveryReport
-from services.payments import RunResult, periods_with_new_withdrawals
+from services.payments import RunResult, periods_with_new_returns, periods_with_new_withdrawals
 from services.report import build_cycle_reports, year_alerts
 from services.schedule import period_to_run
 from services.spot_checks import DrawMade, draw_spot_checks, periods_to_draw
@@ -157,7 +157,9 @@ def monthly_cycle(
 
     with session_scope(deps.engine) as session:
         paid_before = repo.periods_with_runs(session)
+        # Claims withdrawn since a month was paid, and returns filed outside the cycle (the portal) since then.
         recoveries = periods_with_new_withdrawals(session, contract=deps.contract)
+        recoveries += [p for p in periods_with_new_returns(session) if p < target and p not in recoveries]
     report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before, recoveries)]
     report.spot_checks = [d for p in periods_to_draw(deps, target, checked) for d in spot_checks(deps, p)]
 

@@ -332,8 +332,12 @@ def request_reset(deps: Deps, *, email: str) -> None:
         if account is None or account.disabled_at is not None:
             return
         recent = store.latest_link(session, account_id=account.id or 0)
-        if recent is not None and (now - recent.created_at).total_seconds() < RESET_EMAILS_EVERY:
-            return
+        if (
+            recent is not None
+            and recent.used_at is None
+            and (now - recent.created_at).total_seconds() < RESET_EMAILS_EVERY
+        ):
+            return  # a link sent minutes ago is still unused: no second email (no mail-bombing through the page)
         purpose = LinkPurpose.reset if account.password_hash else LinkPurpose.invitation
         link = _new_link(deps, session, account, purpose, "self-service")
         append_audit(

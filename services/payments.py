@@ -251,6 +251,21 @@ def periods_with_new_withdrawals(session: Session, *, contract: Contract) -> lis
     return due
 
 
+def periods_with_new_returns(session: Session) -> list[Period]:
+    """Periods already paid whose accepted returns changed since their last run: a return filed outside the cycle
+    (uploaded in the portal) after its month was paid. The cycle pays them, as the corrections they are."""
+    due = []
+    for period in repo.periods_with_runs(session):
+        latest = repo.latest_run(session, period=period)
+        if latest is None:
+            continue
+        paid = {tuple(r) for r in json.loads(latest.inputs).get("returns", [])}
+        now = {(s.partner_id, s.sha256, s.version) for s in repo.accepted_submissions(session, period=period)}
+        if now != paid:
+            due.append(Period.parse(period))
+    return due
+
+
 def _what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     """The inputs that differ between two runs' documents, in words."""
     names = {

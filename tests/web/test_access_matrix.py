@@ -21,11 +21,11 @@ import pytest
 from fastapi.routing import APIRoute
 
 from domain.access import may
+from domain.periods import Period
 from models.db import session_scope
 from models.portal_tables import PortalUpload
 from services.accounts import principal_of
 from services.statements import pay_period
-from domain.periods import Period
 from tests.web.conftest import (
     BOARD,
     CITY,
@@ -64,7 +64,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     pay_period(portal.deps, Period(2026, 10))
     flag_for_review(portal.deps, "harbour-trust")
     with session_scope(portal.deps.engine) as session:
-        uploads = [u for u in session.exec(__import__("sqlmodel").select(PortalUpload)) if u.partner_id == "harbour-trust"]
+        uploads = [
+            u for u in session.exec(__import__("sqlmodel").select(PortalUpload)) if u.partner_id == "harbour-trust"
+        ]
     submission_ids = [u.submission_id for u in uploads if u.submission_id]
     objects = {
         "submission_id": str(submission_ids[0]),
@@ -165,7 +167,9 @@ def test_every_route_answers_every_visitor_as_domain_access_says_and_leaks_nothi
             response = person.post(url, {}, page=page)
         tried += 1
         if response.status_code not in expected(route, method, who, world):
-                wrong.append(f"{method} {url} as {who}: {response.status_code}, expected {expected(route, method, who, world)}")
+            wrong.append(
+                f"{method} {url} as {who}: {response.status_code}, expected {expected(route, method, who, world)}"
+            )
         outsider = who in ("signed out", "city")  # officers and the board see every partner's (domain.access)
         if outsider and (SECRET_NAME in response.text or f"{SECRET_IDS}0" in response.text):
             leaks.append(f"{method} {url} as {who}")
