@@ -90,7 +90,7 @@ class Principal:
     roles: frozenset[Role]
     partner_ids: frozenset[str]  # the partners they act for
     restricted: bool  # False: the contract has no roles and the caller may do everything
-    account_id: int | None = None  # a signed-in portal account (its role is the account's), not a name from the contract
+    account_id: int | None = None  # a signed-in portal account (its role is the account's), not a contract name
 
     @property
     def account(self) -> bool:

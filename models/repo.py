@@ -13,9 +13,9 @@ from sqlmodel import Session, SQLModel, col, select
 
 from domain.contract import Contract
 from domain.findings import Finding, count_by_severity
+from domain.notifications import EMAIL
 from domain.period_states import PERIOD_ORDER, PeriodState, is_forward
 from domain.returns import MonthFigures, ParticipantRow
-from domain.notifications import EMAIL
 from models.tables import (
     FindingRecord,
     Notification,

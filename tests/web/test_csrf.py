@@ -96,7 +96,8 @@ def test_a_file_sent_before_the_token_is_not_written_at_all(portal: Portal) -> N
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="return"; filename="r.xlsx"\r\n\r\n'.encode()
         + good_return(portal.deps)
-        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n--{boundary}--\r\n'.encode()
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'.encode()
+        + f"{token}\r\n--{boundary}--\r\n".encode()
     )
     response = person.client.post(
         "/upload", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
