@@ -7,7 +7,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Top to bottom: a package may import only packages below it.
-LAYERS = ["cli", "flows", "services", "integrations", "expectations", "models", "domain"]
+# cli and web are the two faces, side by side on the same services; the CLI starts the web app (`alliance web`).
+LAYERS = ["cli", "web", "flows", "services", "integrations", "expectations", "models", "domain"]
 DOMAIN_FORBIDDEN = {
     "prefect",
     "sqlmodel",
@@ -50,6 +51,11 @@ def test_domain_is_pure() -> None:
 
 
 def test_prefect_stays_in_flows_and_cli() -> None:
-    for layer in ("services", "integrations", "expectations", "models", "domain"):
+    for layer in ("web", "services", "integrations", "expectations", "models", "domain"):
         for path in (REPO / layer).rglob("*.py"):
             assert "prefect" not in imports_of(path), path
+
+
+def test_the_web_face_imports_no_other_face() -> None:
+    for path in (REPO / "web").rglob("*.py"):
+        assert "cli" not in imports_of(path), path

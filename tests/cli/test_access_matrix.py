@@ -84,6 +84,16 @@ MATRIX: dict[str, Case] = {
         2,
     ),  # there is no review yet
     "report": Case((*PERIOD, "-w", "{ws}"), frozenset({OFFICER}), 0, "public"),
+    "web": Case(("-w", "{ws}"), frozenset({OFFICER}), 0, "web stub"),
+    "users invite": Case(
+        ("--email", "new@harbour.org", "--role", "partner", "--partner", "harbour-trust", "--name", "New", "-w", "{ws}"),
+        frozenset({OFFICER}),
+        0,
+        "invitation link",
+    ),
+    "users list": Case(("-w", "{ws}"), frozenset({OFFICER}), 0, "no accounts yet"),
+    "users disable": Case(("--email", "nobody@harbour.org", "-w", "{ws}"), frozenset({OFFICER}), 2),  # no account
+    "users reset": Case(("--email", "nobody@harbour.org", "-w", "{ws}"), frozenset({OFFICER}), 2),  # no account
     "checks list": Case((*PERIOD, "-w", "{ws}"), frozenset({OFFICER}), 0, "no claims drawn for 2026-10"),
     "checks record": Case(
         (*PERIOD, "--partner", "harbour-trust", "--participant", "P000", "--measure", "wellbeing_up")
@@ -187,6 +197,9 @@ def stub_flows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(flows.partner_review, "partner_review", review)
     monkeypatch.setattr(services.demo, "run_demo", lambda *a, **k: typer.echo("demo stub"))
     monkeypatch.setattr(flows.deployments, "serve_all", lambda *a, **k: typer.echo("serve stub"))
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: typer.echo("web stub"))
 
 
 def refusal(action: str, caller: str | None) -> str:
