@@ -59,14 +59,18 @@ def notifications_send(
     workspace: WorkspaceOpt = Path("."),
     limit: Annotated[int | None, typer.Option(min=1, help="Send at most this many.")] = None,
 ) -> None:
-    """Deliver what is due to Slack (SLACK_BOT_TOKEN); failures wait for a later send (exit 1 if any failed)."""
+    """Deliver what is due to Slack (SLACK_BOT_TOKEN) and email (ALLIANCE_SMTP_HOST); failures wait for a later
+    send (exit 1 if any failed)."""
     from domain.errors import UsageError
     from services.notifications import deliver_notifications
 
     allow("notifications send", group_workspace(ctx, workspace))
     deps = deps_for(group_workspace(ctx, workspace))
-    if deps.notifier is None:
-        raise UsageError("SLACK_BOT_TOKEN is not set: notifications stay in the outbox (see `alliance notifications`)")
+    if deps.notifier is None and deps.mailer is None:
+        raise UsageError(
+            "neither SLACK_BOT_TOKEN nor ALLIANCE_SMTP_HOST is set: notifications stay in the outbox "
+            "(see `alliance notifications`)"
+        )
     report = deliver_notifications(deps, limit=limit)
     typer.echo(report.summary())
     for notification_id, error in report.retrying + report.failed:

@@ -247,6 +247,12 @@ def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
         yield unique[start : start + _CHUNK]
 
 
+def latest_period_of(session: Session, *, partner_id: str) -> str | None:
+    """The latest period the partner has a filed version for."""
+    query = select(func.max(Submission.period)).where(Submission.partner_id == partner_id)
+    return session.exec(query).one()
+
+
 def latest_submission(session: Session, *, partner_id: str, period: str) -> Submission | None:
     """The partner's latest version for the period, whatever became of it."""
     return session.exec(

@@ -232,6 +232,36 @@ def invite(deps: Deps, *, email: str, name: str, role: str, partner_id: str | No
     return Invited(account, url, again)
 
 
+def create_with_password(
+    deps: Deps, *, email: str, name: str, role: Role, partner_id: str | None, password: str, by: str
+) -> Account:
+    """An account whose password is given, not set through an emailed link: `alliance demo`'s accounts only (a
+    real person gets an invitation, so that nobody else ever knows their password)."""
+    problem = rules.password_problem(password, email=email)
+    if problem is not None:
+        raise UsageError(problem)
+    now = deps.clock()
+    with session_scope(deps.engine) as session:
+        repo.sync_partners(session, contract=deps.contract)
+        account = store.add_account(
+            session,
+            account=Account(
+                email=rules.check_email(email),
+                name=rules.check_name(name),
+                role=role.value,
+                partner_id=partner_id,
+                password_hash=deps.passwords.hash(password),
+                password_set_at=now,
+                created_at=now,
+                created_by=by,
+            ),
+        )
+        append_audit(
+            session, at=now, actor=by, action="account.created", subject=account.email, detail={"role": role.value}
+        )
+        return account
+
+
 def reset_link(deps: Deps, *, email: str, by: Principal) -> str:
     """An officer's reset of someone's password: a new link (emailed, and returned to give by hand)."""
     authorise(by, "users reset")

@@ -3,6 +3,7 @@ the monthly cycles run in Prefect, and a readable summary at the end."""
 
 import os
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from domain.access import Role
 from domain.contract import Contract
 from domain.errors import UsageError
 from domain.money import format_pounds
@@ -22,6 +24,7 @@ from integrations.spreadsheets.templates import build_template, write_templates
 from integrations.workspace import Workspace
 from models import repo, reviews
 from models.db import session_scope
+from services.accounts import create_with_password
 from services.deps import Deps, fixed_clock, production_deps
 from services.payments import due_by_partner
 from services.report import build_cycle_reports, build_report
@@ -256,9 +259,45 @@ def run_demo(
             echo("Annual review: it needs the whole contract year (alliance demo --months 12).")
         if fake is not None:
             _slack_summary(fake, echo)
+        _portal_accounts(deps, echo)
     finally:
         if fake is not None:
             fake.stop()
+
+
+DEMO_DOMAIN = "demo.alliance.test"
+ACCOUNTS_FILE = "DEMO-ACCOUNTS.txt"
+
+
+def demo_accounts(contract: Contract) -> list[tuple[str, str, Role, str | None]]:
+    """(email, name, role, partner) of the demo's accounts: the office, the board and every partner."""
+    people: list[tuple[str, str, Role, str | None]] = [
+        (f"officer@{DEMO_DOMAIN}", "Demo officer", Role.officer, None),
+        (f"board@{DEMO_DOMAIN}", "Demo board member", Role.board, None),
+    ]
+    people += [(f"{p.id}@{DEMO_DOMAIN}", f"{p.name} (demo)", Role.partner, p.id) for p in contract.partners]
+    return people
+
+
+def _portal_accounts(deps: Deps, echo: Callable[[str], None]) -> None:
+    """One account per role (a partner's for each partner) with a password made for this demo, printed here and
+    kept in DEMO-ACCOUNTS.txt (readable by its owner only): the portal can be tried at once."""
+    password = "demo " + secrets.token_hex(6)  # a fresh one per demo: a demo left running is not an open door
+    lines = []
+    for email, name, role, partner_id in demo_accounts(deps.contract):
+        create_with_password(
+            deps, email=email, name=name, role=role, partner_id=partner_id, password=password, by="alliance demo"
+        )
+        lines.append(f"  {role.value:8} {email}")
+    listing = deps.workspace.root / ACCOUNTS_FILE
+    descriptor = os.open(listing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(f"Portal accounts of this demo (password: {password})\n" + "\n".join(lines) + "\n")
+    echo("")
+    echo(f"The portal: alliance web --workspace {deps.workspace.root}   then open http://127.0.0.1:8000/")
+    echo(f"  demo accounts, each with the password '{password}' (also in {listing}):")
+    for line in lines:
+        echo(line)
 
 
 def _run_months(

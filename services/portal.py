@@ -63,6 +63,17 @@ def month_label(period: Period) -> str:
     return period.first_day.strftime("%B %Y")
 
 
+def _last_month(deps: Deps, partner: Partner, session: Session | None = None) -> Period:
+    """The newest month shown: this one, or a later one something was already sent for (a simulated year)."""
+    today = london_date(deps.clock())
+    if session is None:
+        with session_scope(deps.engine) as own:
+            latest = repo.latest_period_of(own, partner_id=partner.id)
+    else:
+        latest = repo.latest_period_of(session, partner_id=partner.id)
+    return max([Period(today.year, today.month)] + ([Period.parse(latest)] if latest else []))
+
+
 def month_label_of(period: str | None) -> str:
     return month_label(Period.parse(period)) if period else "Unfiled"
 
@@ -76,13 +87,11 @@ def months(deps: Deps, principal: Principal) -> list[Month]:
     partner = own_partner(deps, principal, "portal returns")
     now = deps.clock()
     today = london_date(now)
-    current = Period(today.year, today.month)
     start = deps.contract.alliance.start
-    if current < start:
-        return []
     result = []
     with session_scope(deps.engine) as session:
-        period = current
+        # Every month that has begun, and any later one something was already sent for (a simulated year).
+        period = _last_month(deps, partner, session)
         while period >= start:
             [entry] = [
                 r
@@ -252,8 +261,7 @@ def template(deps: Deps, principal: Principal, period_text: str) -> tuple[str, b
         contract_month(period, deps.contract.alliance.start)
     except UsageError:
         raise NotFound(NOT_FOUND) from None
-    today = london_date(deps.clock())
-    if period > Period(today.year, today.month):  # a month that has not begun has no return yet
+    if period > _last_month(deps, partner):  # a month that has not begun has no return yet
         raise NotFound(NOT_FOUND)
     book = build_template(deps.contract, partner, period)
     buffer = BytesIO()

@@ -75,7 +75,9 @@ def security_headers(response: Response, *, secure: bool, private: bool) -> None
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"  # links carrying tokens must not leak them onwards
+    # Links carrying tokens (set-password) must not leak them to other sites; "no-referrer" would make browsers send
+    # "Origin: null" with the page's own forms, which the origin check then refuses.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     if private:

@@ -182,7 +182,7 @@ def test_notifications_send_delivers_reports_failures_and_retry_requeues(
     from models.db import ensure_schema, make_engine, session_scope
 
     unset = alliance("notifications", "-w", str(workspace.root), "send", cwd=workspace.root.parent)
-    assert_one_clear_line(unset, 2, "SLACK_BOT_TOKEN is not set")
+    assert_one_clear_line(unset, 2, "neither SLACK_BOT_TOKEN nor ALLIANCE_SMTP_HOST is set")
     contract = workspace.load_contract()
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_ADMIN_URL, REPO, require_or_skip
 from tests.prefect_server import _free_port, http_json
+from tests.smtp_server import smtp_server
 
 MARKER = "<!-- production-script -->"
 
@@ -50,6 +52,11 @@ def test_the_readme_production_section_runs_from_a_fresh_machine(tmp_path: Path)
         PORT=str(port),
         PREFECT_HOME=str(tmp_path / "prefect-home"),
     )
+    web_port = _free_port()
+    env.update(WEB_PORT=str(web_port), PORTAL_HOST="returns.alliance.test", OFFICER_EMAIL="first@office.test")
+    mail = smtp_server()
+    mailbox, smtp = mail.__enter__()
+    env.update(SMTP_HOST=smtp.host, SMTP_PORT=str(smtp.port), SMTP_SECURITY="none")
     script = tmp_path / "production.sh"
     script.write_text("set -euo pipefail\n" + production_script() + "\n")
     process = subprocess.Popen(
@@ -76,7 +83,19 @@ def test_the_readme_production_section_runs_from_a_fresh_machine(tmp_path: Path)
             assert c.execute(text("SELECT count(*) FROM flow_run")).scalar_one() >= 1  # Prefect's own database
         with create_engine(f"{server_root.replace('postgresql:', 'postgresql+psycopg:')}/{app_db}").connect() as c:
             assert c.execute(text("SELECT count(*) FROM payment_run WHERE period = '2026-10'")).scalar_one() == 1
+        # The portal runs beside them, on the application's database, and its first officer was invited by email.
+        portal = f"http://127.0.0.1:{web_port}"
+        with urllib.request.urlopen(f"{portal}/healthz", timeout=10) as health:
+            assert health.read() == b"ok"
+        with urllib.request.urlopen(f"{portal}/account/sign-in", timeout=10) as page:
+            assert (
+                "Sign in" in page.read().decode()
+                and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+            )
+        [invitation] = mailbox.to("first@office.test")
+        assert "https://returns.alliance.test/account/set-password/" in invitation.get_content()
     finally:
+        mail.__exit__(None, None, None)
         try:
             os.killpg(process.pid, signal.SIGTERM)
             time.sleep(3)

@@ -92,6 +92,17 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     channels = [line.split(":")[0].strip() for line in lines[shown + 1 :] if line.startswith("  #")]
     assert sorted(channels) == sorted([p.slack_channel for p in contract.partners] + ["#alliance-officers"])
     assert all("4 file(s)" in line for line in lines[shown + 1 :] if line.startswith("  #") and "officers" not in line)
+    # The portal can be tried at once: one account per role, signed in with the password the demo printed.
+    import re
+
+    from services.accounts import sign_in
+
+    assert any(f"alliance web --workspace {tmp_path / 'demo'}" in line for line in lines)
+    password = next(m.group(1) for line in lines if (m := re.search(r"the password '([^']+)'", line)))
+    roles = {line.split()[0] for line in lines if line.startswith("  ") and "@demo.alliance.test" in line}
+    assert roles == {"officer", "board", "partner"}
+    _, signed_in = sign_in(production_deps(workspace), email="harbour-trust@demo.alliance.test", password=password)
+    assert signed_in.principal.partner_ids == {"harbour-trust"}
 
 
 def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace) -> None:

@@ -29,9 +29,14 @@ from tests.smtp_server import Mailbox, smtp_server
 
 START = datetime(2026, 11, 16, 9, tzinfo=UTC)
 OFFICER = for_account(account_id=0, who="Test officer", role=Role.officer, partner_id=None)
-CONTRACT = EXAMPLE.read_text().replace(
-    'slack_channel: "#harbour-trust"}', 'email: [Ops@Harbour.org, ceo@harbour.org]}'  # a charity without Slack
-).replace('slack_channel: "#city-mind"}', 'slack_channel: "#city-mind", email: finance@citymind.org}')
+CONTRACT = (
+    EXAMPLE.read_text()
+    .replace(
+        'slack_channel: "#harbour-trust"}',
+        "email: [Ops@Harbour.org, ceo@harbour.org]}",  # a charity without Slack
+    )
+    .replace('slack_channel: "#city-mind"}', 'slack_channel: "#city-mind", email: finance@citymind.org}')
+)
 
 
 class Clock:
@@ -52,7 +57,9 @@ def alliance(root: Path, clock: Clock, engine: Engine | None = None) -> Deps:
     root.mkdir(parents=True, exist_ok=True)
     (root / "alliance.yaml").write_text(CONTRACT)
     url = engine.url.render_as_string(hide_password=False) if engine is not None else f"sqlite:///{root / 'a.db'}"
-    deps = production_deps(Workspace(root=root, database_url=url, base_url="https://returns.alliance.test"), clock=clock)
+    deps = production_deps(
+        Workspace(root=root, database_url=url, base_url="https://returns.alliance.test"), clock=clock
+    )
     with session_scope(deps.engine) as session:
         repo.sync_partners(session, contract=deps.contract)
     return deps
@@ -63,8 +70,13 @@ def tell(deps: Deps, partner_id: str, key: str, text: str, payload: dict[str, st
     assert partner is not None
     with session_scope(deps.engine) as session:
         outbox.tell_partner(
-            session, partner, dedup_key=key, kind="statement_issued" if payload else "return_processed",
-            text=text, at=deps.clock(), payload=payload,
+            session,
+            partner,
+            dedup_key=key,
+            kind="statement_issued" if payload else "return_processed",
+            text=text,
+            at=deps.clock(),
+            payload=payload,
         )
 
 
@@ -85,8 +97,12 @@ def test_a_partners_message_goes_to_each_of_its_addresses_once_with_its_statemen
     statement.write_bytes(b"PK statement of harbour")
     tell(deps, "harbour-trust", "return:1", "*Harbour Trust*: your return `a<b>.xlsx` was accepted &amp; filed")
     tell(deps, "harbour-trust", "statement:1", "*Harbour Trust*: statement", {"file": "2026-10/v1/" + statement.name})
-    assert sorted(n.channel for n in rows(deps)) == ["email:ceo@harbour.org", "email:ceo@harbour.org",
-                                                     "email:ops@harbour.org", "email:ops@harbour.org"]
+    assert sorted(n.channel for n in rows(deps)) == [
+        "email:ceo@harbour.org",
+        "email:ceo@harbour.org",
+        "email:ops@harbour.org",
+        "email:ops@harbour.org",
+    ]
     report = deliver_notifications(deps)
     assert len(report.sent) == 4 and report.pending == 0
     [first, second] = mailbox.to("ops@harbour.org")
@@ -153,10 +169,24 @@ def test_a_partners_email_goes_only_to_an_address_the_contract_gives_it_now(
     mailbox, smtp = mail
     deps = replace(alliance(tmp_path / "ws", Clock()), mailer=SmtpMailer(smtp))  # type: ignore[arg-type]
     with session_scope(deps.engine) as session:
-        repo.enqueue(session, dedup_key="x", channel="email:finance@citymind.org", partner_id="harbour-trust",
-                     kind="return_processed", text="harbour's news", at=START)
-        repo.enqueue(session, dedup_key="y", channel="email:someone@else.org", kind="invitation",
-                     text="an invitation nobody issued", at=START, payload={"account_id": 99, "link_id": 99})
+        repo.enqueue(
+            session,
+            dedup_key="x",
+            channel="email:finance@citymind.org",
+            partner_id="harbour-trust",
+            kind="return_processed",
+            text="harbour's news",
+            at=START,
+        )
+        repo.enqueue(
+            session,
+            dedup_key="y",
+            channel="email:someone@else.org",
+            kind="invitation",
+            text="an invitation nobody issued",
+            at=START,
+            payload={"account_id": 99, "link_id": 99},
+        )
     report = deliver_notifications(deps)
     assert sorted(error.split(":")[0] for _, error in report.failed) == [
         "ROUTE_NOT_AN_ACCOUNT",
@@ -165,19 +195,27 @@ def test_a_partners_email_goes_only_to_an_address_the_contract_gives_it_now(
     assert mailbox.received == []
 
 
-def test_an_invitation_is_emailed_with_a_link_that_sets_the_password(tmp_path: Path, mail: tuple[Mailbox, object]) -> None:
+def test_an_invitation_is_emailed_with_a_link_that_sets_the_password(
+    tmp_path: Path, mail: tuple[Mailbox, object]
+) -> None:
     mailbox, smtp = mail
     deps = replace(alliance(tmp_path / "ws", Clock()), mailer=SmtpMailer(smtp))  # type: ignore[arg-type]
-    accounts.invite(deps, email="New.Person@Harbour.org", name="New Person", role="partner",
-                    partner_id="harbour-trust", by=OFFICER)
+    accounts.invite(
+        deps, email="New.Person@Harbour.org", name="New Person", role="partner", partner_id="harbour-trust", by=OFFICER
+    )
     assert len(deliver_notifications(deps).sent) == 1
     [message] = mailbox.to("new.person@harbour.org")
     body = message.get_content()
     assert "Dear New Person" in body and "48 hours" in body
     link = re.search(r"https://returns\.alliance\.test/account/set-password/(\S+)", body)
     assert link
-    account = accounts.set_password(deps, token=link.group(1), purpose=LinkPurpose.invitation,
-                                    password="a long enough passphrase", confirm="a long enough passphrase")
+    account = accounts.set_password(
+        deps,
+        token=link.group(1),
+        purpose=LinkPurpose.invitation,
+        password="a long enough passphrase",
+        confirm="a long enough passphrase",
+    )
     assert account.password_hash and account.password_hash.startswith("$argon2id$")
     with session_scope(deps.engine) as session:
         stored = session.exec(select(Notification).where(Notification.kind == "invitation")).one()

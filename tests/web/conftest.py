@@ -59,13 +59,13 @@ def make_account(deps: Deps, email: str, password: str = PASSWORD) -> Account:
     return accounts.set_password(deps, token=token, purpose=LinkPurpose.invitation, password=password, confirm=password)
 
 
-def portal_deps(root: Path, clock: Clock, engine: Engine | None = None) -> Deps:
+def portal_deps(root: Path, clock: Clock, engine: Engine | None = None, base_url: str = BASE) -> Deps:
     root.mkdir(parents=True, exist_ok=True)
     (root / "alliance.yaml").write_text(EXAMPLE.read_text())
     url = (
         engine.url.render_as_string(hide_password=False) if engine is not None else f"sqlite:///{root / 'alliance.db'}"
     )
-    deps = production_deps(Workspace(root=root, database_url=url, base_url=BASE), clock=clock)
+    deps = production_deps(Workspace(root=root, database_url=url, base_url=base_url), clock=clock)
     deps = replace(deps, passwords=cheap())
     with session_scope(deps.engine) as session:
         repo.sync_partners(session, contract=deps.contract)
@@ -151,11 +151,11 @@ class Portal:
         raise TimeoutError("uploads still being checked")
 
 
-def start_portal(root: Path, engine: Engine | None = None, **options: Any) -> Portal:
+def start_portal(root: Path, engine: Engine | None = None, base_url: str = BASE, **options: Any) -> Portal:
     from web.app import create_app
 
     clock = Clock(NOW)
-    deps = portal_deps(root, clock, engine)
+    deps = portal_deps(root, clock, engine, base_url)
     for email in PEOPLE:
         make_account(deps, email)
     return Portal(deps, clock, create_app(deps=deps, **options), [])
