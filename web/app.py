@@ -107,6 +107,7 @@ def create_app(
     deps: Deps | None = None,
     checker_threads: int = 2,
     upload_limit: int = uploads.UPLOAD_LIMIT,
+    reply_limit: int = REPLY_FILE_LIMIT,
 ) -> FastAPI:
     if deps is None:
         assert workspace is not None, "create_app needs a workspace or deps"
@@ -118,7 +119,7 @@ def create_app(
         base_url=base_url,
         secure=bool(base_url and base_url.startswith("https://")),
         upload_limit=upload_limit,
-        reply_limit=REPLY_FILE_LIMIT,
+        reply_limit=min(reply_limit, REPLY_FILE_LIMIT),
     )
     deps.workspace.signing_key()  # a missing or unusable key stops the portal now, not at the first sign-in
     checker = Checker(source, checker_threads)

@@ -127,7 +127,7 @@ class Portal:
     clients: list[TestClient]
 
     def person(self, email: str | None = None) -> Person:
-        client = TestClient(self.app, base_url=BASE)  # not entered: the app's lifespan is the test's, below
+        client = TestClient(self.app, base_url=self.deps.workspace.base_url or BASE)  # not entered: no lifespan
         self.clients.append(client)
         person = Person(client, None)
         if email is not None:

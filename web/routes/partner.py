@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from domain.errors import AllianceError, NotFound, UsageError
+from domain.errors import AccessDenied, AllianceError, NotFound, UsageError
 from services import portal, uploads
 from services.accounts import SignedIn
 from services.portal import NOT_FOUND
@@ -197,6 +197,8 @@ async def check(request: Request, signed_in: Checking) -> Response:
             )
     except (FileTooLarge, FormRefused, UsageError) as refused:
         problem = str(refused)
+    except AccessDenied:
+        problem = "That file is another partner's return: you can check your own organisation's returns only"
     return render(
         request,
         "partner/check.html",
