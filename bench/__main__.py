@@ -5,7 +5,9 @@
 `python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency;
 `python -m bench national --partners 200 --rows 5000 [--stages floor,cycle]`: a national month, stage by stage;
 `python -m bench national-scaling --series 20,50,200`: the read floor and the whole cycle at each size;
-`python -m bench open-books --partners 200 --rows 5000 --months 3`: spot checks, monitors and the report."""
+`python -m bench open-books --partners 200 --rows 5000 --months 3`: spot checks, monitors and the report;
+`python -m bench web --rows 5000 --partners 20 --pages 200 [--concurrent-rows 200 --checkers 2]`: the portal over
+HTTP (an upload to its findings against `alliance validate`, partners uploading at once, the months page)."""
 
 import argparse
 import json
@@ -131,6 +133,14 @@ def open_books(partners: int = 200, rows: int = 5000, months: int = 3, seed: int
     return run(partners=partners, rows=rows, months=months, seed=seed)
 
 
+def web(
+    rows: int = 5000, partners: int = 20, pages: int = 200, concurrent_rows: int = 200, checkers: int = 2
+) -> dict[str, Any]:
+    from bench.web import benchmark
+
+    return benchmark(rows=rows, partners=partners, pages=pages, concurrent_rows=concurrent_rows, checkers=checkers)
+
+
 BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payments": payments_split,
     "read": read_return_5000,
@@ -142,6 +152,7 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "national": national,
     "national-scaling": national_scaling,
     "open-books": open_books,
+    "web": web,
 }
 
 
@@ -150,7 +161,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all): {', '.join(BENCHES)}"
     )
-    parser.add_argument("--partners", type=int, default=200, help="payment-run: partners (default 200)")
+    parser.add_argument(
+        "--partners", type=int, default=None, help="payment-run: partners (default 200; web: uploading at once, 20)"
+    )
     parser.add_argument("--rows", type=int, default=5000, help="payment-run: accepted rows per partner (default 5000)")
     parser.add_argument("--years", type=int, default=200, help="review: simulated years (default 200)")
     parser.add_argument("--seed", type=int, default=2026, help="review: random seed (default 2026)")
@@ -170,18 +183,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stages", default="", help="national: stages, comma-separated (default: all)")
     parser.add_argument("--series", default="20,50,200", help="national-scaling: partner counts (default 20,50,200)")
     parser.add_argument("--months", type=int, default=3, help="open-books: months of returns (default 3)")
+    parser.add_argument("--pages", type=int, default=200, help="web: months-page requests timed (default 200)")
+    parser.add_argument(
+        "--concurrent-rows", type=int, default=200, help="web: rows of each return uploaded at once (default 200)"
+    )
+    parser.add_argument("--checkers", type=int, default=2, help="web: the portal's checker threads (default 2)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
         return 2
+    partners = args.partners if args.partners is not None else 200
     options: dict[str, dict[str, Any]] = {
-        "payment-run": {"partners": args.partners, "rows": args.rows},
+        "payment-run": {"partners": partners, "rows": args.rows},
         "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
-        "national": {"partners": args.partners, "rows": args.rows, "seed": args.seed, "stages": args.stages},
+        "national": {"partners": partners, "rows": args.rows, "seed": args.seed, "stages": args.stages},
         "national-scaling": {"series": args.series, "rows": args.rows, "seed": args.seed},
-        "open-books": {"partners": args.partners, "rows": args.rows, "months": args.months, "seed": args.seed},
+        "open-books": {"partners": partners, "rows": args.rows, "months": args.months, "seed": args.seed},
+        "web": {
+            "rows": args.rows,
+            "partners": args.partners if args.partners is not None else 20,
+            "pages": args.pages,
+            "concurrent_rows": args.concurrent_rows,
+            "checkers": args.checkers,
+        },
         "intake-concurrency": {
             "returns": args.returns,
             "submitters": args.submitters,

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from models.portal_tables import Account, AccountLink, SignInAttempt, WebSession
@@ -27,18 +27,20 @@ def add_account(session: Session, *, account: Account) -> Account:
     return account
 
 
-def add_link(session: Session, *, link: AccountLink) -> AccountLink:
-    """A new link for the account and purpose; any earlier one still open for that purpose is closed (a person
-    follows the newest email they were sent, and an older link must not outlive it)."""
-    session.execute(
-        update(AccountLink)
-        .where(
-            col(AccountLink.account_id) == link.account_id,
-            col(AccountLink.purpose) == link.purpose,
-            col(AccountLink.used_at).is_(None),
+def add_link(session: Session, *, link: AccountLink, replace: bool = True) -> AccountLink:
+    """A new link for the account and purpose. ``replace``: any earlier one still open for that purpose is closed
+    (an officer's new invitation: the older must not outlive it). A link asked for on the sign-in page closes none,
+    or anyone could cancel someone's invitation by asking; using any link closes them all."""
+    if replace:
+        session.execute(
+            update(AccountLink)
+            .where(
+                col(AccountLink.account_id) == link.account_id,
+                col(AccountLink.purpose) == link.purpose,
+                col(AccountLink.used_at).is_(None),
+            )
+            .values(used_at=link.created_at)
         )
-        .values(used_at=link.created_at)
-    )
     session.add(link)
     session.flush()
     return link
@@ -111,9 +113,26 @@ def revoke_sessions(session: Session, *, account_id: int, now: datetime, why: st
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def add_attempt(session: Session, *, attempt: SignInAttempt) -> None:
+# pg_advisory_xact_lock(int4, int4) in a key space of its own ("sign"), apart from the audit chain's and the periods'.
+_SIGN_IN_LOCK = 0x7369676E
+
+
+def serialise_sign_in(session: Session, *, email: str) -> None:
+    """Hold the address's sign-in attempts until this transaction ends, so that attempts arriving at once are
+    counted one after another (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = text("SELECT pg_advisory_xact_lock(:space, hashtext(:email))")
+        session.exec(statement.bindparams(space=_SIGN_IN_LOCK, email=email))  # type: ignore[call-overload]
+
+
+def add_attempt(session: Session, *, attempt: SignInAttempt) -> SignInAttempt:
     session.add(attempt)
     session.flush()
+    return attempt
+
+
+def attempt_succeeded(session: Session, *, attempt_id: int) -> None:
+    session.execute(update(SignInAttempt).where(col(SignInAttempt.id) == attempt_id).values(ok=True))
 
 
 def failures_since_success(session: Session, *, email: str, since: datetime) -> Sequence[datetime]:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +96,7 @@ _EXPIRED = "This link has expired or has already been used. Ask the alliance off
 def open_link(deps: Deps, token: str, purpose: LinkPurpose) -> tuple[AccountLink, Account]:
     """The link and its account, if the token is genuine, of this purpose, unused and in date."""
     link_id, _, mac = token.partition(".")
-    if not link_id.isdigit() or len(link_id) > 18 or not mac:
+    if not re.fullmatch(r"[0-9]{1,18}", link_id) or not mac:
         raise LinkInvalid(_EXPIRED)
     with session_scope(deps.engine) as session:
         link = store.link_by_id(session, link_id=int(link_id))
@@ -109,7 +110,9 @@ def open_link(deps: Deps, token: str, purpose: LinkPurpose) -> tuple[AccountLink
     return link, account
 
 
-def _new_link(deps: Deps, session: Session, account: Account, purpose: LinkPurpose, by: str) -> AccountLink:
+def _new_link(
+    deps: Deps, session: Session, account: Account, purpose: LinkPurpose, by: str, *, replace: bool = True
+) -> AccountLink:
     now = deps.clock()
     assert account.id is not None
     link = store.add_link(
@@ -122,6 +125,7 @@ def _new_link(deps: Deps, session: Session, account: Account, purpose: LinkPurpo
             expires_at=rules.link_expires(purpose, now),
             created_by=by,
         ),
+        replace=replace,
     )
     repo.enqueue(
         session,
@@ -369,7 +373,7 @@ def request_reset(deps: Deps, *, email: str) -> None:
         ):
             return  # a link sent minutes ago is still unused: no second email (no mail-bombing through the page)
         purpose = LinkPurpose.reset if account.password_hash else LinkPurpose.invitation
-        link = _new_link(deps, session, account, purpose, "self-service")
+        link = _new_link(deps, session, account, purpose, "self-service", replace=False)
         append_audit(
             session,
             at=now,
@@ -386,30 +390,38 @@ _WRONG = "Enter a correct email address and password"
 def sign_in(deps: Deps, *, email: str, password: str, client: str | None = None) -> tuple[str, SignedIn]:
     """A new session (its token for the cookie) for the right email and password. Refused in the same words
     whether the address is unknown, the account disabled or the password wrong; locked for a while after
-    repeated failures (the lock is audited, and says until when)."""
+    repeated failures (the lock is audited, and says until when).
+
+    Each attempt is recorded as a failure, under a per-address lock, before the password is checked (and marked
+    a success after): attempts sent at once are counted one after another, so no burst gets more guesses in."""
     address = rules.normalise_email(email)[: rules.EMAIL_MAX]
     if not address or not password:
         raise SignInRefused(_WRONG)
     password = password[: rules.PASSWORD_MAX + 1]
     now = deps.clock()
     with session_scope(deps.engine) as session:
+        store.serialise_sign_in(session, email=address)
         account = store.account_by_email(session, email=address)
-        failures = store.failures_since_success(
-            session, email=address, since=now - rules.FAILURE_WINDOW - rules.LOCKED_FOR
-        )
-    until = rules.locked_until(failures, now)
+        since = now - rules.FAILURE_WINDOW - rules.LOCKED_FOR
+        failures = store.failures_since_success(session, email=address, since=since)
+        until = rules.locked_until(failures, now)
+        if until is None:
+            attempt = store.add_attempt(
+                session,
+                attempt=SignInAttempt(
+                    email=address,
+                    account_id=account.id if account else None,
+                    at=now,
+                    ok=False,
+                    client=(client or "")[:64],
+                ),
+            )
     if until is not None:
         raise SignInRefused(_locked_words(until))
     usable = account is not None and account.disabled_at is None and account.password_hash is not None
     stored = account.password_hash if usable and account is not None and account.password_hash else _decoy(deps)
     ok = deps.passwords.verify(stored, password) and usable
     with session_scope(deps.engine) as session:
-        store.add_attempt(
-            session,
-            attempt=SignInAttempt(
-                email=address, account_id=account.id if account else None, at=now, ok=ok, client=(client or "")[:64]
-            ),
-        )
         if not ok:
             until = rules.locked_until([*failures, now], now)
             if until is not None:
@@ -423,6 +435,8 @@ def sign_in(deps: Deps, *, email: str, password: str, client: str | None = None)
                 )
         else:
             assert account is not None and account.id is not None and account.password_hash is not None
+            assert attempt.id is not None
+            store.attempt_succeeded(session, attempt_id=attempt.id)
             if deps.passwords.needs_rehash(account.password_hash):
                 fresh = store.account_by_id(session, account_id=account.id)
                 if fresh is not None:

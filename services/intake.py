@@ -1,6 +1,7 @@
 """Processing one file from the inbox: read, validate, feed back, store, notify."""
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -469,7 +470,7 @@ def _tell_other_claimants(
 def _feedback_path(deps: Deps, file: InboxFile, period: Period | None, partner: Partner, version: int | None) -> Path:
     if period is not None and version is not None:
         return deps.workspace.feedback_dir / str(period) / f"{partner.id}-{period}-v{version}-feedback.xlsx"
-    # Refused before its month was known: filed by partner, named after the file.
-    return (
-        deps.workspace.feedback_dir / "unfiled" / partner.id / f"{Path(file.name).stem}-{file.sha256[:8]}-feedback.xlsx"
-    )
+    # Refused before its month was known: filed by partner, named after the file, in safe characters and short
+    # (a file system takes 255 bytes in a name; a partner's name can be longer, in any script).
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(file.name).stem).strip("_-")[:60] or "return"
+    return deps.workspace.feedback_dir / "unfiled" / partner.id / f"{stem}-{file.sha256[:8]}-feedback.xlsx"

@@ -30,7 +30,8 @@ from services.intake import SelfCheck, process_file, self_check
 from services.portal import NOT_FOUND, own_partner
 
 UPLOAD_LIMIT = MAX_FILE_BYTES  # the reader refuses anything larger anyway
-NAME_LIMIT = 100  # characters of the partner's file name kept (a stored name must stay under 255 bytes)
+NAME_LIMIT = 100  # characters of the partner's file name kept, and at most NAME_BYTES bytes of it in UTF-8
+NAME_BYTES = 150
 
 
 class UploadBusy(AllianceError):
@@ -55,9 +56,12 @@ def clean_filename(name: str) -> str:
     last = re.split(r"[\\/]", name or "")[-1]
     kept = "".join(" " if ch.isspace() else ch for ch in last if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
     kept = " ".join(kept.split()).lstrip(".-")
-    if len(kept) > NAME_LIMIT:
-        stem, dot, suffix = kept.rpartition(".")
-        kept = f"{stem[: NAME_LIMIT - len(suffix) - 1]}.{suffix}" if dot and len(suffix) <= 10 else kept[:NAME_LIMIT]
+    stem, dot, suffix = kept.rpartition(".")
+    if not dot or len(suffix) > 10:
+        stem, suffix = kept, ""
+    while stem and (len(stem) + len(suffix) + 1 > NAME_LIMIT or len(f"{stem}.{suffix}".encode()) > NAME_BYTES):
+        stem = stem[:-1]
+    kept = (f"{stem.rstrip()}.{suffix}" if suffix else stem.rstrip()) if stem else kept[:0]
     return kept or "return.xlsx"
 
 
@@ -163,6 +167,8 @@ def check(deps: Deps, upload_id: int) -> PortalUpload:
     with session_scope(deps.engine) as session:
         fresh = session.get(PortalUpload, upload_id)
         assert fresh is not None
+        if fresh.state != "checking":  # checked by another process meanwhile (one restarting): the first result holds
+            return fresh
         fresh.state = "done" if problem is None else "failed"
         fresh.busy, fresh.outcome, fresh.submission_id, fresh.problem = None, outcome, submission_id, problem
         fresh.finished_at = deps.clock()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -186,6 +187,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
         return render(request, "not_found.html", status=404)
+
+    @app.exception_handler(RequestValidationError)
+    async def not_an_address(request: Request, exc: RequestValidationError) -> Response:
+        return render(request, "not_found.html", status=404)  # /versions/abc is no page: never echo it back
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -70,7 +70,9 @@ def every_kind_of_message(deps: Deps, clock: MovingClock) -> None:
     report_duplicate_claims(deps, OCTOBER)
     write_statements(deps, run_payments(deps, OCTOBER).run)
     write_statements(deps, approve_run(deps, OCTOBER, by="Ada Officer").run)
-    submit(deps, "late fix.xlsx", return_bytes(deps.contract, partners[3].id, rows=rows_of(3)))
+    fix = rows_of(3)
+    fix[0]["wellbeing_up"] = "No"  # a real correction: the same bytes again would be a duplicate, not a refusal
+    submit(deps, "late fix.xlsx", return_bytes(deps.contract, partners[3].id, rows=fix))
     unlock_return(deps, OCTOBER, partner_id=partners[3].id, reason=f"agreed fix {NASTY}", by="Ada Officer")
     november = Period(2026, 11)
     for day in (11, 15):  # three days before November's due date, then the day after it

@@ -3,6 +3,7 @@ on SQLite and PostgreSQL."""
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -230,3 +231,71 @@ def test_after_signing_in_the_visitor_goes_where_they_were_going_on_this_site_on
         response = other.post("/account/sign-in", {"email": HARBOUR, "password": PASSWORD, "next": target})
         assert response.headers["location"] == "/"
         other = portal.person()
+
+
+def test_guesses_sent_all_at_once_get_no_more_tries_than_one_at_a_time(anywhere: Portal) -> None:
+    """Each attempt is counted, under a per-address lock, before its password is checked: a burst of 20 gets the
+    same five checks as five guesses in a row, then the lock."""
+    import threading
+
+    from integrations.passwords import Passwords
+
+    checked: list[str] = []
+
+    class Counting(Passwords):
+        def verify(self, stored: str, password: str) -> bool:
+            checked.append(password)
+            return super().verify(stored, password)
+
+    deps = replace(anywhere.deps, passwords=Counting(time_cost=1, memory_cost=8, parallelism=1))
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        try:
+            accounts.sign_in(deps, email=HARBOUR, password=f"guess number {n}")
+            outcomes.append("in")
+        except accounts.SignInRefused as refused:
+            outcomes.append("locked" if "locked until" in str(refused) else "wrong")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == FAILURES_BEFORE_LOCK
+    assert outcomes.count("in") == 0 and outcomes.count("locked") == 20 - FAILURES_BEFORE_LOCK + 1
+
+
+def test_asking_for_a_reset_does_not_cancel_an_officers_invitation(anywhere: Portal) -> None:
+    invited = accounts.invite(
+        anywhere.deps,
+        email="pending@harbour.org",
+        name="Pending",
+        role="partner",
+        partner_id="harbour-trust",
+        by=OPERATOR,
+    )
+    anywhere.clock.advance(minutes=10)
+    anywhere.person().post(
+        "/account/forgotten-password", {"email": "pending@harbour.org"}, page="/account/forgotten-password"
+    )
+    accounts.open_link(anywhere.deps, invited.link.rsplit("/", 1)[-1], LinkPurpose.invitation)  # still good
+    assert len([n for n in outbox(anywhere, "invitation") if n.channel == "email:pending@harbour.org"]) == 2
+
+
+def test_odd_link_tokens_and_ids_are_not_found_never_an_error(portal: Portal) -> None:
+    person = portal.person(HARBOUR)
+    for path in ("/account/set-password/\u00b2.x", "/account/reset-password/99999999999999999999.x"):
+        assert person.get(path).status_code == 410
+    for path in (
+        "/versions/99999999999999999999",
+        "/versions/abc",
+        "/uploads/1.5/state",
+        "/review/abc/evidence",
+        "/statements/2026-10/vabc",
+        "/versions/0",
+        "/versions/-1/feedback",
+    ):
+        response = person.get(path)
+        assert response.status_code == 404 and "Page not found" in response.text, path
+        assert "abc" not in response.text.split("<main", 1)[1]  # the input is not echoed back

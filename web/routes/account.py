@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -163,5 +164,7 @@ async def forgotten(request: Request, visitor: Anyone) -> Response:
             title="Reset your password",
             errors=[{"text": "Enter your email address", "href": "#email"}],
         )
-    await run_in_threadpool(accounts.request_reset, request.app.state.deps(), email=email)
-    return render(request, "account/reset_sent.html", title="Check your email", email=email)
+    # The page is the same, and as quick, whether or not the address has an account: the work happens after it.
+    response = render(request, "account/reset_sent.html", title="Check your email", email=email)
+    response.background = BackgroundTask(accounts.request_reset, request.app.state.deps(), email=email)
+    return response

@@ -1,10 +1,10 @@
 """A partner's pages: its months, templates, uploads and their findings, a test check, statements, messages and
 its review. Every page answers for the signed-in partner only (services.portal); anything else is "not found"."""
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -29,6 +29,8 @@ MessagesPage = Annotated[SignedIn, Depends(Require("notifications"))]
 ReviewPage = Annotated[SignedIn, Depends(Require("portal review"))]
 Replying = Annotated[SignedIn, Depends(Require("review reply"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# An id in a path: a whole number the database can hold; anything else is "not found" (web.app's handler).
+Id = Annotated[int, Path(ge=1, le=2**62)]
 FINDINGS_SHOWN = 500  # on a page; the feedback workbook lists every one
 
 
@@ -36,7 +38,7 @@ def _deps(request: Request) -> Any:
     return request.app.state.deps()
 
 
-def _download(path: Path, name: str | None = None) -> FileResponse:
+def _download(path: FilePath, name: str | None = None) -> FileResponse:
     return FileResponse(path, media_type=XLSX, filename=name or path.name)
 
 
@@ -115,7 +117,7 @@ async def upload(request: Request, signed_in: Submit) -> Response:
 
 
 @router.get("/uploads/{upload_id}")
-def upload_result(request: Request, upload_id: int, signed_in: Returns) -> Response:
+def upload_result(request: Request, upload_id: Id, signed_in: Returns) -> Response:
     deps = _deps(request)
     received = uploads.upload_of(deps, signed_in.principal, upload_id)
     if received.state == "done" and received.submission_id and received.outcome in ("accepted", "rejected"):
@@ -130,7 +132,7 @@ def upload_result(request: Request, upload_id: int, signed_in: Returns) -> Respo
 
 
 @router.get("/uploads/{upload_id}/state")
-def upload_state(request: Request, upload_id: int, signed_in: Returns) -> Response:
+def upload_state(request: Request, upload_id: Id, signed_in: Returns) -> Response:
     received = uploads.upload_of(_deps(request), signed_in.principal, upload_id)
     return JSONResponse({"state": received.state})
 
@@ -139,7 +141,7 @@ def upload_state(request: Request, upload_id: int, signed_in: Returns) -> Respon
 
 
 @router.get("/versions/{submission_id}")
-def version_page(request: Request, submission_id: int, signed_in: Returns) -> Response:
+def version_page(request: Request, submission_id: Id, signed_in: Returns) -> Response:
     detail = portal.version(_deps(request), signed_in.principal, submission_id)
     submission = detail.submission
     title = f"{portal.month_label_of(submission.period)} return, version {submission.version or '-'}"
@@ -154,7 +156,7 @@ def version_page(request: Request, submission_id: int, signed_in: Returns) -> Re
 
 
 @router.get("/versions/{submission_id}/feedback")
-def feedback_file(request: Request, submission_id: int, signed_in: Returns) -> Response:
+def feedback_file(request: Request, submission_id: Id, signed_in: Returns) -> Response:
     return _download(portal.feedback_file(_deps(request), signed_in.principal, submission_id))
 
 
@@ -219,7 +221,7 @@ def statements_page(request: Request, signed_in: StatementsPage) -> Response:
 
 
 @router.get("/statements/{period}/v{version_number}")
-def statement_file(request: Request, period: str, version_number: int, signed_in: StatementsPage) -> Response:
+def statement_file(request: Request, period: str, version_number: Id, signed_in: StatementsPage) -> Response:
     return _download(portal.statement_file(_deps(request), signed_in.principal, period, version_number))
 
 
@@ -239,11 +241,11 @@ def review_page(request: Request, signed_in: ReviewPage) -> Response:
 
 
 @router.get("/review/{year}/evidence")
-def evidence_file(request: Request, year: int, signed_in: ReviewPage) -> Response:
+def evidence_file(request: Request, year: Id, signed_in: ReviewPage) -> Response:
     return _download(portal.evidence_file(_deps(request), signed_in.principal, year))
 
 
-def _notice(request: Request, signed_in: SignedIn, year: int) -> portal.ReviewNotice:
+def _notice(request: Request, signed_in: SignedIn, year: Id) -> portal.ReviewNotice:
     for notice in portal.reviews_of(_deps(request), signed_in.principal):
         if notice.year == year:
             return notice
@@ -251,13 +253,13 @@ def _notice(request: Request, signed_in: SignedIn, year: int) -> portal.ReviewNo
 
 
 @router.get("/review/{year}/reply")
-def reply_page(request: Request, year: int, signed_in: Replying) -> Response:
+def reply_page(request: Request, year: Id, signed_in: Replying) -> Response:
     notice = _notice(request, signed_in, year)
     return render(request, "partner/reply.html", title="Reply to the review", notice=notice, limit=REPLY_TEXT_LIMIT)
 
 
 @router.post("/review/{year}/reply")
-async def send_reply(request: Request, year: int, signed_in: Replying) -> Response:
+async def send_reply(request: Request, year: Id, signed_in: Replying) -> Response:
     visitor: Visitor = request.state.visitor
     deps = _deps(request)
     notice = await run_in_threadpool(_notice, request, signed_in, year)

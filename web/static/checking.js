@@ -1,6 +1,6 @@
-// Progressive enhancement of the "we are checking your return" page: ask the portal every second and a half
-// whether the check has finished, then load the page again (it shows the result). Without JavaScript the page
-// has a link to refresh it by hand.
+// Progressive enhancement of the "we are checking your return" page: ask the portal often at first (most returns
+// are checked within a second or two), then less often, whether the check has finished, then load the page again
+// (it shows the result). Without JavaScript the page has a link to refresh it by hand.
 const box = document.getElementById('checking')
 if (box && box.dataset.stateUrl) {
   const url = box.dataset.stateUrl
@@ -19,9 +19,9 @@ if (box && box.dataset.stateUrl) {
     } catch (error) {
       // a dropped connection: try again on the next tick
     }
-    if (tries < 160) {
-      window.setTimeout(ask, 1500)
+    if (tries < 300) {
+      window.setTimeout(ask, tries < 20 ? 250 : 1500)
     }
   }
-  window.setTimeout(ask, 1000)
+  window.setTimeout(ask, 250)
 }
