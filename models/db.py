@@ -42,8 +42,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "alliance_read_only"  # an execution option: this transaction only reads
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader does not queue behind writers (WAL lets it read while one writes); every writer takes the lock first.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -91,6 +96,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         if message is None:
             raise
         raise IntegrityError(message) from exc
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads: on SQLite it does not wait for a writer's lock (a page shown while a return is
+    being recorded); a write in it is a mistake (SQLite would refuse it while another writer holds the lock)."""
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 def rule_refusal(exc: DBAPIError) -> str | None:

@@ -89,9 +89,11 @@ class PortalUpload(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size_bytes: int
     received_at: datetime = Field(sa_column=_utc())
-    state: str = Field(default="checking", max_length=16)  # checking -> done | failed
+    state: str = Field(default="checking", max_length=16)  # checking -> (checked ->) done | failed
     busy: int | None = 1
     outcome: str | None = Field(default=None, max_length=16)  # accepted | rejected | quarantined | duplicate
     submission_id: int | None = Field(default=None, foreign_key="submission.id")
     problem: str | None = Field(default=None, sa_type=Text)  # why checking failed (the file waits for the next cycle)
+    # The findings as soon as the checks have run (JSON), shown while the version is being recorded.
+    findings: str | None = Field(default=None, sa_type=Text)
     finished_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

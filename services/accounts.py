@@ -27,7 +27,7 @@ from integrations.passwords import decoy
 from models import accounts as store
 from models import repo
 from models.audit import append_audit
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.portal_tables import Account, AccountLink, SignInAttempt, WebSession
 from models.tables import Notification
 from services.deps import Deps
@@ -488,26 +488,28 @@ def token_hash(token: str) -> str:
 
 def current(deps: Deps, token: str | None) -> SignedIn | None:
     """Who a session cookie signs in, if it still does: not revoked, not idle too long, not too old, and its
-    account active. Seeing it keeps it alive (written at most once a minute)."""
+    account active. Seeing it keeps it alive (written at most once a minute: most pages only read)."""
     if not token or len(token) > 128:
         return None
     now = deps.clock()
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         web_session = store.session_by_token_hash(session, token_hash=token_hash(token))
-        if web_session is None or web_session.id is None:
-            return None
-        times = rules.SessionTimes(web_session.created_at, web_session.last_seen_at, web_session.revoked_at)
-        ended = rules.session_ended(times, now)
-        if ended is not None:
-            if web_session.revoked_at is None:
+        account = store.account_by_id(session, account_id=web_session.account_id) if web_session else None
+    if web_session is None or web_session.id is None:
+        return None
+    times = rules.SessionTimes(web_session.created_at, web_session.last_seen_at, web_session.revoked_at)
+    ended = rules.session_ended(times, now)
+    if ended is not None:
+        if web_session.revoked_at is None:
+            with session_scope(deps.engine) as session:
                 store.revoke_session(session, session_id=web_session.id, now=now, why=ended)
-            return None
-        account = store.account_by_id(session, account_id=web_session.account_id)
-        if account is None or account.disabled_at is not None or account.password_hash is None:
-            return None
-        if rules.needs_touch(times, now):
+        return None
+    if account is None or account.disabled_at is not None or account.password_hash is None:
+        return None
+    if rules.needs_touch(times, now):
+        with session_scope(deps.engine) as session:
             store.touch_session(session, session_id=web_session.id, now=now)
-        return SignedIn(account, principal_of(account), web_session.id)
+    return SignedIn(account, principal_of(account), web_session.id)
 
 
 def sign_out(deps: Deps, token: str | None) -> None:

@@ -3,6 +3,7 @@
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,8 +213,14 @@ def recorded_outcomes(deps: Deps, files: list[InboxFile]) -> tuple[list[Outcome]
     return outcomes, missing
 
 
-def process_file(deps: Deps, file: InboxFile) -> Outcome:
-    """File one inbox file: archived, read, validated, fed back and recorded in one transaction."""
+Checked = Callable[[list[Finding]], None]
+
+
+def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = None) -> Outcome:
+    """File one inbox file: archived, read, validated, fed back and recorded in one transaction.
+
+    ``on_checked`` hears the findings as soon as the checks have run, before the feedback workbook is written
+    and the version recorded (the portal shows them at once); what is recorded is the Outcome's."""
     contract = deps.contract
     with session_scope(deps.engine) as session:
         known = repo.submission_by_sha(session, sha256=file.sha256)
@@ -222,6 +229,8 @@ def process_file(deps: Deps, file: InboxFile) -> Outcome:
 
     records = RecordsContext(deps)
     validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
+    if on_checked is not None:
+        on_checked(findings)
     accepted = is_accepted(validated, findings)
     sender = contract.partner(file.sender) if file.sender else None
     # Feedback goes to whoever sent the file: its partner folder, failing that its About sheet.

@@ -24,7 +24,7 @@ from domain.return_status import Standing, month_standing
 from integrations.spreadsheets.reader import read_return
 from integrations.spreadsheets.templates import build_template
 from models import ledger, repo, reviews
-from models.db import session_scope
+from models.db import read_scope
 from models.tables import FindingRecord, Notification, ReviewCase, ReviewRecord, Submission
 from services.deps import Deps
 from services.payments import statement_name
@@ -67,7 +67,7 @@ def _last_month(deps: Deps, partner: Partner, session: Session | None = None) ->
     """The newest month shown: this one, or a later one something was already sent for (a simulated year)."""
     today = london_date(deps.clock())
     if session is None:
-        with session_scope(deps.engine) as own:
+        with read_scope(deps.engine) as own:
             latest = repo.latest_period_of(own, partner_id=partner.id)
     else:
         latest = repo.latest_period_of(session, partner_id=partner.id)
@@ -89,7 +89,7 @@ def months(deps: Deps, principal: Principal) -> list[Month]:
     today = london_date(now)
     start = deps.contract.alliance.start
     result = []
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         # Every month that has begun, and any later one something was already sent for (a simulated year).
         period = _last_month(deps, partner, session)
         while period >= start:
@@ -132,7 +132,7 @@ def month(deps: Deps, principal: Principal, period_text: str) -> MonthDetail:
     for entry in months(deps, principal):
         if entry.period == period:
             partner = own_partner(deps, principal, "portal returns")
-            with session_scope(deps.engine) as session:
+            with read_scope(deps.engine) as session:
                 own = [
                     s for s in repo.submissions_for_period(session, period=str(period)) if s.partner_id == partner.id
                 ]
@@ -187,7 +187,7 @@ def _catalogue_fix(record: FindingRecord) -> str:
 
 def own_submission(deps: Deps, principal: Principal, submission_id: int) -> Submission:
     partner = own_partner(deps, principal, "portal returns")
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         submission = session.get(Submission, submission_id)
     if submission is None or submission.partner_id != partner.id or submission.status == "quarantined":
         raise NotFound(NOT_FOUND)
@@ -197,7 +197,7 @@ def own_submission(deps: Deps, principal: Principal, submission_id: int) -> Subm
 def version(deps: Deps, principal: Principal, submission_id: int) -> VersionDetail:
     submission = own_submission(deps, principal, submission_id)
     assert submission.id is not None
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         records = repo.findings_of(session, submission_id=submission.id)
         earlier = _previous(session, submission)
     findings = shown_findings(records)
@@ -285,7 +285,7 @@ def statements(deps: Deps, principal: Principal) -> list[Statement]:
     """The partner's statements, newest first: one per payable run version that issued them."""
     partner = own_partner(deps, principal, "portal statements")
     found = []
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         for period in sorted(repo.periods_with_runs(session), reverse=True):
             for state in reversed(ledger.run_states(session, period=period)):
                 run = state.run
@@ -308,7 +308,7 @@ def _statement_path(deps: Deps, partner_id: str, run: object) -> Path:
 
 def statement_file(deps: Deps, principal: Principal, period_text: str, version_number: int) -> Path:
     partner = own_partner(deps, principal, "portal statements")
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         states = ledger.run_states(session, period=period_text[:7])
     for state in states:
         if state.run.version == version_number and state.payable:
@@ -340,7 +340,7 @@ def messages(deps: Deps, principal: Principal, limit: int = 200) -> list[Message
         if len(principal.partner_ids) != 1:
             return []
         query = query.where(Notification.partner_id == next(iter(principal.partner_ids)))
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         rows = session.exec(query.limit(limit * 4)).all()
     grouped: dict[str, list[Notification]] = {}
     for row in rows:
@@ -377,7 +377,7 @@ def reviews_of(deps: Deps, principal: Principal) -> list[ReviewNotice]:
 
     notices = []
     today = london_date(deps.clock())
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         for review, case in _flagged_cases(session, partner.id):
             assert case.id is not None
             replies = [
@@ -432,7 +432,7 @@ def _evidence_path(deps: Deps, year: int, case: ReviewCase) -> Path | None:
 
 def evidence_file(deps: Deps, principal: Principal, year: int) -> Path:
     partner = own_partner(deps, principal, "portal review")
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         for review, case in _flagged_cases(session, partner.id):
             if review.year == year:
                 path = _evidence_path(deps, year, case)

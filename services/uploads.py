@@ -9,25 +9,29 @@ cut short (the process stopped) is still in the inbox: the next cycle files it, 
 """
 
 import hashlib
+import json
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import fsspec
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import col, select
 
 from domain.access import Principal, authorise
 from domain.errors import AllianceError, NotFound, UsageError
+from domain.findings import Finding, ordered
 from integrations.inbox import MAX_FILE_BYTES, InboxFile
 from models import repo
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.portal_tables import PortalUpload
 from services.deps import Deps
 from services.intake import SelfCheck, process_file, self_check
-from services.portal import NOT_FOUND, own_partner
+from services.portal import NOT_FOUND, own_partner, shown_from
 
 UPLOAD_LIMIT = MAX_FILE_BYTES  # the reader refuses anything larger anyway
 NAME_LIMIT = 100  # characters of the partner's file name kept, and at most NAME_BYTES bytes of it in UTF-8
@@ -138,12 +142,27 @@ def _place(staged: Path, target: str) -> None:
                 sink.write(block)
 
 
-def check(deps: Deps, upload_id: int) -> PortalUpload:
-    """File one upload through the intake path; what became of it is recorded on the upload."""
-    with session_scope(deps.engine) as session:
+IN_PROGRESS = ("checking", "checked")  # checked: the findings are known, the version is being recorded
+
+
+def check(deps: Deps, upload_id: int, changed: Callable[[], None] = lambda: None) -> PortalUpload:
+    """File one upload through the intake path; what became of it is recorded on the upload (its findings as soon
+    as they are known, then the version they were recorded with). ``changed`` is told each time its state moves."""
+    with read_scope(deps.engine) as session:
         upload = session.get(PortalUpload, upload_id)
-    if upload is None or upload.state != "checking":
+    if upload is None or upload.state not in IN_PROGRESS:
         raise NotFound(NOT_FOUND)
+
+    def checked(findings: list[Finding]) -> None:
+        shown = [asdict(f) for f in shown_from(ordered(findings))]
+        with session_scope(deps.engine) as session:
+            session.execute(
+                update(PortalUpload)
+                .where(col(PortalUpload.id) == upload_id, col(PortalUpload.state) == "checking")
+                .values(state="checked", findings=json.dumps(shown))
+            )
+        changed()
+
     outcome, submission_id, problem = None, None, None
     try:
         content = _read(upload.inbox_path)
@@ -160,6 +179,7 @@ def check(deps: Deps, upload_id: int) -> PortalUpload:
                 content=content,
                 sender=upload.partner_id,
             ),
+            on_checked=checked,
         )
         outcome, submission_id = result.status, result.submission_id
     except Exception as exc:  # noqa: BLE001 (recorded on the upload; the file waits in the inbox for the cycle)
@@ -167,13 +187,14 @@ def check(deps: Deps, upload_id: int) -> PortalUpload:
     with session_scope(deps.engine) as session:
         fresh = session.get(PortalUpload, upload_id)
         assert fresh is not None
-        if fresh.state != "checking":  # checked by another process meanwhile (one restarting): the first result holds
+        if fresh.state not in IN_PROGRESS:  # checked by another process meanwhile (one restarting): the first holds
             return fresh
         fresh.state = "done" if problem is None else "failed"
         fresh.busy, fresh.outcome, fresh.submission_id, fresh.problem = None, outcome, submission_id, problem
         fresh.finished_at = deps.clock()
         session.add(fresh)
-        return fresh
+    changed()
+    return fresh
 
 
 def _read(location: str) -> bytes:
@@ -185,7 +206,7 @@ def _read(location: str) -> bytes:
 
 def upload_of(deps: Deps, principal: Principal, upload_id: int) -> PortalUpload:
     partner = own_partner(deps, principal, "portal returns")
-    with session_scope(deps.engine) as session:
+    with read_scope(deps.engine) as session:
         upload = session.get(PortalUpload, upload_id)
     if upload is None or upload.partner_id != partner.id:
         raise NotFound(NOT_FOUND)
@@ -194,16 +215,37 @@ def upload_of(deps: Deps, principal: Principal, upload_id: int) -> PortalUpload:
 
 def being_checked(deps: Deps, principal: Principal) -> list[PortalUpload]:
     partner = own_partner(deps, principal, "portal returns")
-    with session_scope(deps.engine) as session:
-        query = select(PortalUpload).where(PortalUpload.partner_id == partner.id, PortalUpload.state == "checking")
+    with read_scope(deps.engine) as session:
+        query = select(PortalUpload).where(
+            PortalUpload.partner_id == partner.id, col(PortalUpload.state).in_(IN_PROGRESS)
+        )
         return list(session.exec(query.order_by(col(PortalUpload.id))))
 
 
 def unfinished(deps: Deps) -> list[int]:
     """Uploads left being checked (a process stopped): checked again when the portal starts."""
-    with session_scope(deps.engine) as session:
-        query = select(PortalUpload.id).where(PortalUpload.state == "checking").order_by(col(PortalUpload.id))
+    with read_scope(deps.engine) as session:
+        query = select(PortalUpload.id).where(col(PortalUpload.state).in_(IN_PROGRESS)).order_by(col(PortalUpload.id))
         return [i for i in session.exec(query) if i is not None]
+
+
+def warm_up(deps: Deps) -> None:
+    """Check an empty template once, recorded nowhere: the first partner to upload after the portal starts does not
+    pay for the checks' first run (building the Great Expectations context takes seconds once per process)."""
+    from io import BytesIO
+
+    from domain.periods import Period, london_date
+    from integrations.spreadsheets.templates import build_template
+    from services.intake import check_file
+
+    partner = deps.contract.partners[0]
+    today = london_date(deps.clock())
+    period = max(Period(today.year, today.month), deps.contract.alliance.start)
+    buffer = BytesIO()
+    build_template(deps.contract, partner, period).save(buffer)
+    content = buffer.getvalue()
+    sha = hashlib.sha256(content).hexdigest()
+    check_file(InboxFile("warm-up.xlsx", "warm-up", deps.clock(), len(content), sha, content), deps.contract)
 
 
 def check_only(deps: Deps, principal: Principal, staged: Staged) -> SelfCheck:

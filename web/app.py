@@ -7,6 +7,7 @@ than the check. Nothing is lost if this process stops: the file is in the partne
 answers, so the next cycle files it, and so does this process when it starts again.
 """
 
+import asyncio
 import logging
 import os
 import threading
@@ -82,24 +83,57 @@ class DepsSource:
 
 
 class Checker:
-    """Checks uploaded returns off the request, a few at a time (each is CPU for about a second)."""
+    """Checks uploaded returns off the request, a few at a time (each is CPU for about a second), and wakes the
+    pages waiting for an upload's state (``wait``) as soon as it moves: no interval to wait out."""
 
     def __init__(self, source: DepsSource, threads: int) -> None:
         self.source = source
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="portal-check")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[int, list[asyncio.Event]] = {}
 
     def submit(self, upload_id: int) -> None:
         self.pool.submit(self._check, upload_id)
 
     def _check(self, upload_id: int) -> None:
         try:
-            uploads.check(self.source(), upload_id)
+            uploads.check(self.source(), upload_id, changed=lambda: self._wake(upload_id))
         except Exception:  # noqa: BLE001 (recorded on the upload by uploads.check where it can be)
             log.exception("checking upload %s failed", upload_id)
 
+    def _wake(self, upload_id: int) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._set, upload_id)
+
+    def _set(self, upload_id: int) -> None:
+        for event in self._waiting.pop(upload_id, []):
+            event.set()
+
+    async def wait(self, upload_id: int, seconds: float) -> None:
+        """Until the upload's state moves here, or ``seconds`` (a check in another portal process moves it too:
+        the caller reads the state again either way)."""
+        self.loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        self._waiting.setdefault(upload_id, []).append(event)
+        try:
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        finally:
+            waiting = self._waiting.get(upload_id, [])
+            if event in waiting:
+                waiting.remove(event)
+
     def resume(self) -> None:
+        self.pool.submit(self._warm_up)
         for upload_id in uploads.unfinished(self.source()):
             self.submit(upload_id)
+
+    def _warm_up(self) -> None:
+        try:
+            uploads.warm_up(self.source())
+        except Exception:  # noqa: BLE001 (only a head start: the first real check warms up instead)
+            log.exception("warming up the checks failed")
 
 
 def create_app(
@@ -127,6 +161,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        checker.loop = asyncio.get_running_loop()
         checker.resume()
         yield
         checker.pool.shutdown(wait=True, cancel_futures=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from domain.access import Role, for_account
@@ -19,10 +19,11 @@ from domain.accounts import LinkPurpose
 from integrations.passwords import cheap
 from integrations.workspace import Workspace
 from models import repo
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.portal_tables import Account, PortalUpload
 from services import accounts
 from services.deps import Deps, production_deps
+from services.uploads import IN_PROGRESS
 from tests.conftest import EXAMPLE
 
 # Early November: October's returns are due by the 14th, so an upload now is on time.
@@ -143,8 +144,8 @@ class Portal:
     def wait_for_uploads(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with session_scope(self.deps.engine) as session:
-                busy = session.exec(select(PortalUpload).where(PortalUpload.state == "checking")).all()
+            with read_scope(self.deps.engine) as session:
+                busy = session.exec(select(PortalUpload).where(col(PortalUpload.state).in_(IN_PROGRESS))).all()
             if not busy:
                 return
             time.sleep(0.05)

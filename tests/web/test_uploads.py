@@ -2,6 +2,7 @@
 odd uploads end as a finding or a clear message, with nothing lost, nothing half-recorded, nothing leaked."""
 
 import re
+import time
 from pathlib import Path
 
 from markupsafe import escape
@@ -10,7 +11,7 @@ from sqlmodel import select
 
 from domain.periods import Period
 from integrations.inbox import open_inbox
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.portal_tables import PortalUpload
 from models.tables import Notification, Submission
 from services.intake import process_file
@@ -20,7 +21,7 @@ from tests.web.conftest import HARBOUR, Portal, bad_return, good_return, start_p
 
 
 def submissions(portal: Portal) -> list[Submission]:
-    with session_scope(portal.deps.engine) as session:
+    with read_scope(portal.deps.engine) as session:  # a reader: it must not wait for a return being recorded
         return list(session.exec(select(Submission).order_by(Submission.id)))  # type: ignore[arg-type]
 
 
@@ -182,3 +183,38 @@ def test_partner_text_is_escaped_in_every_page(portal: Portal) -> None:
         assert "<script>alert(1)" not in text and "<img src=x" not in text and "<b onmouseover" not in text
     assert str(escape('<img src=x onerror="alert(2)">')) in page.text
     assert "&lt;b onmouseover=" in months
+
+
+def test_the_findings_show_as_soon_as_they_are_known_while_the_version_is_recorded(portal: Portal, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import services.intake
+
+    recording = threading.Event()
+    original = services.intake.write_feedback
+
+    def slow_feedback(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert recording.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.intake, "write_feedback", slow_feedback)
+    person = portal.person(HARBOUR)
+    sent = person.post("/upload", files={"return": ("early.xlsx", bad_return(portal.deps))}, page="/upload")
+    state_of = f"{sent.headers['location']}/state"
+    state = person.get(state_of, params={"seen": "checking", "wait": 20}).json()["state"]  # answered when it moves
+    assert state == "checked"
+    early = person.get(sent.headers["location"])
+    assert (
+        "early.xlsx: sent back" in early.text
+        and "super complex" in early.text
+        and "recording this version" in early.text
+    )
+    assert submissions(portal) == []  # not recorded yet: the page says what it found, not a version
+    started = time.monotonic()
+    assert person.get(state_of, params={"seen": "checked", "wait": 0.5}).json()["state"] == "checked"  # not yet
+    assert time.monotonic() - started >= 0.4
+    threading.Timer(0.2, recording.set).start()
+    assert person.get(state_of, params={"seen": "checked", "wait": 20}).json()["state"] == "done"
+    portal.wait_for_uploads()
+    final = person.get(sent.headers["location"], follow_redirects=True)
+    assert "version 1: sent back" in final.text and len(submissions(portal)) == 1

@@ -1,6 +1,7 @@
 """A partner's pages: its months, templates, uploads and their findings, a test check, statements, messages and
 its review. Every page answers for the signed-in partner only (services.portal); anything else is "not found"."""
 
+import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -128,12 +129,31 @@ def upload_result(request: Request, upload_id: Id, signed_in: Returns) -> Respon
             own_version = portal.own_submission(deps, signed_in.principal, received.submission_id)
         except NotFound:
             own_version = None
-    return render(request, "partner/upload_result.html", title="Your upload", upload=received, version=own_version)
+    preview = [portal.Shown(**f) for f in json.loads(received.findings or "[]")] if received.state == "checked" else []
+    counts = {s: sum(1 for f in preview if f.severity == s) for s in ("error", "warning", "info")}
+    return render(
+        request,
+        "partner/upload_result.html",
+        title="Your upload",
+        upload=received,
+        version=own_version,
+        shown=preview[:FINDINGS_SHOWN],
+        more=max(0, len(preview) - FINDINGS_SHOWN),
+        counts=counts,
+    )
 
 
 @router.get("/uploads/{upload_id}/state")
-def upload_state(request: Request, upload_id: Id, signed_in: Returns) -> Response:
-    received = uploads.upload_of(_deps(request), signed_in.principal, upload_id)
+async def upload_state(
+    request: Request, upload_id: Id, signed_in: Returns, seen: str = "", wait: float = 0
+) -> Response:
+    """The upload's state; with ``seen`` and ``wait`` (seconds, at most 25), answered when it is no longer ``seen``
+    (the page's script waits here instead of asking again and again)."""
+    deps = _deps(request)
+    received = await run_in_threadpool(uploads.upload_of, deps, signed_in.principal, upload_id)
+    if seen and received.state == seen and wait > 0:
+        await request.app.state.checker.wait(upload_id, min(wait, 25.0))
+        received = await run_in_threadpool(uploads.upload_of, deps, signed_in.principal, upload_id)
     return JSONResponse({"state": received.state})
 
 

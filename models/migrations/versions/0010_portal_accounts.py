@@ -95,6 +95,7 @@ def upgrade() -> None:
     sa.Column('submission_id', sa.Integer(), nullable=True),
     sa.Column('problem', sa.Text(), nullable=True),
     sa.Column('finished_at', UTCDateTime(), nullable=True),
+    sa.Column('findings', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
     sa.ForeignKeyConstraint(['partner_id'], ['partner.id'], ),
     sa.ForeignKeyConstraint(['submission_id'], ['submission.id'], ),
