@@ -156,7 +156,7 @@ def create_app(
         upload_limit=upload_limit,
         reply_limit=min(reply_limit, REPLY_FILE_LIMIT),
     )
-    deps.workspace.signing_key()  # a missing or unusable key stops the portal now, not at the first sign-in
+    key = deps.workspace.signing_key()  # a missing or unusable key stops the portal now, not at the first sign-in
     checker = Checker(source, checker_threads)
 
     @asynccontextmanager
@@ -175,7 +175,6 @@ def create_app(
     @app.middleware("http")
     async def visitor_middleware(request: Request, call_next: object) -> Response:
         current = source()
-        key = current.workspace.signing_key()
         vid, new = visitor_id(request)
         token = request.cookies.get(SESSION_COOKIE)
         static = request.url.path.startswith("/static/")
