@@ -148,15 +148,24 @@ def _deliver_one(deps: Deps, notification_id: int, report: DeliveryReport) -> No
         )
 
 
-def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> tuple[str, bool]:
-    """Deliver one claimed message: its Slack timestamp, and whether it turned out to be there already."""
-    assert row.id is not None
+def _routed(deps: Deps, row: Notification) -> Path | None:
+    """The file the message carries, if any, once its route is checked against the contract as it is now."""
     payload = json.loads(row.payload or "{}")
     relative = payload.get("file")
     file_name = relative.rsplit("/", 1)[-1] if relative else None
     refused = check_route(deps.contract, partner_id=row.partner_id, channel=row.channel, file_name=file_name)
     if refused is not None:
         raise _Refusal(refused)
+    if not relative:
+        return None
+    folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
+    return folder / relative
+
+
+def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> tuple[str, bool]:
+    """Deliver one claimed message: its Slack timestamp, and whether it turned out to be there already."""
+    assert row.id is not None
+    file = _routed(deps, row)
     already = False
     ts = row.slack_ts
     if ts is None:
@@ -166,11 +175,10 @@ def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> t
             blocks = message_blocks(kind=row.kind, text=row.text, context=_context(deps, row))
             _still_held(deps, claim)
             ts = notifier.post(channel=row.channel, text=row.text, blocks=blocks, key=row.dedup_key)
-        if relative:  # saved before the file's steps; a plain message's is saved when it is released
+        if file is not None:  # saved before the file's steps; a plain message's is saved when it is released
             _save(deps, row.id, slack_ts=ts)
-    if relative:
-        folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
-        _send_file(deps, notifier, row, folder / relative, thread_ts=ts, claim=claim)
+    if file is not None:
+        _send_file(deps, notifier, row, file, thread_ts=ts, claim=claim)
     return ts, already
 
 
@@ -179,12 +187,7 @@ def _send_email(deps: Deps, mailer: Mailer, row: Notification) -> None:
     from services.accounts import account_email_text  # the accounts' messages carry a link made at sending
 
     assert row.id is not None
-    payload = json.loads(row.payload or "{}")
-    relative = payload.get("file")
-    file_name = relative.rsplit("/", 1)[-1] if relative else None
-    refused = check_route(deps.contract, partner_id=row.partner_id, channel=row.channel, file_name=file_name)
-    if refused is not None:
-        raise _Refusal(refused)
+    path = _routed(deps, row)
     address = row.channel.removeprefix(EMAIL)
     if row.partner_id is None:
         text = account_email_text(deps, row, address)
@@ -194,9 +197,7 @@ def _send_email(deps: Deps, mailer: Mailer, row: Notification) -> None:
     else:
         text = plain_text(row.text) + _portal_footer(deps)
     attachments: tuple[Attachment, ...] = ()
-    if relative:
-        folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
-        path = folder / relative
+    if path is not None:
         if not path.is_file():  # written just after the run commits: the next pass will find it
             raise DeliveryError("statement_file_not_written_yet", permanent=False)
         if path.stat().st_size <= ATTACHMENT_LIMIT:

@@ -84,14 +84,7 @@ def password_page(request: Request, token: str, visitor: Anyone) -> Response:
     try:
         _, account = accounts.open_link(request.app.state.deps(), token, purpose)
     except LinkInvalid as invalid:
-        return render(
-            request,
-            "error.html",
-            status=410,
-            title="This link cannot be used",
-            message=str(invalid),
-            link=("/account/forgotten-password", "Ask for a new link"),
-        )
+        return _unusable(request, invalid)
     return render(
         request,
         "account/set_password.html",
@@ -118,14 +111,7 @@ async def set_password(request: Request, token: str, visitor: Anyone) -> Respons
             confirm=form.get("confirm"),
         )
     except LinkInvalid as invalid:
-        return render(
-            request,
-            "error.html",
-            status=410,
-            title="This link cannot be used",
-            message=str(invalid),
-            link=("/account/forgotten-password", "Ask for a new link"),
-        )
+        return _unusable(request, invalid)
     except UsageError as problem:
         _, account = accounts.open_link(deps, token, purpose)
         return render(
@@ -141,6 +127,11 @@ async def set_password(request: Request, token: str, visitor: Anyone) -> Respons
     response = RedirectResponse("/account/sign-in?done=password", status_code=303)
     clear_cookie(response, SESSION_COOKIE, secure=request.app.state.portal.secure)
     return response
+
+
+def _unusable(request: Request, invalid: LinkInvalid) -> Response:
+    link = ("/account/forgotten-password", "Ask for a new link")
+    return render(request, "error.html", status=410, title="This link cannot be used", message=str(invalid), link=link)
 
 
 def _title(purpose: LinkPurpose) -> str:

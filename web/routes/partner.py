@@ -82,27 +82,31 @@ def _limit_words(request: Request) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
+async def _return_sent(request: Request, deps: Any, missing: str) -> uploads.Staged:
+    """The workbook a form sent in its ``return`` field, streamed to the staging folder within the upload limit."""
+    visitor: Visitor = request.state.visitor
+    form = await read_form(
+        request,
+        genuine=visitor.genuine,
+        files_to=uploads.staging_folder(deps),
+        file_limit=request.app.state.portal.upload_limit,
+    )
+    staged = form.files.get("return")
+    if staged is None:
+        form.discard()
+        raise UsageError(missing)
+    return staged
+
+
 @router.post("/upload")
 async def upload(request: Request, signed_in: Submit) -> Response:
-    visitor: Visitor = request.state.visitor
     deps = _deps(request)
-    problem: str | None = None
     try:
-        form = await read_form(
-            request,
-            genuine=visitor.genuine,
-            files_to=uploads.staging_folder(deps),
-            file_limit=request.app.state.portal.upload_limit,
-        )
-        staged = form.files.get("return")
-        if staged is None:
-            form.discard()
-            problem = "Select your return (an Excel workbook, .xlsx)"
-        else:
-            received = await run_in_threadpool(uploads.receive, deps, signed_in.principal, staged)
-            assert received.id is not None
-            request.app.state.checker.submit(received.id)
-            return RedirectResponse(f"/uploads/{received.id}", status_code=303)
+        staged = await _return_sent(request, deps, "Select your return (an Excel workbook, .xlsx)")
+        received = await run_in_threadpool(uploads.receive, deps, signed_in.principal, staged)
+        assert received.id is not None
+        request.app.state.checker.submit(received.id)
+        return RedirectResponse(f"/uploads/{received.id}", status_code=303)
     except (FileTooLarge, FormRefused, UsageError, uploads.UploadBusy) as refused:
         problem = str(refused)
     busy = await run_in_threadpool(uploads.being_checked, deps, signed_in.principal)
@@ -190,33 +194,21 @@ def check_page(request: Request, signed_in: Checking) -> Response:
 
 @router.post("/check")
 async def check(request: Request, signed_in: Checking) -> Response:
-    visitor: Visitor = request.state.visitor
     deps = _deps(request)
-    problem: str | None = None
     try:
-        form = await read_form(
+        staged = await _return_sent(request, deps, "Select the file to check (an Excel workbook, .xlsx)")
+        result = await run_in_threadpool(uploads.check_only, deps, signed_in.principal, staged)
+        findings = portal.shown_from(result.findings)
+        return render(
             request,
-            genuine=visitor.genuine,
-            files_to=uploads.staging_folder(deps),
-            file_limit=request.app.state.portal.upload_limit,
+            "partner/check_result.html",
+            title="Check result",
+            result=result,
+            filename=staged.filename,
+            shown=findings[:FINDINGS_SHOWN],
+            more=max(0, len(findings) - FINDINGS_SHOWN),
+            counts={s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")},
         )
-        staged = form.files.get("return")
-        if staged is None:
-            form.discard()
-            problem = "Select the file to check (an Excel workbook, .xlsx)"
-        else:
-            result = await run_in_threadpool(uploads.check_only, deps, signed_in.principal, staged)
-            findings = portal.shown_from(result.findings)
-            return render(
-                request,
-                "partner/check_result.html",
-                title="Check result",
-                result=result,
-                filename=staged.filename,
-                shown=findings[:FINDINGS_SHOWN],
-                more=max(0, len(findings) - FINDINGS_SHOWN),
-                counts={s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")},
-            )
     except (FileTooLarge, FormRefused, UsageError) as refused:
         problem = str(refused)
     except AccessDenied:
