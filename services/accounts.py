@@ -157,7 +157,7 @@ def account_email_text(deps: Deps, row: Notification, address: str) -> str | Non
     if link.purpose == LinkPurpose.invitation:
         opening = (
             f"Dear {account.name},\n\nYou have been given an account for {alliance}'s returns portal "
-            f"({_role_words(account)}). Set your password to start:"
+            f"({_role_words(deps, account)}). Set your password to start:"
         )
     else:
         opening = (
@@ -170,9 +170,10 @@ def account_email_text(deps: Deps, row: Notification, address: str) -> str | Non
     )
 
 
-def _role_words(account: Account) -> str:
+def _role_words(deps: Deps, account: Account) -> str:
     if account.role == Role.partner:
-        return f"for {account.partner_id}"
+        partner = deps.contract.partner(account.partner_id or "")
+        return f"for {partner.name if partner else account.partner_id}"
     return {"officer": "alliance office", "board": "alliance board"}.get(account.role, account.role)
 
 
@@ -193,7 +194,8 @@ def invite(deps: Deps, *, email: str, name: str, role: str, partner_id: str | No
         if deps.contract.partner(partner_id) is None:
             raise UsageError(f"{partner_id} is not a partner id (partners: {', '.join(deps.contract.partner_ids)})")
     elif partner_id:
-        raise UsageError(f"an {kind.value}'s account acts for no partner: leave --partner out")
+        whose = "an officer's" if kind is Role.officer else "a board member's"
+        raise UsageError(f"{whose} account acts for no partner: leave --partner out")
     actor, now = by.who or "operator", deps.clock()
     try:
         with session_scope(deps.engine) as session:
