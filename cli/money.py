@@ -122,12 +122,34 @@ def period_unlock(
 
     from domain.access import recorded_name
     from domain.periods import Period
-    from services.payments import unlock_return
+    from services.locks import unlock_return
 
     deps = deps_for(workspace)
     by = recorded_name(allow("period unlock", workspace), by) or getpass.getuser()
     unlock_return(deps, Period.parse(period), partner_id=partner, reason=reason, by=by)
     typer.echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
+
+
+@period_app.command("send-back")
+def period_send_back(
+    period: PeriodOpt,
+    partner: Annotated[str, typer.Option("--partner", help="The partner id whose accepted return is sent back.")],
+    feedback: Annotated[str, typer.Option("--feedback", help="What is wrong and what to send instead.")],
+    workspace: WorkspaceOpt = Path("."),
+    by: Annotated[str | None, typer.Option("--by", help="The officer sending it back (default: your login).")] = None,
+) -> None:
+    """Send a partner's accepted return back with feedback: it stops counting until a corrected version comes."""
+    import getpass
+
+    from domain.access import recorded_name
+    from domain.periods import Period
+    from services.locks import send_back
+
+    deps = deps_for(workspace)
+    by = recorded_name(allow("period send-back", workspace), by) or getpass.getuser()
+    result = send_back(deps, Period.parse(period), partner_id=partner, feedback=feedback, by=by)
+    paid = "; the month's payment run was made again without it" if result.rerun else ""
+    typer.echo(f"{partner}'s return for {period} (version {result.submission.version}) was sent back{paid}")
 
 
 @checks_app.command("list")

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,10 @@ from cli.common import (
     deps_for,
     workspace_at,
 )
+
+if TYPE_CHECKING:
+    from domain.return_status import Rates
+    from services.status import Cell, Grid
 
 
 @app.command()
@@ -149,3 +153,59 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
         typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
     if not report.queued:
         typer.echo("no reminders due today")
+
+
+@app.command()
+def status(
+    workspace: WorkspaceOpt = Path("."),
+    period: Annotated[str | None, typer.Option("--period", help="One month, YYYY-MM.")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="A contract year (default: this one).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Who has returned what: each partner's return per month, with reporting and on-time rates."""
+    principal = allow("status", workspace)
+    from domain.errors import UsageError
+    from domain.periods import Period
+    from services.status import current_year, period_grid, returns_grid
+
+    if period is not None and year is not None:
+        raise UsageError("give --period or --year, not both")
+    deps = deps_for(workspace)
+    if period is not None:
+        grid = period_grid(deps, principal, period=Period.parse(period))
+    else:
+        grid = returns_grid(deps, principal, year=year if year is not None else current_year(deps))
+    if as_json:
+        typer.echo(json.dumps(grid.as_dict(), indent=2))
+        return
+    for line in _grid_lines(grid):
+        typer.echo(line)
+
+
+def _cell_words(cell: "Cell") -> str:
+    words = {"not yet due": "-", "sent back": f"back({cell.errors})"}.get(cell.standing.value, cell.standing.value)
+    return words + ("*" if cell.late and cell.standing.value in ("accepted", "locked", "submitted") else "")
+
+
+def _rate(rates: "Rates") -> str:
+    if rates.expected == 0:
+        return "nothing due yet"
+    return (
+        f"{rates.returned}/{rates.expected} returned ({rates.reporting_rate:.0%}), "
+        f"{rates.on_time} on time ({rates.on_time_rate:.0%})"
+    )
+
+
+def _grid_lines(grid: "Grid") -> list[str]:
+    width = max(len(p.id) for p in grid.partners) + 2
+    lines = [f"Contract year {grid.year}: {_rate(grid.overall)}", ""]
+    lines.append(" " * width + "".join(f"{str(p):<11}" for p in grid.periods) + "returned")
+    for partner in grid.partners:
+        cells = "".join(f"{_cell_words(grid.cells[(partner.id, p)]):<11}" for p in grid.periods)
+        lines.append(f"{partner.id:<{width}}{cells}{_rate(grid.by_partner[partner.id])}")
+    lines.append("")
+    for period in grid.periods:
+        lines.append(f"{period}: {_rate(grid.by_month[period])}")
+    lines.append("")
+    lines.append("* late; back(n): sent back with n errors; -: not yet due; locked: paid by an approved run")
+    return lines

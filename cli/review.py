@@ -118,6 +118,14 @@ def review_decide(
         via="cli",
     )
     record = result.record
+    if record is None:
+        assert result.confirmations is not None
+        confirmed = result.confirmations
+        typer.echo(
+            f"confirmation recorded ({', '.join(confirmed.members)}): the decision takes effect once "
+            f"{confirmed.needed - len(confirmed.members)} more board member(s) confirm the same decision"
+        )
+        return
     typer.echo(f"decision {record.id} {'recorded' if result.created else 'was already recorded'}: {record.kind}")
     for period in result.rerun_periods:
         typer.echo(f"  payment run for {period} posted again: the change is paid by adjustment")

@@ -42,6 +42,8 @@ PERMISSIONS: Mapping[str, frozenset[Role] | None] = {
     "payments approve": OFFICERS,
     "payments export": OFFICERS,
     "period unlock": OFFICERS,
+    "period send-back": OFFICERS,  # an accepted return back to its partner, with feedback
+    "status": OFFICERS,  # the returns grid: every partner's month, reporting and on-time rates
     "notifications": OFFICERS | PARTNERS,  # the outbox; a partner: only messages to its own channel
     "notifications send": OFFICERS,
     "notifications retry": OFFICERS,

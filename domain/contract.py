@@ -200,6 +200,8 @@ class Review(Frozen):
     )
     # Who is told when the board's decision is overdue: a Slack user id (U...) is mentioned, a name is written.
     board_chair: str = Field(default="Board chair", min_length=1)
+    # How many different board members must confirm the same step-down or withdrawal before it takes effect.
+    decision_quorum: int = Field(default=1, ge=1, le=12)
 
 
 class Deadlines(Frozen):
@@ -325,7 +327,9 @@ class Contract(Frozen):
         """A short hash of the contract's content: what a payment run was computed under."""
         # Who holds which role, what is published and how many claims are checked pay no one differently:
         # changing them must not make a new payment run version.
-        content = self.model_dump(mode="json", exclude=dict.fromkeys(NOT_PAYMENT_TERMS, True) | CONTACT_DETAILS)
+        content = self.model_dump(
+            mode="json", exclude=dict.fromkeys(NOT_PAYMENT_TERMS, True) | CONTACT_DETAILS | PROCEDURE
+        )
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -333,6 +337,8 @@ class Contract(Frozen):
 NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
 # How a partner is reached pays it no differently either (slack_channel predates this rule and stays covered).
 CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}}
+# How the board reaches a decision (not what it decides) pays no one differently.
+PROCEDURE: dict[str, Any] = {"review": {"decision_quorum"}}
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -308,6 +308,13 @@ CATALOGUE: dict[str, CodeSpec] = {
         "{column} achieved for {value} of participants this month; {expected} over your last {months} accepted months.",
         "Check the {column} column (e.g. Yes/No swapped or filled down); if the change is real, nothing to do.",
     ),
+    # After acceptance
+    "RETURN_SENT_BACK": CodeSpec(
+        Severity.error,
+        "The alliance office sent back a return it had accepted, with feedback (after a spot check or a query).",
+        "The alliance office sent this return back: {value}",
+        "Correct the return as the office asks and upload it again; until then it does not count for the month.",
+    ),
 }
 
 

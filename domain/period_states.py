@@ -20,10 +20,17 @@ class PeriodState(StrEnum):
 
 PERIOD_ORDER: tuple[PeriodState, ...] = (PeriodState.open, PeriodState.due, PeriodState.closed)
 
-# received -> accepted | rejected | quarantined (no partner to file it under); accepted -> superseded
-SUBMISSION_STATUSES: tuple[str, ...] = ("received", "accepted", "rejected", "quarantined", "superseded")
+# received -> accepted | rejected | quarantined (no partner to file it under); accepted -> superseded, or
+# sent_back (an officer sent it back with feedback: the partner corrects it and sends a new version)
+SUBMISSION_STATUSES: tuple[str, ...] = ("received", "accepted", "rejected", "quarantined", "superseded", "sent_back")
 SUBMISSION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
-    {("received", "accepted"), ("received", "rejected"), ("received", "quarantined"), ("accepted", "superseded")}
+    {
+        ("received", "accepted"),
+        ("received", "rejected"),
+        ("received", "quarantined"),
+        ("accepted", "superseded"),
+        ("accepted", "sent_back"),
+    }
 )
 
 

@@ -1,18 +1,19 @@
 """A partner's return for one period: where it stands and whether it came late.
 
 Per partner: awaiting (nothing yet, not due) or missing (nothing, due date passed); submitted
-(a version is being checked); accepted; rejected (the latest version was refused and none was
-accepted). Lateness is separate: the first version arrived after the due date, or nothing has
-arrived and the due date has passed.
+(a version is being checked); accepted; rejected (the latest version was refused, or an officer sent the
+accepted one back, and none was accepted since). Lateness is separate: the first version arrived after
+the due date, or nothing has arrived and the due date has passed.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 ACCEPTED_STATES = frozenset({"accepted", "superseded"})  # superseded: an older accepted version
-FILED_STATES = ACCEPTED_STATES | {"rejected", "received"}
+SENT_BACK = "sent_back"  # accepted, then sent back by an officer with feedback: no longer the month's return
+FILED_STATES = ACCEPTED_STATES | {"rejected", "received", SENT_BACK}
 
 
 class ReturnStatus(StrEnum):
@@ -55,9 +56,10 @@ def return_state(versions: Sequence[Version], *, due: datetime, now: datetime) -
         overdue = now > due
         return ReturnState(ReturnStatus.missing if overdue else ReturnStatus.awaiting, late=overdue)
     late = filed[0].late(due)
-    if any(v.status in ACCEPTED_STATES for v in filed):
+    judged = [v for v in filed if v.status in ACCEPTED_STATES or v.status == SENT_BACK]
+    if judged and judged[-1].status in ACCEPTED_STATES:
         return ReturnState(ReturnStatus.accepted, late)
-    if filed[-1].status == "rejected":
+    if filed[-1].status in ("rejected", SENT_BACK):
         return ReturnState(ReturnStatus.rejected, late)
     return ReturnState(ReturnStatus.submitted, late)
 
@@ -93,3 +95,50 @@ def month_standing(state: ReturnState, *, month_ended: bool, locked: bool) -> Mo
     if status is ReturnStatus.missing:
         return MonthStanding(Standing.overdue, True)
     return MonthStanding(Standing.due if month_ended else Standing.not_yet_due, False)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Reporting rates over cells of the returns grid, as DHIS2 counts them: expected returns (those whose due date
+    has passed, and any accepted before it), returned (accepted, locked included) and returned on time."""
+
+    expected: int
+    returned: int
+    on_time: int
+
+    @property
+    def reporting_rate(self) -> float | None:
+        return self.returned / self.expected if self.expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.expected if self.expected else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "expected": self.expected,
+            "returned": self.returned,
+            "on_time": self.on_time,
+            "reporting_rate": _rounded(self.reporting_rate),
+            "on_time_rate": _rounded(self.on_time_rate),
+        }
+
+
+RETURNED = frozenset({Standing.accepted, Standing.locked})
+
+
+def rates(cells: "Iterable[tuple[Standing, bool, bool]]") -> Rates:
+    """Rates over (standing, late, due date passed) of each cell."""
+    expected = returned = on_time = 0
+    for standing, late, due_passed in cells:
+        counted = standing in RETURNED
+        if not (due_passed or counted):
+            continue
+        expected += 1
+        returned += counted
+        on_time += counted and not late
+    return Rates(expected, returned, on_time)
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None

@@ -175,6 +175,10 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
             logger.warning("Board input for %s refused: %s", case.partner_id, refused)
             report.refused.append(f"{case.partner_id}: {refused}")
             continue
+        if result.record is None:  # a quorum is needed: asked again until enough members confirm
+            assert result.confirmations is not None
+            logger.info("Board confirmation for %s by %s", case.partner_id, ", ".join(result.confirmations.members))
+            continue
         report.decisions[case.partner_id] = result.record.kind
         logger.info("Board decision for %s: %s", case.partner_id, result.record.kind)
         return

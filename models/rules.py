@@ -5,8 +5,8 @@
 - A submission's status changes only as ``domain.period_states.SUBMISSION_TRANSITIONS`` allows.
 - A period's state only moves forward (open -> due -> closed).
 
-Triggers on SQLite and PostgreSQL, created by migration 0008; their messages say which rule
-refused the write, and ``models.db.session_scope`` turns them into ``domain.errors.IntegrityError``.
+Triggers on SQLite and PostgreSQL, created by migration 0008 (made again by 0011 for sent_back); their messages say
+which rule refused the write, and ``models.db.session_scope`` turns them into ``domain.errors.IntegrityError``.
 """
 
 from typing import Any
@@ -19,7 +19,8 @@ LOCKED_RULE = (
     "(alliance period unlock)"
 )
 STATUS_RULE = (
-    "a submission's status only goes received -> accepted, rejected or quarantined, and accepted -> superseded"
+    "a submission's status only goes received -> accepted, rejected or quarantined, and accepted -> superseded or "
+    "sent_back"
 )
 PERIOD_RULE = "a period's state only moves forward: open -> due -> closed"
 

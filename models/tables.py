@@ -42,7 +42,7 @@ class SubmissionBase(SQLModel):
     partner_id: str | None = Field(default=None, foreign_key="partner.id", index=True)
     period: str | None = Field(default=None, max_length=7, index=True)
     version: int | None = None
-    # received -> accepted | rejected | quarantined (no partner to file it under); accepted -> superseded
+    # received -> accepted | rejected | quarantined (no partner to file it under); accepted -> superseded | sent_back
     status: str = "received"
     on_time: bool | None = None
     row_count: int = 0
@@ -243,6 +243,21 @@ class BoardDecisionRecord(SQLModel, table=True):
     decided_at: datetime = Field(sa_column=_utc())
     via: str = Field(max_length=32)  # prefect-ui | cli
     reverses_id: int | None = Field(default=None, foreign_key="board_decision.id")
+
+
+class BoardConfirmation(SQLModel, table=True):
+    """One board member's confirmation of a proposed step-down or withdrawal, where the contract asks for more than
+    one (review.decision_quorum); the decision is recorded once that many different members confirm the same one."""
+
+    __tablename__ = "board_confirmation"
+    __table_args__ = (UniqueConstraint("case_id", "proposal", "member_key", name="uq_board_confirmation_member"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="review_case.id", index=True)
+    proposal: str = Field(max_length=64)  # "step_down/25/2027-06": what is confirmed
+    member: str  # who confirmed, as the account or the contract names them
+    member_key: str = Field(max_length=255)  # the same person however written
+    reason: str = Field(sa_type=Text)
+    confirmed_at: datetime = Field(sa_column=_utc())
 
 
 class AuditEntry(SQLModel, table=True):

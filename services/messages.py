@@ -95,6 +95,13 @@ def return_unlocked(*, partner_name: str, period: str, by: str, reason: str) -> 
     )
 
 
+def return_sent_back(*, partner_name: str, period: str, version: int, by: str, feedback: str) -> str:
+    return (
+        f"*{escape(partner_name)}*: your accepted return for *{period}* (version {version}) was sent back by "
+        f"{escape(by)}: {escape(feedback)} Please send a corrected return; until then it does not count for the month."
+    )
+
+
 def locked_return_received(*, partner_id: str, partner_name: str, period: str, filename: str) -> str:
     return (
         f"*{escape(partner_name)}* sent {code(filename)} for *{period}*, whose return is locked by an approved "

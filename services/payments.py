@@ -415,55 +415,6 @@ def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
         return ApprovalResult(run, by, new=True, locked=locked)
 
 
-def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, by: str) -> None:
-    """Re-open one partner's locked return for the period so that a correction can be accepted."""
-    partner = deps.contract.partner(partner_id)
-    if partner is None:
-        known = ", ".join(deps.contract.partner_ids)
-        raise UsageError(f"no partner {partner_id!r} in this contract; partners: {known}")
-    if not reason.strip():
-        raise UsageError("give the reason for unlocking: --reason TEXT (it is kept in the audit log)")
-    if not by.strip():
-        raise UsageError("say who unlocks the return: --by NAME")
-    by = authorise_person(deps.contract.roles, by, "period unlock")  # with roles: an officer
-    now = deps.clock()
-    with session_scope(deps.engine) as session:
-        if ledger.current_lock(session, period=str(period), partner_id=partner_id) is None:
-            raise UsageError(f"{partner_id}'s return for {period} is not locked: nothing to unlock")
-        event = ledger.add_lock_event(
-            session, period=str(period), partner_id=partner_id, action="unlock", by=by, reason=reason.strip(), at=now
-        )
-        append_audit(
-            session,
-            at=now,
-            actor=by,
-            action="return.unlocked",
-            subject=f"{partner_id}/{period}",
-            detail={"reason": reason.strip(), "event_id": event.id},
-        )
-        text = messages.return_unlocked(partner_name=partner.name, period=str(period), by=by, reason=reason.strip())
-        payload = {"period": str(period), "partner": partner_id}
-        key, officers = f"unlocked:{event.id}", deps.contract.alliance.officers_channel
-        outbox.tell_partner(
-            session,
-            partner,
-            dedup_key=f"{key}:{partner.slack_channel or partner.id}",
-            kind="return_unlocked",
-            at=now,
-            text=text,
-            payload=payload,
-        )
-        repo.enqueue(
-            session,
-            dedup_key=f"{key}:{officers}",
-            channel=officers,
-            kind="return_unlocked",
-            at=now,
-            text=text,
-            payload=payload,
-        )
-
-
 # --- Reports ------------------------------------------------------------------------------------
 
 

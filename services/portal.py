@@ -19,8 +19,8 @@ from domain.contract import Partner
 from domain.errors import NotFound, UsageError
 from domain.findings import CATALOGUE, Finding, Severity
 from domain.notifications import EMAIL
-from domain.periods import LONDON, Period, contract_month, due_date, london_date
-from domain.return_status import Standing, month_standing
+from domain.periods import LONDON, Period, contract_month, london_date
+from domain.return_status import Standing
 from integrations.spreadsheets.reader import read_return
 from integrations.spreadsheets.templates import build_template
 from models import ledger, repo, reviews
@@ -28,7 +28,7 @@ from models.db import read_scope
 from models.tables import FindingRecord, Notification, ReviewCase, ReviewRecord, Submission
 from services.deps import Deps
 from services.payments import statement_name
-from services.status import partner_returns
+from services.status import period_cells
 
 NOT_FOUND = "There is nothing here: the address may be mistyped, or it is not one of your organisation's"
 
@@ -86,32 +86,24 @@ def months(deps: Deps, principal: Principal) -> list[Month]:
     """Every month of the contract from its start to this one, newest first."""
     partner = own_partner(deps, principal, "portal returns")
     now = deps.clock()
-    today = london_date(now)
     start = deps.contract.alliance.start
     result = []
     with read_scope(deps.engine) as session:
         # Every month that has begun, and any later one something was already sent for (a simulated year).
         period = _last_month(deps, partner, session)
         while period >= start:
-            [entry] = [
-                r
-                for r in partner_returns(session, contract=deps.contract, period=period, now=now)
-                if r.partner.id == partner.id
-            ]
-            lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
-            locked = lock is not None and entry.accepted is not None
-            standing = month_standing(entry.state, month_ended=today > period.last_day, locked=locked)
-            shown = entry.shown
+            cells = period_cells(session, contract=deps.contract, period=period, now=now)
+            [cell] = [c for c in cells if c.partner_id == partner.id]
             result.append(
                 Month(
                     period=period,
                     label=month_label(period),
-                    standing=standing.standing,
-                    late=standing.late,
-                    due=day_words(due_date(period, deps.contract.deadlines.due_day)),
-                    versions=len(entry.versions),
-                    errors=shown.error_count if shown else 0,
-                    shown=shown.id if shown else None,
+                    standing=cell.standing,
+                    late=cell.late,
+                    due=day_words(cell.due),
+                    versions=cell.versions,
+                    errors=cell.errors,
+                    shown=cell.version_id,
                 )
             )
             period = period.plus(-1)

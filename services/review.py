@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlmodel import Session
 from domain import board
 from domain.access import Principal, authorise_impartial, authorise_person
 from domain.board import Decision, DecisionContext, DecisionKind
-from domain.contract import Contract
+from domain.contract import Contract, person_key
 from domain.errors import UsageError
 from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
 from domain.periods import LONDON, Period, format_day, london_date
@@ -35,7 +35,8 @@ from models import repo, reviews
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import BoardDecisionRecord, ReviewCase, ReviewRecord, ReviewReply
-from services import messages, outbox
+from services import board_quorum, messages, outbox
+from services.board_quorum import Confirmations
 from services.deps import Deps
 from services.payments import run_payments
 from services.spot_checks import withdrawn_rows_in
@@ -555,9 +556,10 @@ def _archive_reply(deps: Deps, year: int, partner_id: str, file: Path, name: str
 
 @dataclass(frozen=True)
 class DecisionResult:
-    record: BoardDecisionRecord
+    record: BoardDecisionRecord | None  # None: confirmed, waiting for more board members (review.decision_quorum)
     created: bool  # False: this very decision was already recorded (a resumed flow, a repeated command)
     rerun_periods: list[str]
+    confirmations: Confirmations | None = None  # where a quorum is needed: who has confirmed so far
 
 
 def decide(
@@ -566,20 +568,27 @@ def decide(
     year: int,
     partner_id: str,
     kind: str,
-    decided_by: str,
+    decided_by: "str | Principal",
     reason: str,
     step_down_percent: int | None = None,
     effective: str | None = None,
     via: str = "cli",
 ) -> DecisionResult:
-    """Record the board's decision (refused with every reason when it cannot stand) and apply its funding effect."""
+    """Record the board's decision (refused with every reason when it cannot stand) and apply its funding effect.
+    ``decided_by``: a signed-in account, or a name (with roles, a board member's). Where the contract asks for a
+    quorum, a step-down or withdrawal is recorded once enough different members have confirmed it."""
     contract = deps.contract
     try:
         decision_kind = DecisionKind(kind)
     except ValueError:
         options = ", ".join(k.value for k in DecisionKind)
         raise UsageError(f"decision {kind!r} is not one of {options}") from None
-    if decided_by.strip():  # with roles: only a board member decides (the Prefect form asks again otherwise)
+    member_key = ""
+    if isinstance(decided_by, Principal):
+        authorise_impartial(contract.roles, decided_by, partner_id)
+        member_key = f"account:{decided_by.account_id}"
+        decided_by = authorise_person(contract.roles, decided_by, "review decide")
+    elif decided_by.strip():  # with roles: only a board member decides (the Prefect form asks again otherwise)
         decided_by = authorise_person(contract.roles, decided_by, "review decide")
         authorise_impartial(contract.roles, decided_by, partner_id)
     decision = Decision(
@@ -590,6 +599,11 @@ def decide(
         decided_by=decided_by.strip(),
         reason=reason.strip(),
     )
+    if board_quorum.needs_quorum(deps, decision):
+        confirmed = _confirm(deps, year, decision, member_key or f"name:{person_key(decision.decided_by)}")
+        if not confirmed.complete:
+            return DecisionResult(None, created=False, rerun_periods=[], confirmations=confirmed)
+        decision = replace(decision, decided_by=" and ".join(confirmed.members), reason=confirmed.reason)
     try:
         record, from_period, created = _record_decision(deps, year, decision, via)
     except DatabaseIntegrityError:
@@ -607,6 +621,19 @@ def decide(
     # Also on a repeat: a re-run interrupted the first time is finished (posting the same inputs is a no-op).
     rerun = _rerun_payments(deps, from_period) if from_period else []
     return DecisionResult(record, created=created, rerun_periods=rerun)
+
+
+def _confirm(deps: Deps, year: int, decision: Decision, member_key: str) -> board_quorum.Confirmations:
+    """One member's confirmation, once the decision itself could stand (refused with every reason otherwise)."""
+    with session_scope(deps.engine) as session:
+        review, case = _flagged_case(session, contract=deps.contract, year=year, partner_id=decision.partner_id)
+        assert case.id is not None
+        decisions = reviews.decisions_of(session, case_id=case.id)
+        in_force = _step_down_in_force(decisions)
+        found = board.problems(decision, _context(session, deps.contract, review, decisions, in_force, deps.clock()))
+    if found:
+        raise UsageError("the board's decision was not recorded: " + "; ".join(found))
+    return board_quorum.confirm(deps, case_id=case.id, year=year, decision=decision, member_key=member_key)
 
 
 def _record_decision(

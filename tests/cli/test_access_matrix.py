@@ -68,6 +68,10 @@ MATRIX: dict[str, Case] = {
     "period unlock": Case(
         (*PERIOD, "--partner", "harbour-trust", "--reason", "r", "-w", "{ws}"), frozenset({OFFICER}), 2
     ),  # not locked: the draft was not approved
+    "period send-back": Case(
+        (*PERIOD, "--partner", "northfield-works", "--feedback", "f", "-w", "{ws}"), frozenset({OFFICER}), 2
+    ),  # northfield-works has no accepted return to send back
+    "status": Case((*PERIOD, "-w", "{ws}"), frozenset({OFFICER}), 0, "harbour-trust"),
     "notifications": Case(("-w", "{ws}"), frozenset({OFFICER, HARBOUR, CITY}), 0, "#"),
     "notifications send": Case(("-w", "{ws}"), frozenset({OFFICER}), 2),  # no SLACK_BOT_TOKEN here
     "notifications retry": Case(("-w", "{ws}"), frozenset({OFFICER}), 0, "queued again"),

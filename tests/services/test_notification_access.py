@@ -14,8 +14,9 @@ from models.db import session_scope
 from services.claims import report_duplicate_claims
 from services.demo import contract_yaml
 from services.deps import Deps, production_deps
+from services.locks import unlock_return
 from services.notifications import deliver_notifications
-from services.payments import approve_run, run_payments, unlock_return
+from services.payments import approve_run, run_payments
 from services.reminders import send_reminders
 from services.statements import write_statements
 from tests.helpers import OCTOBER, clean_rows, return_bytes

@@ -376,3 +376,41 @@ def test_a_reply_file_with_a_long_odd_name_is_archived(deps: Deps, tmp_path: Pat
     assert saved.filename == letter.name and saved.stored_path is not None
     stored = deps.workspace.root / saved.stored_path
     assert stored.read_bytes() == letter.read_bytes() and stored.suffix == ".pdf"
+
+
+def test_with_a_quorum_a_step_down_takes_effect_once_enough_different_members_confirm_it(
+    tmp_path: Path, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    deps = review_deps(tmp_path / "ws", clock)
+    deps = replace(
+        deps,
+        contract=deps.contract.model_copy(
+            update={"review": deps.contract.review.model_copy(update={"decision_quorum": 2})}
+        ),
+    )
+    assert deps.contract.review.decision_quorum == 2
+    seed_year(deps, quality={WEAK: 0.6})
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+
+    first = decide_step_down(deps, decided_by="Ann Chair")
+    again = decide_step_down(deps, decided_by="ann chair")  # the same member again: counted once
+    other = decide_step_down(deps, decided_by="Bo Member", step_down_percent=50)  # a different decision
+    assert first.record is None and again.record is None and other.record is None
+    assert first.confirmations is not None and first.confirmations.members == ["Ann Chair"]
+    assert again.confirmations is not None and again.confirmations.members == ["Ann Chair"]
+    with session_scope(deps.engine) as session:
+        assert list(session.exec(select(FundingAdjustment))) == []
+
+    confirmed = decide_step_down(deps, decided_by="Bo Member", reason="Agreed.")
+
+    assert confirmed.created and confirmed.record is not None
+    assert confirmed.record.decided_by == "Ann Chair and Bo Member" and confirmed.record.step_down_percent == 25
+    with session_scope(deps.engine) as session:
+        assert len(list(session.exec(select(FundingAdjustment)))) == 1
+        actions = [e.action for e in session.exec(select(AuditEntry))]
+    assert actions.count("review.board_confirmation") == 3 and actions.count("review.board_decision") == 1
+    with pytest.raises(UsageError, match="one of 10, 25, 50, 100"):
+        decide_step_down(deps, decided_by="Cy Member", step_down_percent=33)  # refused before it is counted

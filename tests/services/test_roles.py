@@ -13,7 +13,8 @@ from models import reviews
 from models.db import session_scope
 from services import review
 from services.deps import Deps
-from services.payments import approve_run, unlock_return
+from services.locks import unlock_return
+from services.payments import approve_run
 from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, review_deps, seed_year
 
 AFTER_REPLY = REVIEW_AT + timedelta(days=15)

@@ -58,3 +58,36 @@ def test_before_the_due_date_nothing_received_is_awaiting(engine: Engine, contra
         "harbour-trust": ("awaiting", "not yet due"),
         "northfield-works": ("awaiting", "not yet due"),
     }
+
+
+def test_the_year_grid_counts_expected_returned_and_on_time_per_month_and_partner(
+    engine: Engine, contract: Contract
+) -> None:
+    from services.status import year_grid
+
+    september = Period(2026, 9)
+    store(engine, contract, "harbour-trust", period="2026-09", status="accepted", at=BEFORE_DUE, on_time=True)
+    store(engine, contract, "city-mind", period="2026-09", status="accepted", at=AFTER_DUE, on_time=False)
+    store(engine, contract, "harbour-trust", status="rejected", at=BEFORE_DUE, errors=3)
+    store(engine, contract, "city-mind", status="accepted", at=BEFORE_DUE)
+    with session_scope(engine) as session:
+        grid = year_grid(
+            session, contract=contract, periods=[september, OCTOBER, Period(2026, 11)], year=1, now=AFTER_DUE
+        )
+    words = {(p, str(m)): grid.cells[(p, m)].standing.value for p, m in grid.cells}
+    assert words[("harbour-trust", "2026-10")] == "sent back" and grid.cells[("harbour-trust", OCTOBER)].errors == 3
+    assert words[("northfield-works", "2026-09")] == "overdue"
+    assert words[("city-mind", "2026-11")] == "not yet due"
+    assert grid.by_month[september].as_dict() == {
+        "expected": 3,
+        "returned": 2,
+        "on_time": 1,
+        "reporting_rate": 0.6667,
+        "on_time_rate": 0.3333,
+    }
+    assert (grid.by_month[OCTOBER].expected, grid.by_month[OCTOBER].returned) == (3, 1)
+    assert grid.by_month[Period(2026, 11)].expected == 0  # nothing due yet: no rate
+    assert grid.by_month[Period(2026, 11)].reporting_rate is None
+    city = grid.by_partner["city-mind"]
+    assert (city.expected, city.returned, city.on_time) == (2, 2, 1)
+    assert (grid.overall.expected, grid.overall.returned) == (6, 3)
