@@ -73,6 +73,7 @@ PAGES: Mapping[str, frozenset[Role]] = {
     "portal submit": PARTNERS,  # upload a return: filed exactly as an inbox file from its folder
     "portal statements": PARTNERS,  # its payment statements
     "portal review": PARTNERS,  # a review's notice and evidence pack, when it is flagged
+    "board review": BOARD | OFFICERS,  # the year's review, each flagged partner's evidence and replies
 }
 
 _LIST = {Role.officer: "roles.officers", Role.board: "roles.board", Role.partner: "roles.partners"}

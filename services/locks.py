@@ -27,7 +27,7 @@ SENT_BACK_CODE = "RETURN_SENT_BACK"
 FEEDBACK_LIMIT = 2000  # characters of an officer's feedback
 
 
-def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, by: str) -> None:
+def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, by: "str | Principal") -> None:
     """Re-open one partner's locked return for the period so that a correction can be accepted."""
     partner = deps.contract.partner(partner_id)
     if partner is None:
@@ -35,7 +35,7 @@ def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, b
         raise UsageError(f"no partner {partner_id!r} in this contract; partners: {known}")
     if not reason.strip():
         raise UsageError("give the reason for unlocking: --reason TEXT (it is kept in the audit log)")
-    if not by.strip():
+    if isinstance(by, str) and not by.strip():
         raise UsageError("say who unlocks the return: --by NAME")
     by = authorise_person(deps.contract.roles, by, "period unlock")  # with roles: an officer
     now = deps.clock()

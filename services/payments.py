@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
-from domain.access import authorise_person
+from domain.access import Principal, authorise_person
 from domain.contract import Contract
 from domain.errors import IntegrityError, UsageError
 from domain.payments import (
@@ -360,12 +360,12 @@ class ApprovalResult:
     locked: list[str]  # partners whose returns this approval locked
 
 
-def approve_run(deps: Deps, period: Period, *, by: str) -> ApprovalResult:
-    """An officer approves the period's latest run: it becomes payable and the returns it paid are locked."""
-    by = by.strip()
-    if not by:
+def approve_run(deps: Deps, period: Period, *, by: "str | Principal") -> ApprovalResult:
+    """An officer approves the period's latest run: it becomes payable and the returns it paid are locked.
+    ``by``: a signed-in account, or a name (with roles, an officer's)."""
+    if isinstance(by, str) and not by.strip():
         raise UsageError("say who approves the run: --by NAME")
-    by = authorise_person(deps.contract.roles, by, "payments approve")  # with roles: an officer
+    by = authorise_person(deps.contract.roles, by.strip() if isinstance(by, str) else by, "payments approve")
     now = deps.clock()
     with session_scope(deps.engine) as session:
         ledger.serialise_period(session, period=str(period))

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
-from domain.access import authorise_impartial, authorise_person
+from domain.access import Principal, authorise_impartial, authorise_person
 from domain.contract import Contract
 from domain.errors import IntegrityError, UsageError
 from domain.periods import Period
@@ -183,7 +183,7 @@ def record_check(
     participant_id: str,
     measure: str,
     result: str,
-    by: str,
+    by: "str | Principal",
     reason: str = "",
 ) -> CheckRecorded:
     """An officer's finding on a claim drawn: ``verified``, or ``not_verified`` (withdrawn, the partner told)."""
@@ -198,10 +198,10 @@ def record_check(
     reason = reason.strip()
     if outcome is Result.not_verified and not reason:
         raise UsageError("say why the claim could not be verified: --reason TEXT (the partner is told, it is audited)")
-    if not by.strip():
+    if isinstance(by, str) and not by.strip():
         raise UsageError("say who checked the claim: --by NAME")
-    by = authorise_person(contract.roles, by.strip(), "checks record")
     authorise_impartial(contract.roles, by, partner_id, task="check its claims", instead="officer")
+    by = authorise_person(contract.roles, by.strip() if isinstance(by, str) else by, "checks record")
     try:
         return _record(deps, period, partner_id, Claim(participant_id.strip(), measure.strip()), outcome, by, reason)
     except DatabaseIntegrityError:

@@ -196,11 +196,13 @@ def create_app(
         return response
 
     _handlers(app)
-    from web.routes import account, home, partner
+    from web.routes import account, board, home, office, partner
 
     app.include_router(account.router)
     app.include_router(home.router)
     app.include_router(partner.router)
+    app.include_router(office.router)
+    app.include_router(board.router)
     return app
 
 

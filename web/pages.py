@@ -42,7 +42,7 @@ ENVIRONMENT.filters["when"] = _when
 
 
 def navigation(request: Request, visitor: Visitor) -> list[dict[str, Any]]:
-    """The service navigation for the visitor's role (the portal's partner pages, for now)."""
+    """The service navigation for the visitor's role."""
     signed_in = visitor.signed_in
     if signed_in is None:
         return []
@@ -59,8 +59,18 @@ def navigation(request: Request, visitor: Visitor) -> list[dict[str, Any]]:
         ]
     else:
         items.append(("/home", "Home", "/home"))
-        if may(signed_in.principal, "notifications"):
-            items.append(("/messages", "Messages", "/messages"))
+        principal = signed_in.principal
+        for action, href, text in (
+            ("status", "/office/returns", "Returns"),
+            ("payments approve", "/office/payments", "Payments"),
+            ("checks list", "/office/checks", "Spot checks"),
+            ("board review", "/board/review", "Review"),
+            ("users list", "/office/accounts", "Accounts"),
+            ("notifications retry", "/office/outbox", "Outbox"),
+            ("audit verify", "/office/audit", "Audit"),
+        ):
+            if may(principal, action):
+                items.append((href, text, href))
     return [
         {"href": href, "text": text, "active": bool(prefix and path.startswith(prefix))} for href, text, prefix in items
     ]

@@ -212,6 +212,7 @@ def flag_for_review(deps: Deps, partner_id: str, year: int = 1) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pack = folder / f"{partner_id}-review-{year}.xlsx"
     pack.write_bytes(b"evidence pack of " + partner_id.encode())
+    (folder / "funnel.png").write_bytes(b"\x89PNG\r\n\x1a\n funnel of year " + str(year).encode())
     now = deps.clock()
     with session_scope(deps.engine) as session:
         review = ReviewRecord(

@@ -74,6 +74,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "period": "2026-10",
         "version_number": "1",
         "year": "1",
+        "partner_id": "harbour-trust",  # flagged in year 1: its case is the board's to see
         "token": "1.not-a-genuine-signature",
     }
     visitors = {
@@ -170,7 +171,8 @@ def test_every_route_answers_every_visitor_as_domain_access_says_and_leaks_nothi
             wrong.append(
                 f"{method} {url} as {who}: {response.status_code}, expected {expected(route, method, who, world)}"
             )
-        outsider = who in ("signed out", "city")  # officers and the board see every partner's (domain.access)
+        # Officers see every partner's returns (domain.access); the board sees the review's figures, not the returns.
+        outsider = who in ("signed out", "city", "board")
         if outsider and (SECRET_NAME in response.text or f"{SECRET_IDS}0" in response.text):
             leaks.append(f"{method} {url} as {who}")
     print(f"access matrix: {tried} route x method x visitor pairs tried, {len(leaks)} leaks")
@@ -186,6 +188,8 @@ def test_another_partners_object_is_answered_exactly_as_one_that_does_not_exist(
         names = set(re.findall(r"{(\w+)}", route.path))
         if "GET" not in route.methods or not names & OWNED or "{token}" in route.path:
             continue
+        if route.path.startswith(("/office/", "/board/")):
+            continue  # not a partner's page at all: refused (403) by role, in the matrix above
         theirs = city.get(url_for(route, world.objects), follow_redirects=False)
         made_up = city.get(url_for(route, {**world.objects, **{n: str(UNKNOWN) for n in names & OWNED}}))
         assert (theirs.status_code, theirs.text) == (made_up.status_code, made_up.text), route.path
@@ -208,6 +212,19 @@ def test_the_owner_sees_its_objects(world: World) -> None:
     assert harbour.get("/review/1/evidence").content == b"evidence pack of harbour-trust"
     city = world.visitors["city"]
     assert city.get("/statements/2026-10/v1").content != harbour.get("/statements/2026-10/v1").content  # each its own
+
+
+def test_the_board_sees_the_cases_it_decides_and_nothing_of_partners_under_no_review(world: World) -> None:
+    board, officer = world.visitors["board"], world.visitors["officer"]
+    assert board.get("/board/review/1/harbour-trust").status_code == 200
+    assert board.get("/board/review/1/harbour-trust/evidence").content == b"evidence pack of harbour-trust"
+    for path in ("/board/review/1/city-mind", "/board/review/1/city-mind/evidence", "/board/review/2/harbour-trust"):
+        theirs, made_up = board.get(path), board.get(path.replace("city-mind", "no-such-partner").replace("/2/", "/9/"))
+        assert (theirs.status_code, theirs.text) == (404, made_up.text)
+    assert board.get("/office/payments/2026-10").status_code == 200  # payments show: the board sees what is paid
+    for path in ("/office/returns", f"/office/versions/{world.submission_ids[0]}", "/office/checks/2026-10"):
+        assert board.get(path).status_code == 403  # the returns are the office's
+        assert officer.get(path).status_code == 200
 
 
 def test_signing_out_is_refused_without_a_session_and_ends_one_with_it(world: World, tmp_path: Path) -> None:

@@ -1,0 +1,211 @@
+"""What the officers' and the board's pages show, on the same rules as the commands: a payment run with what changed,
+the spot checks of a period, the outbox, the audit chain, the review's cases. Each function authorises the action the
+matching command needs (domain.access) and returns data; the pages decide nothing."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from domain.access import Principal, authorise
+from domain.errors import NotFound, UsageError
+from domain.periods import Period
+from domain.review import Standing
+from models import checks, ledger, repo, reviews
+from models.audit import verify_chain
+from models.db import read_scope, session_scope
+from models.tables import BoardDecisionRecord, Notification, ReviewCase, ReviewRecord, ReviewReply
+from services import board_quorum
+from services.deps import Deps
+from services.payments import _what_changed, payment_report, posted_runs
+from services.spot_checks import checks_table
+from services.status import Cell, period_cells
+
+NOTHING_HERE = "There is nothing here: the address may be mistyped"
+
+
+def period_of(text: str) -> Period:
+    """A period from an address: anything that is not one is "not found"."""
+    try:
+        return Period.parse(text)
+    except UsageError:
+        raise NotFound(NOTHING_HERE) from None
+
+
+# --- A payment run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerLines:
+    partner: str
+    name: str
+    core_pence: int
+    outcome_pence: int
+    adjustment_pence: int
+    total_pence: int
+    before_pence: int | None  # the previous version's total for the partner (None: the first version)
+    cell: Cell  # the partner's return for the month
+
+
+@dataclass(frozen=True)
+class RunView:
+    period: Period
+    report: dict[str, Any]  # as `alliance payments show --json`
+    partners: list[PartnerLines]
+    changed: str | None  # what differs from the previous version's inputs, in words
+    not_returned: list[str]  # partners' names with no accepted return
+    approvable: bool
+
+
+def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
+    authorise(principal, "payments show")
+    with read_scope(deps.engine) as session:
+        try:
+            report = payment_report(session, contract=deps.contract, period=period)
+        except UsageError:
+            raise NotFound(f"There is no payment run for {period} yet: the monthly cycle makes it") from None
+        states = posted_runs(session, period=period)
+        before: dict[str, int] | None = None
+        changed = None
+        if len(states) > 1:
+            previous = states[-2].run
+            assert previous.id is not None
+            before = {}
+            for line in repo.lines_of(session, run_id=previous.id):
+                before[line.partner_id] = before.get(line.partner_id, 0) + line.amount_pence
+            changed = _what_changed(json.loads(previous.inputs), json.loads(states[-1].run.inputs))
+        now = deps.clock()
+        cells = {c.partner_id: c for c in period_cells(session, contract=deps.contract, period=period, now=now)}
+    partners = [
+        PartnerLines(
+            partner=p["partner"],
+            name=p["name"],
+            core_pence=p["core_pence"],
+            outcome_pence=p["outcome_pence"],
+            adjustment_pence=p["adjustment_pence"],
+            total_pence=p["total_pence"],
+            before_pence=None if before is None else before.get(p["partner"], 0),
+            cell=cells[p["partner"]],
+        )
+        for p in report["partners"]
+    ]
+    not_returned = [p.name for p in partners if p.cell.accepted_version is None]
+    return RunView(period, report, partners, changed, not_returned, approvable=report["status"] == "draft")
+
+
+def paid_periods(deps: Deps, principal: Principal) -> list[tuple[str, str, int]]:
+    """(period, status of its latest version, version), newest first."""
+    authorise(principal, "payments show")
+    with read_scope(deps.engine) as session:
+        found = []
+        for period in sorted(repo.periods_with_runs(session), reverse=True):
+            state = ledger.run_states(session, period=period)[-1]
+            found.append((period, state.status, state.run.version))
+    return found
+
+
+# --- Spot checks -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodChecks:
+    claims: list[dict[str, object]]  # as `alliance checks list --json`
+    risks: dict[str, list[str]]  # partner -> why its sample is as large as it is
+
+
+def checks_of(deps: Deps, principal: Principal, period: Period) -> PeriodChecks:
+    authorise(principal, "checks list")
+    with read_scope(deps.engine) as session:
+        claims = checks_table(session, periods=[period])
+        risks: dict[str, list[str]] = {}
+        for draw in checks.draws_in(session, periods=[str(period)]):
+            risks.setdefault(draw.partner_id, []).extend(f"{risk}: {why}" for risk, why in json.loads(draw.risks))
+    return PeriodChecks(claims, risks)
+
+
+# --- The outbox and the audit chain --------------------------------------------------------------
+
+
+def outbox(deps: Deps, principal: Principal) -> dict[str, list[Notification]]:
+    authorise(principal, "notifications")
+    with read_scope(deps.engine) as session:
+        return {status: repo.notifications(session, status=status)[-200:] for status in ("pending", "failed")}
+
+
+def retry_failed(deps: Deps, principal: Principal) -> list[int]:
+    authorise(principal, "notifications retry")
+    with session_scope(deps.engine) as session:
+        return repo.requeue_failed(session)
+
+
+def audit_check(deps: Deps, principal: Principal) -> Any:
+    authorise(principal, "audit verify")
+    with read_scope(deps.engine) as session:
+        return verify_chain(session)
+
+
+# --- The board's review ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseView:
+    review: ReviewRecord
+    case: ReviewCase
+    name: str
+    replies: list[ReviewReply]
+    decisions: list[BoardDecisionRecord]
+    pending: list[board_quorum.Confirmations]
+    evidence: Path | None
+
+
+def review_of(deps: Deps, principal: Principal, year: int) -> tuple[ReviewRecord, list[ReviewCase]]:
+    authorise(principal, "board review")
+    with read_scope(deps.engine) as session:
+        review = reviews.review_of(session, year=year)
+        if review is None or review.id is None:
+            raise NotFound(f"There is no review of contract year {year} yet")
+        return review, reviews.cases_of(session, review_id=review.id)
+
+
+def case_of(deps: Deps, principal: Principal, year: int, partner_id: str) -> CaseView:
+    """A flagged partner's case; any other partner's (or none) is "not found": the board sees the cases it decides."""
+    review, cases = review_of(deps, principal, year)
+    case = next((c for c in cases if c.partner_id == partner_id and c.standing == Standing.flagged), None)
+    if case is None or case.id is None:
+        raise NotFound(NOTHING_HERE)
+    with read_scope(deps.engine) as session:
+        replies = reviews.replies_of(session, case_id=case.id)
+        decisions = reviews.decisions_of(session, case_id=case.id)
+        pending = board_quorum.pending(session, case_id=case.id, needed=deps.contract.review.decision_quorum)
+    partner = deps.contract.partner(partner_id)
+    evidence = deps.workspace.reviews_dir / str(year) / case.evidence_path if case.evidence_path else None
+    return CaseView(
+        review,
+        case,
+        partner.name if partner else partner_id,
+        replies,
+        decisions,
+        pending if not decisions else [],
+        evidence if evidence is not None and evidence.is_file() else None,
+    )
+
+
+def latest_checked_period(deps: Deps, principal: Principal) -> Period:
+    authorise(principal, "checks list")
+    from domain.periods import latest_due_period
+    from models.tables import SpotCheckDraw
+
+    with read_scope(deps.engine) as session:
+        from sqlmodel import func, select
+
+        latest = session.exec(select(func.max(SpotCheckDraw.period))).one()
+    return Period.parse(latest) if latest else latest_due_period(deps.clock(), deps.contract.deadlines.due_day)
+
+
+def latest_review_year(deps: Deps, principal: Principal) -> int | None:
+    authorise(principal, "board review")
+    from sqlmodel import func, select
+
+    with read_scope(deps.engine) as session:
+        year = session.exec(select(func.max(ReviewRecord.year))).one()
+    return int(year) if year is not None else None

@@ -1,0 +1,337 @@
+"""The alliance office's pages: the returns grid, a version's findings, sending back and unlocking, a payment run
+and its approval, spot checks, accounts, the outbox and the audit chain. Each route needs the action its command
+needs (domain.access), and calls the service the command calls."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from domain.errors import AccessDenied, NotFound, UsageError
+from services import accounts, office, portal
+from services.accounts import SignedIn
+from services.finance_export import export_csv
+from services.locks import send_back, unlock_return
+from services.payments import approve_run
+from services.spot_checks import record_check
+from services.status import current_year, returns_grid
+from web.access import Require
+from web.forms import read_form
+from web.pages import render
+from web.security import Visitor
+
+router = APIRouter(prefix="/office")
+Id = Annotated[int, Path(ge=1, le=2**62)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _deps(request: Request) -> Any:
+    return request.app.state.deps()
+
+
+async def _form(request: Request) -> Any:
+    visitor: Visitor = request.state.visitor
+    return await read_form(request, genuine=visitor.genuine)
+
+
+def _back(path: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?done={done}", status_code=303)
+
+
+# --- Returns -------------------------------------------------------------------------------------
+
+
+@router.get("/returns")
+def grid_page(
+    request: Request, signed_in: Annotated[SignedIn, Depends(Require("status"))], year: int | None = None
+) -> Response:
+    deps = _deps(request)
+    shown = year if year is not None and 1 <= year <= 100 else current_year(deps)
+    grid = returns_grid(deps, signed_in.principal, year=shown)
+    return render(request, "office/grid.html", title=f"Returns, contract year {shown}", grid=grid)
+
+
+def _version_page(request: Request, signed_in: SignedIn, submission_id: int, **extra: Any) -> Response:
+    deps = _deps(request)
+    detail = portal.version(deps, signed_in.principal, submission_id)
+    submission = detail.submission
+    name = deps.contract.partner(submission.partner_id or "")
+    who = name.name if name else submission.partner_id
+    title = f"{who}: {portal.month_label_of(submission.period)}, version {submission.version}"
+    return render(
+        request,
+        "office/version.html",
+        title=title,
+        detail=detail,
+        shown=detail.findings[:500],
+        more=max(0, len(detail.findings) - 500),
+        locked=_locked(deps, submission),
+        status=extra.pop("status", 200),
+        **extra,
+    )
+
+
+def _locked(deps: Any, submission: Any) -> bool:
+    from models import ledger
+    from models.db import read_scope
+
+    with read_scope(deps.engine) as session:
+        return ledger.current_lock(session, period=submission.period, partner_id=submission.partner_id) is not None
+
+
+@router.get("/versions/{submission_id}")
+def version_page(
+    request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("status"))]
+) -> Response:
+    return _version_page(request, signed_in, submission_id)
+
+
+@router.get("/versions/{submission_id}/feedback")
+def feedback_file(
+    request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("status"))]
+) -> Response:
+    path = portal.feedback_file(_deps(request), signed_in.principal, submission_id)
+    return FileResponse(path, media_type=XLSX, filename=path.name)
+
+
+@router.post("/versions/{submission_id}/send-back")
+async def send_back_version(
+    request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("period send-back"))]
+) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    submission = await run_in_threadpool(portal.own_submission, deps, signed_in.principal, submission_id)
+    try:
+        await run_in_threadpool(
+            lambda: send_back(
+                deps,
+                office.period_of(submission.period or ""),
+                partner_id=submission.partner_id or "",
+                feedback=form.get("feedback"),
+                by=signed_in.principal,
+            )
+        )
+    except UsageError as refused:
+        return _version_page(
+            request, signed_in, submission_id, status=400, errors=[{"text": str(refused), "href": "#feedback"}]
+        )
+    return _back(f"/office/versions/{submission_id}", "sent-back")
+
+
+@router.post("/versions/{submission_id}/unlock")
+async def unlock_version(
+    request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("period unlock"))]
+) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    submission = await run_in_threadpool(portal.own_submission, deps, signed_in.principal, submission_id)
+    try:
+        await run_in_threadpool(
+            lambda: unlock_return(
+                deps,
+                office.period_of(submission.period or ""),
+                partner_id=submission.partner_id or "",
+                reason=form.get("reason"),
+                by=signed_in.principal,
+            )
+        )
+    except UsageError as refused:
+        return _version_page(
+            request, signed_in, submission_id, status=400, errors=[{"text": str(refused), "href": "#reason"}]
+        )
+    return _back(f"/office/versions/{submission_id}", "unlocked")
+
+
+# --- Payments ------------------------------------------------------------------------------------
+
+
+@router.get("/payments")
+def payments_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("payments show"))]) -> Response:
+    runs = office.paid_periods(_deps(request), signed_in.principal)
+    return render(request, "office/payments.html", title="Payment runs", runs=runs)
+
+
+def _run_page(request: Request, signed_in: SignedIn, period: str, **extra: Any) -> Response:
+    view = office.run_view(_deps(request), signed_in.principal, office.period_of(period))
+    return render(
+        request, "office/run.html", title=f"Payment run for {portal.month_label(view.period)}", view=view, **extra
+    )
+
+
+@router.get("/payments/{period}")
+def run_page(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments show"))]
+) -> Response:
+    return _run_page(request, signed_in, period)
+
+
+@router.post("/payments/{period}/approve")
+async def approve(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments approve"))]
+) -> Response:
+    deps = _deps(request)
+    await _form(request)
+    wanted = office.period_of(period)
+    try:
+        await run_in_threadpool(lambda: approve_run(deps, wanted, by=signed_in.principal))
+    except UsageError as refused:
+        problem = str(refused)
+        response = await run_in_threadpool(
+            lambda: _run_page(request, signed_in, period, errors=[{"text": problem, "href": "#approve"}])
+        )
+        response.status_code = 400
+        return response
+    return _back(f"/office/payments/{period}", "approved")
+
+
+@router.get("/payments/{period}/export")
+def export(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments export"))]
+) -> Response:
+    from models.db import read_scope
+
+    deps = _deps(request)
+    wanted = office.period_of(period)
+    with read_scope(deps.engine) as session:
+        text, _ = export_csv(session, contract=deps.contract, period=wanted)
+    name = f"payments-{wanted}.csv"
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --- Spot checks ---------------------------------------------------------------------------------
+
+
+def _checks_page(request: Request, signed_in: SignedIn, period: str, **extra: Any) -> Response:
+    wanted = office.period_of(period)
+    claims = office.checks_of(_deps(request), signed_in.principal, wanted)
+    return render(
+        request,
+        "office/checks.html",
+        title=f"Spot checks, {portal.month_label(wanted)}",
+        claims=claims,
+        period=str(wanted),
+        **extra,
+    )
+
+
+@router.get("/checks/{period}")
+def checks_page(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("checks list"))]
+) -> Response:
+    return _checks_page(request, signed_in, period)
+
+
+@router.post("/checks/{period}")
+async def record(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("checks record"))]
+) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    wanted = office.period_of(period)
+    try:
+        await run_in_threadpool(
+            lambda: record_check(
+                deps,
+                period=wanted,
+                partner_id=form.get("partner"),
+                participant_id=form.get("participant_id"),
+                measure=form.get("measure"),
+                result=form.get("result"),
+                by=signed_in.principal,
+                reason=form.get("reason"),
+            )
+        )
+    except (UsageError, AccessDenied) as refused:
+        problem = str(refused)
+        response = await run_in_threadpool(
+            lambda: _checks_page(request, signed_in, period, errors=[{"text": problem, "href": "#claims"}])
+        )
+        response.status_code = 400
+        return response
+    return _back(f"/office/checks/{period}", "recorded")
+
+
+# --- Accounts, the outbox, the audit chain ------------------------------------------------------
+
+
+def _accounts_page(request: Request, signed_in: SignedIn, **extra: Any) -> Response:
+    deps = _deps(request)
+    found = accounts.list_accounts(deps, by=signed_in.principal)
+    return render(
+        request, "office/accounts.html", title="Accounts", accounts=found, partners=deps.contract.partners, **extra
+    )
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("users list"))]) -> Response:
+    return _accounts_page(request, signed_in)
+
+
+@router.post("/accounts/invite")
+async def invite(request: Request, signed_in: Annotated[SignedIn, Depends(Require("users invite"))]) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    try:
+        await run_in_threadpool(
+            lambda: accounts.invite(
+                deps,
+                email=form.get("email"),
+                name=form.get("name"),
+                role=form.get("role"),
+                partner_id=form.get("partner") or None,
+                by=signed_in.principal,
+            )
+        )
+    except UsageError as refused:
+        problem = str(refused)
+        response = await run_in_threadpool(
+            lambda: _accounts_page(request, signed_in, errors=[{"text": problem, "href": "#email"}], form=form)
+        )
+        response.status_code = 400
+        return response
+    return _back("/office/accounts", "invited")
+
+
+@router.post("/accounts/disable")
+async def disable(request: Request, signed_in: Annotated[SignedIn, Depends(Require("users disable"))]) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    try:
+        await run_in_threadpool(lambda: accounts.disable(deps, email=form.get("email"), by=signed_in.principal))
+    except (UsageError, NotFound) as refused:
+        problem = str(refused)
+        response = await run_in_threadpool(
+            lambda: _accounts_page(request, signed_in, errors=[{"text": problem, "href": "#accounts"}])
+        )
+        response.status_code = 400
+        return response
+    return _back("/office/accounts", "disabled")
+
+
+@router.get("/outbox")
+def outbox_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("notifications retry"))]) -> Response:
+    """Every partner's messages waiting or failed: the office's (a partner's own are on its Messages page)."""
+    queued = office.outbox(_deps(request), signed_in.principal)
+    return render(request, "office/outbox.html", title="Outbox", queued=queued)
+
+
+@router.post("/outbox/retry")
+async def retry(request: Request, signed_in: Annotated[SignedIn, Depends(Require("notifications retry"))]) -> Response:
+    await _form(request)
+    await run_in_threadpool(office.retry_failed, _deps(request), signed_in.principal)
+    return _back("/office/outbox", "retried")
+
+
+@router.get("/audit")
+def audit_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("audit verify"))]) -> Response:
+    check = office.audit_check(_deps(request), signed_in.principal)
+    return render(request, "office/audit.html", title="Audit log", check=check)
+
+
+@router.get("/checks")
+def checks_index(request: Request, signed_in: Annotated[SignedIn, Depends(Require("checks list"))]) -> Response:
+    """The latest month with claims drawn (else the latest whose returns were due)."""
+    period = office.latest_checked_period(_deps(request), signed_in.principal)
+    return RedirectResponse(f"/office/checks/{period}", status_code=303)
