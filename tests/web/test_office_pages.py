@@ -1,0 +1,84 @@
+"""The office's and the board's pages do what their commands do, with the signed-in person recorded as acting."""
+
+import json
+import re
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from models.db import session_scope
+from models.tables import AuditEntry, BoardDecisionRecord
+from services.status import period_grid
+from tests.web.conftest import BOARD, HARBOUR, OFFICER, OPERATOR, Portal, flag_for_review, good_return, upload
+
+AFTER_REPLY = datetime(2026, 12, 2, 10, tzinfo=UTC)  # the flagged partner's right of reply closed on 30 November
+
+
+def test_an_officer_sends_an_accepted_return_back_from_the_grid_and_the_partner_sees_it(portal: Portal) -> None:
+    harbour, officer = portal.person(HARBOUR), portal.person(OFFICER)
+    upload(harbour, portal, "october.xlsx", good_return(portal.deps))
+    grid = officer.get("/office/returns?year=1")
+    cell = re.search(r'data-partner="harbour-trust" data-period="2026-10" data-standing="([^"]+)"', grid.text)
+    assert grid.status_code == 200 and cell and cell.group(1) == "accepted"
+    version = re.search(r'href="/office/versions/(\d+)"', grid.text)
+    assert version
+    page = f"/office/versions/{version.group(1)}"
+    assert officer.post(f"{page}/send-back", {"feedback": ""}, page=page).status_code == 400
+
+    sent = officer.post(f"{page}/send-back", {"feedback": "Rows 4-6 are <November's>."}, page=page)
+
+    assert sent.status_code == 303
+    cells = {
+        c.partner_id: c
+        for c in period_grid(
+            portal.deps, OPERATOR, period=__import__("domain.periods").periods.Period(2026, 10)
+        ).cells.values()
+    }
+    assert cells["harbour-trust"].standing.value == "sent back"
+    months = harbour.get("/returns").text
+    assert "Sent back" in months
+    shown = harbour.get(f"/versions/{version.group(1)}").text
+    assert "Rows 4-6 are &lt;November&#39;s&gt;." in shown
+    with session_scope(portal.deps.engine) as session:
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "return.sent_back")).one()
+    assert audit.actor == "Olive Officer (olive@office.org)"  # the account, not a typed name
+
+
+def test_the_board_is_told_why_a_decision_is_refused_then_records_one_in_its_own_name(portal: Portal) -> None:
+    flag_for_review(portal.deps, "harbour-trust")
+    board = portal.person(BOARD)
+    page = "/board/review/1/harbour-trust"
+    assert board.get("/board/review/1").status_code == 200
+    early = board.post(f"{page}/decide", {"decision": "no_action", "reason": "r"}, page=page)
+    assert early.status_code == 400 and "right of reply runs until" in early.text
+    portal.clock.now = AFTER_REPLY
+    board = portal.person(BOARD)  # a month on: signed out long ago (the session's time-outs), so in again
+
+    refused = board.post(
+        f"{page}/decide",
+        {"decision": "step_down", "percent": "33", "effective": "2027-01", "reason": "Far below expected."},
+        page=page,
+    )
+    assert refused.status_code == 400
+    assert "one of 10, 25, 50, 100" in refused.text and 'value="33"' in refused.text  # the answer kept to correct
+
+    decided = board.post(
+        f"{page}/decide",
+        {"decision": "step_down", "percent": "25", "effective": "2027-01", "reason": "Far below expected."},
+        page=page,
+    )
+
+    assert decided.status_code == 303
+    with session_scope(portal.deps.engine) as session:
+        record = session.exec(select(BoardDecisionRecord)).one()
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "review.board_decision")).one()
+    assert (record.kind, record.step_down_percent, record.decided_by, record.via) == (
+        "step_down",
+        25,
+        "Sam Chair (sam@board.org)",
+        "portal",
+    )
+    assert audit.actor == "Sam Chair (sam@board.org)" and json.loads(audit.detail)["via"] == "portal"
+    assert "Sam Chair" in board.get(page).text
+    officer = portal.person(OFFICER)
+    assert officer.post(f"{page}/decide", {"decision": "no_action"}, page="/home").status_code == 403
