@@ -442,6 +442,7 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
     run = state.run
     assert run.id is not None
     lines = repo.lines_of(session, run_id=run.id)
+    paid_versions = {r[0]: r[2] for r in json.loads(run.inputs).get("returns", [])}
     partners = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
         amounts = _partner_amounts(lines, partner.id)
@@ -455,6 +456,7 @@ def payment_report(session: Session, *, contract: Contract, period: Period) -> d
                 "adjustment_pence": amounts["adjustment"],
                 "total_pence": sum(amounts.values()),
                 "points": points or "0",
+                "return_version": paid_versions.get(partner.id),  # the accepted version the run counted
             }
         )
     return {

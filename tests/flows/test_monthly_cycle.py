@@ -1,3 +1,4 @@
+import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -92,6 +93,28 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     channels = [line.split(":")[0].strip() for line in lines[shown + 1 :] if line.startswith("  #")]
     assert sorted(channels) == sorted([p.slack_channel for p in contract.partners] + ["#alliance-officers"])
     assert all("4 file(s)" in line for line in lines[shown + 1 :] if line.startswith("  #") and "officers" not in line)
+    # `alliance status` agrees with `payments show` on every cell of the demo's months: the version accepted is the
+    # version paid, and the grid is the same data.
+    from typer.testing import CliRunner
+
+    from cli.app import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["status", "--year", "1", "--json", "-w", str(tmp_path / "demo")])
+    assert shown.exit_code == 0, shown.output
+    grid = json.loads(shown.output)
+    compared = 0
+    for month in range(3):
+        period = str(Period(2026, 4).plus(month))
+        paid = runner.invoke(app, ["payments", "show", "--period", period, "--json", "-w", str(tmp_path / "demo")])
+        assert paid.exit_code == 0, paid.output
+        versions = {p["partner"]: p["return_version"] for p in json.loads(paid.output)["partners"]}
+        for row in grid["partners"]:
+            cell = next(c for c in row["months"] if c["period"] == period)
+            assert cell["accepted_version"] == versions[row["partner"]], (row["partner"], period)
+            assert (cell["standing"] in ("accepted", "locked")) == (cell["accepted_version"] is not None)
+            compared += 1
+    assert compared == 12
     # The portal can be tried at once: one account per role, signed in with the password the demo printed.
     import re
 
