@@ -8,10 +8,12 @@ the month, and the next payment run (made at once where the month was paid) post
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
 from domain.access import Principal, authorise_person
+from domain.contract import Partner
 from domain.errors import NotFound, UsageError
 from domain.findings import Finding
 from domain.periods import Period
@@ -55,25 +57,7 @@ def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, b
         )
         text = messages.return_unlocked(partner_name=partner.name, period=str(period), by=by, reason=reason.strip())
         payload = {"period": str(period), "partner": partner_id}
-        key, officers = f"unlocked:{event.id}", deps.contract.alliance.officers_channel
-        outbox.tell_partner(
-            session,
-            partner,
-            dedup_key=f"{key}:{partner.slack_channel or partner.id}",
-            kind="return_unlocked",
-            at=now,
-            text=text,
-            payload=payload,
-        )
-        repo.enqueue(
-            session,
-            dedup_key=f"{key}:{officers}",
-            channel=officers,
-            kind="return_unlocked",
-            at=now,
-            text=text,
-            payload=payload,
-        )
+        _tell(deps, session, partner, key=f"unlocked:{event.id}", kind="return_unlocked", text=text, payload=payload)
 
 
 @dataclass(frozen=True)
@@ -135,24 +119,8 @@ def send_back(deps: Deps, period: Period, *, partner_id: str, feedback: str, by:
             partner_name=partner.name, period=str(period), version=accepted.version or 0, by=name, feedback=feedback
         )
         payload = {"period": str(period), "partner": partner_id, "submission": accepted.id}
-        key, officers = f"sent-back:{accepted.id}", deps.contract.alliance.officers_channel
-        outbox.tell_partner(
-            session,
-            partner,
-            dedup_key=f"{key}:{partner.slack_channel or partner.id}",
-            kind="return_sent_back",
-            at=now,
-            text=text,
-            payload=payload,
-        )
-        repo.enqueue(
-            session,
-            dedup_key=f"{key}:{officers}",
-            channel=officers,
-            kind="return_sent_back",
-            at=now,
-            text=text,
-            payload=payload,
+        _tell(
+            deps, session, partner, key=f"sent-back:{accepted.id}", kind="return_sent_back", text=text, payload=payload
         )
         paid = bool(repo.runs_of(session, period=str(period)))
     if paid:
@@ -165,3 +133,15 @@ def send_back(deps: Deps, period: Period, *, partner_id: str, feedback: str, by:
 def _accepted(session: Session, period: Period, partner_id: str) -> Submission | None:
     found = [s for s in repo.accepted_submissions(session, period=str(period)) if s.partner_id == partner_id]
     return found[-1] if found else None
+
+
+def _tell(
+    deps: Deps, session: Session, partner: Partner, *, key: str, kind: str, text: str, payload: dict[str, Any]
+) -> None:
+    """The partner (everywhere the contract says it is told things) and the officers, once each."""
+    now, officers = deps.clock(), deps.contract.alliance.officers_channel
+    dedup = f"{key}:{partner.slack_channel or partner.id}"
+    outbox.tell_partner(session, partner, dedup_key=dedup, kind=kind, at=now, text=text, payload=payload)
+    repo.enqueue(
+        session, dedup_key=f"{key}:{officers}", channel=officers, kind=kind, at=now, text=text, payload=payload
+    )

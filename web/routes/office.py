@@ -2,6 +2,7 @@
 and its approval, spot checks, accounts, the outbox and the audit chain. Each route needs the action its command
 needs (domain.access), and calls the service the command calls."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -96,52 +97,45 @@ def feedback_file(
     return FileResponse(path, media_type=XLSX, filename=path.name)
 
 
+async def _act_on_version(
+    request: Request, signed_in: SignedIn, submission_id: int, field: str, done: str, act: Callable[..., object]
+) -> Response:
+    """Send back or unlock the version's return: ``act(deps, period, partner_id, text of field, by)``."""
+    deps = _deps(request)
+    form = await _form(request)
+    submission = await run_in_threadpool(portal.own_submission, deps, signed_in.principal, submission_id)
+    period, partner_id = office.period_of(submission.period or ""), submission.partner_id or ""
+    try:
+        await run_in_threadpool(act, deps, period, partner_id, form.get(field), signed_in.principal)
+    except UsageError as refused:
+        problem = str(refused)
+        return await run_in_threadpool(
+            lambda: _version_page(
+                request, signed_in, submission_id, status=400, errors=[{"text": problem, "href": f"#{field}"}]
+            )
+        )
+    return _back(f"/office/versions/{submission_id}", done)
+
+
 @router.post("/versions/{submission_id}/send-back")
 async def send_back_version(
     request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("period send-back"))]
 ) -> Response:
-    deps = _deps(request)
-    form = await _form(request)
-    submission = await run_in_threadpool(portal.own_submission, deps, signed_in.principal, submission_id)
-    try:
-        await run_in_threadpool(
-            lambda: send_back(
-                deps,
-                office.period_of(submission.period or ""),
-                partner_id=submission.partner_id or "",
-                feedback=form.get("feedback"),
-                by=signed_in.principal,
-            )
-        )
-    except UsageError as refused:
-        return _version_page(
-            request, signed_in, submission_id, status=400, errors=[{"text": str(refused), "href": "#feedback"}]
-        )
-    return _back(f"/office/versions/{submission_id}", "sent-back")
+    def act(deps: Any, period: Any, partner_id: str, feedback: str, by: Any) -> object:
+        return send_back(deps, period, partner_id=partner_id, feedback=feedback, by=by)
+
+    return await _act_on_version(request, signed_in, submission_id, "feedback", "sent-back", act)
 
 
 @router.post("/versions/{submission_id}/unlock")
 async def unlock_version(
     request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("period unlock"))]
 ) -> Response:
-    deps = _deps(request)
-    form = await _form(request)
-    submission = await run_in_threadpool(portal.own_submission, deps, signed_in.principal, submission_id)
-    try:
-        await run_in_threadpool(
-            lambda: unlock_return(
-                deps,
-                office.period_of(submission.period or ""),
-                partner_id=submission.partner_id or "",
-                reason=form.get("reason"),
-                by=signed_in.principal,
-            )
-        )
-    except UsageError as refused:
-        return _version_page(
-            request, signed_in, submission_id, status=400, errors=[{"text": str(refused), "href": "#reason"}]
-        )
-    return _back(f"/office/versions/{submission_id}", "unlocked")
+    def act(deps: Any, period: Any, partner_id: str, reason: str, by: Any) -> object:
+        unlock_return(deps, period, partner_id=partner_id, reason=reason, by=by)
+        return None
+
+    return await _act_on_version(request, signed_in, submission_id, "reason", "unlocked", act)
 
 
 # --- Payments ------------------------------------------------------------------------------------
