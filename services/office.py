@@ -17,7 +17,7 @@ from models.db import read_scope, session_scope
 from models.tables import BoardDecisionRecord, Notification, ReviewCase, ReviewRecord, ReviewReply
 from services import board_quorum
 from services.deps import Deps
-from services.payments import _what_changed, payment_report, posted_runs
+from services.payments import _what_changed, current_inputs, payment_report, posted_runs, run_payments
 from services.spot_checks import checks_table
 from services.status import Cell, period_cells
 
@@ -55,6 +55,7 @@ class RunView:
     changed: str | None  # what differs from the previous version's inputs, in words
     not_returned: list[str]  # partners' names with no accepted return
     approvable: bool
+    stale: str | None  # what changed since this version was computed (a new version is needed), in words
 
 
 def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
@@ -76,6 +77,11 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
             changed = _what_changed(json.loads(previous.inputs), json.loads(states[-1].run.inputs))
         now = deps.clock()
         cells = {c.partner_id: c for c in period_cells(session, contract=deps.contract, period=period, now=now)}
+        inputs = current_inputs(session, contract=deps.contract, period=period)
+        latest = states[-1].run
+        stale = (
+            None if inputs.digest == latest.inputs_hash else _what_changed(json.loads(latest.inputs), inputs.document)
+        )
     partners = [
         PartnerLines(
             partner=p["partner"],
@@ -90,7 +96,14 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
         for p in report["partners"]
     ]
     not_returned = [p.name for p in partners if p.cell.accepted_version is None]
-    return RunView(period, report, partners, changed, not_returned, approvable=report["status"] == "draft")
+    approvable = report["status"] == "draft" and stale is None
+    return RunView(period, report, partners, changed, not_returned, approvable=approvable, stale=stale)
+
+
+def make_new_version(deps: Deps, principal: Principal, period: Period) -> int:
+    """The period's run made again from what it is computed from now (the cycle's paying step); its version."""
+    authorise(principal, "cycle run")
+    return run_payments(deps, period).run.version
 
 
 def paid_periods(deps: Deps, principal: Principal) -> list[tuple[str, str, int]]:

@@ -180,6 +180,18 @@ async def approve(
     return _back(f"/office/payments/{period}", "approved")
 
 
+@router.post("/payments/{period}/again")
+async def make_again(
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("cycle run"))]
+) -> Response:
+    """A new version of the period's run from its current inputs: quick (no returns are read), so in the request."""
+    deps = _deps(request)
+    await _form(request)
+    wanted = office.period_of(period)
+    await run_in_threadpool(office.make_new_version, deps, signed_in.principal, wanted)
+    return _back(f"/office/payments/{period}", "again")
+
+
 @router.get("/payments/{period}/export")
 def export(
     request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments export"))]
