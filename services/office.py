@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import select
+
 from domain.access import Principal, authorise
 from domain.errors import NotFound, UsageError
-from domain.periods import Period
+from domain.periods import Period, contract_month
 from domain.review import Standing
 from models import checks, ledger, repo, reviews
-from models.audit import verify_chain
+from models.audit import append_audit, verify_chain
 from models.db import read_scope, session_scope
-from models.tables import BoardDecisionRecord, Notification, ReviewCase, ReviewRecord, ReviewReply
+from models.tables import AuditEntry, BoardDecisionRecord, Notification, ReviewCase, ReviewRecord, ReviewReply
 from services import board_quorum
 from services.deps import Deps
 from services.payments import _what_changed, current_inputs, payment_report, posted_runs, run_payments
+from services.review import year_periods
 from services.spot_checks import checks_table
 from services.status import Cell, period_cells
 
@@ -222,3 +225,55 @@ def latest_review_year(deps: Deps, principal: Principal) -> int | None:
     with read_scope(deps.engine) as session:
         year = session.exec(select(func.max(ReviewRecord.year))).one()
     return int(year) if year is not None else None
+
+
+# --- Long work started from a page: runs of the Prefect deployments --------------------------------
+
+LAUNCHES = {"cycle": "cycle run", "review": "review run"}  # what -> the command's action
+
+
+def launch_parameters(deps: Deps, principal: Principal, what: str, value: str) -> dict[str, Any]:
+    """The run's parameters, once the principal may start it and ``value`` (a period, a year) is one."""
+    if what not in LAUNCHES:
+        raise NotFound(NOTHING_HERE)
+    authorise(principal, LAUNCHES[what])
+    workspace = str(deps.workspace.root)
+    if what == "cycle":
+        try:
+            period = Period.parse(value.strip())
+            contract_month(period, deps.contract.alliance.start)
+        except UsageError as wrong:
+            raise UsageError(f"Choose the month to run the cycle for ({wrong})") from None
+        return {"period": str(period), "workspace": workspace}
+    try:
+        year = int(value.strip())
+        year_periods(deps.contract, year)
+    except (ValueError, UsageError):
+        raise UsageError("Choose the contract year to review (1 is the first)") from None
+    return {"year": year, "workspace": workspace}
+
+
+def record_launch(deps: Deps, principal: Principal, *, what: str, flow_run_id: str, parameters: dict[str, Any]) -> None:
+    """Who started which run: in the audit chain (the run's own log is Prefect's)."""
+    authorise(principal, LAUNCHES[what])
+    with session_scope(deps.engine) as session:
+        append_audit(
+            session,
+            at=deps.clock(),
+            actor=principal.who or "",
+            action="flow_run.started",
+            subject=flow_run_id,
+            detail={"what": what, **{k: v for k, v in parameters.items() if k != "workspace"}},
+        )
+
+
+def launch_of(deps: Deps, principal: Principal, flow_run_id: str) -> dict[str, Any]:
+    """What a run started from the portal was for (and who started it); any other id is "not found"."""
+    authorise(principal, "cycle run")
+    with read_scope(deps.engine) as session:
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "flow_run.started", AuditEntry.subject == flow_run_id)
+        ).first()
+    if entry is None:
+        raise NotFound(NOTHING_HERE)
+    return {"by": entry.actor, "at": entry.at, **json.loads(entry.detail)}

@@ -26,6 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from domain.errors import AllianceError, NotFound
+from flows.launch import Launcher, PrefectLauncher
 from integrations.workspace import Workspace
 from services import accounts, uploads
 from services.deps import Deps, production_deps
@@ -143,6 +144,7 @@ def create_app(
     checker_threads: int = 2,
     upload_limit: int = uploads.UPLOAD_LIMIT,
     reply_limit: int = REPLY_FILE_LIMIT,
+    launcher: Launcher | None = None,
 ) -> FastAPI:
     if deps is None:
         assert workspace is not None, "create_app needs a workspace or deps"
@@ -170,6 +172,7 @@ def create_app(
     app.state.portal = settings
     app.state.deps = source
     app.state.checker = checker
+    app.state.launcher = launcher or PrefectLauncher()  # long work from a page: runs of the Prefect deployments
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

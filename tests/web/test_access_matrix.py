@@ -68,7 +68,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             u for u in session.exec(__import__("sqlmodel").select(PortalUpload)) if u.partner_id == "harbour-trust"
         ]
     submission_ids = [u.submission_id for u in uploads if u.submission_id]
+    officer = portal.person(OFFICER)
+    started = officer.post("/office/runs/cycle", {"period": "2026-10"}, page="/home")
+    assert started.status_code == 303
     objects = {
+        "run_id": started.headers["location"].rsplit("/", 1)[-1],  # a cycle run started from the grid
         "submission_id": str(submission_ids[0]),
         "upload_id": str(uploads[0].id),
         "period": "2026-10",
@@ -79,7 +83,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     visitors = {
         "signed out": portal.person(),
-        "officer": portal.person(OFFICER),
+        "officer": officer,
         "board": portal.person(BOARD),
         "harbour": harbour,
         "city": city,

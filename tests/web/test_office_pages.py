@@ -82,3 +82,34 @@ def test_the_board_is_told_why_a_decision_is_refused_then_records_one_in_its_own
     assert "Sam Chair" in board.get(page).text
     officer = portal.person(OFFICER)
     assert officer.post(f"{page}/decide", {"decision": "no_action"}, page="/home").status_code == 403
+
+
+def test_a_cycle_started_from_the_grid_runs_as_a_deployment_run_and_its_page_shows_where_it_is(portal: Portal) -> None:
+    officer, harbour = portal.person(OFFICER), portal.person(HARBOUR)
+    launcher = portal.app.state.launcher
+    assert "Run the cycle" in officer.get("/office/returns").text
+    wrong = officer.post("/office/runs/cycle", {"period": "2019-01"}, page="/office/returns")
+    assert wrong.status_code == 400 and "Choose the month" in wrong.text and launcher.started == []
+
+    started = officer.post("/office/runs/cycle", {"period": "2026-10"}, page="/office/returns")
+
+    assert started.status_code == 303
+    [(what, parameters, run_id)] = launcher.started
+    assert (what, parameters) == ("cycle", {"period": "2026-10", "workspace": str(portal.deps.workspace.root)})
+    page = officer.get(started.headers["location"])
+    assert page.status_code == 200 and "Scheduled" in page.text and "Started by Olive Officer" in page.text
+    assert 'data-final="false"' in page.text and "/static/run-state.js" in page.text
+    from flows.launch import RunState
+
+    launcher.states[run_id] = RunState("Completed", True, None)
+    assert 'data-final="true"' in officer.get(f"/office/runs/{run_id}").text
+    with session_scope(portal.deps.engine) as session:
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "flow_run.started")).one()
+    assert audit.subject == run_id and json.loads(audit.detail) == {"what": "cycle", "period": "2026-10"}
+    assert harbour.post("/office/runs/cycle", {"period": "2026-10"}, page="/returns").status_code == 403
+    assert officer.get("/office/runs/00000000-0000-0000-0000-000000000000").status_code == 404  # not one of ours
+    review = officer.post("/office/runs/review", {"year": "1"}, page="/office/returns")
+    assert review.status_code == 303 and launcher.started[-1][:2] == (
+        "review",
+        {"year": 1, "workspace": str(portal.deps.workspace.root)},
+    )

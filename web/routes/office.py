@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from domain.errors import AccessDenied, NotFound, UsageError
+from flows.launch import LaunchError, RunState
 from services import accounts, office, portal
 from services.accounts import SignedIn
 from services.finance_export import export_csv
@@ -341,3 +342,52 @@ def checks_index(request: Request, signed_in: Annotated[SignedIn, Depends(Requir
     """The latest month with claims drawn (else the latest whose returns were due)."""
     period = office.latest_checked_period(_deps(request), signed_in.principal)
     return RedirectResponse(f"/office/checks/{period}", status_code=303)
+
+
+# --- Long work: a cycle or a review, as a run of its Prefect deployment ----------------------------
+
+
+async def _launch(request: Request, signed_in: SignedIn, what: str, field: str) -> Response:
+    deps = _deps(request)
+    form = await _form(request)
+    launcher = request.app.state.launcher
+    try:
+        parameters = office.launch_parameters(deps, signed_in.principal, what, form.get(field))
+        run_id = await run_in_threadpool(launcher.start, what, parameters)
+    except (UsageError, LaunchError) as refused:
+        problem = str(refused)
+        return render(
+            request,
+            "error.html",
+            status=400,
+            title="The run was not started",
+            message=problem,
+            link=("/office/returns", "Back to the returns"),
+        )
+    await run_in_threadpool(
+        lambda: office.record_launch(deps, signed_in.principal, what=what, flow_run_id=run_id, parameters=parameters)
+    )
+    return RedirectResponse(f"/office/runs/{run_id}", status_code=303)
+
+
+@router.post("/runs/cycle")
+async def start_cycle(request: Request, signed_in: Annotated[SignedIn, Depends(Require("cycle run"))]) -> Response:
+    return await _launch(request, signed_in, "cycle", "period")
+
+
+@router.post("/runs/review")
+async def start_review(request: Request, signed_in: Annotated[SignedIn, Depends(Require("review run"))]) -> Response:
+    return await _launch(request, signed_in, "review", "year")
+
+
+@router.get("/runs/{run_id}")
+def run_state_page(
+    request: Request, run_id: str, signed_in: Annotated[SignedIn, Depends(Require("cycle run"))]
+) -> Response:
+    launch = office.launch_of(_deps(request), signed_in.principal, run_id)
+    try:
+        state = request.app.state.launcher.state(run_id)
+    except LaunchError as unknown:
+        state = RunState("Unknown", True, str(unknown))
+    title = {"cycle": "Monthly cycle", "review": "Annual review"}[launch["what"]]
+    return render(request, "office/run_state.html", title=title, launch=launch, state=state)
