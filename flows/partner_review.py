@@ -65,6 +65,7 @@ class ReviewReport:
     decisions: dict[str, str] = field(default_factory=dict)  # partner -> decision kind
     timed_out: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # board inputs that were refused, with why
+    confirmed: dict[str, str] = field(default_factory=dict)  # partner -> who confirmed what, short of the quorum
 
 
 @task(cache_policy=NONE)
@@ -176,8 +177,13 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
             report.refused.append(f"{case.partner_id}: {refused}")
             continue
         if result.record is None:  # a quorum is needed: asked again until enough members confirm
-            assert result.confirmations is not None
-            logger.info("Board confirmation for %s by %s", case.partner_id, ", ".join(result.confirmations.members))
+            confirmed = result.confirmations
+            assert confirmed is not None
+            report.confirmed[case.partner_id] = (
+                f"{', '.join(confirmed.members)} confirmed {confirmed.proposal.replace('/None', '')}: "
+                f"{confirmed.needed - len(confirmed.members)} more board member(s) must confirm the same decision"
+            )
+            logger.info("Board confirmation for %s: %s", case.partner_id, report.confirmed[case.partner_id])
             continue
         report.decisions[case.partner_id] = result.record.kind
         logger.info("Board decision for %s: %s", case.partner_id, result.record.kind)
@@ -220,9 +226,13 @@ def _decided(deps: Deps, case: review.BoardCase) -> bool:
 
 def _form_text(case: review.BoardCase, report: ReviewReport) -> str:
     refused = [r for r in report.refused if r.startswith(f"{case.partner_id}:")]
-    if not refused:
-        return case.brief
-    return f"**Your last answer was refused**: {refused[-1].split(': ', 1)[1]}\n\n{case.brief}"
+    confirmed = report.confirmed.get(case.partner_id)
+    text = case.brief
+    if confirmed:
+        text = f"**Confirmed so far**: {confirmed}.\n\n{text}"
+    if refused:
+        text = f"**Your last answer was refused**: {refused[-1].split(': ', 1)[1]}\n\n{text}"
+    return text
 
 
 def run_with_board(

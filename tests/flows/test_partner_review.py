@@ -241,3 +241,20 @@ def test_a_cli_decision_resumes_only_the_run_paused_for_that_partner_not_one_who
     assert resume_waiting_review(year=1, partner_id="city", record=record) is None
     assert resumed == []
     assert resume_waiting_review(year=1, partner_id="city-review", record=record) == "run-1"
+
+
+def test_the_boards_form_says_who_has_confirmed_so_far_and_why_the_last_answer_was_refused() -> None:
+    from datetime import date
+
+    from flows.partner_review import _form_text
+    from services.review import BoardCase
+
+    case = BoardCase(1, WEAK, "Partner 03", date(2027, 5, 4), REVIEW_AT, False, "### Board decision")
+    report = ReviewReport(year=1, confirmed={WEAK: "Ann Chair confirmed step_down/25/2027-06: 1 more board member(s)"})
+    report.refused.append(f"{WEAK}: a step-down percentage must be one of 10, 25, 50, 100")
+
+    text = _form_text(case, report)
+
+    assert text.startswith("**Your last answer was refused**: a step-down percentage must be one of 10, 25, 50, 100")
+    assert "**Confirmed so far**: Ann Chair confirmed step_down/25/2027-06" in text
+    assert text.endswith("### Board decision")
