@@ -13,6 +13,7 @@ from domain.access import Principal, authorise
 from domain.errors import NotFound, UsageError
 from domain.periods import Period, contract_month
 from domain.review import Standing
+from integrations.spreadsheets.evidence import read_tables
 from models import checks, ledger, repo, reviews
 from models.audit import append_audit, verify_chain
 from models.db import read_scope, session_scope
@@ -172,6 +173,7 @@ class CaseView:
     decisions: list[BoardDecisionRecord]
     pending: list[board_quorum.Confirmations]
     evidence: Path | None
+    tables: dict[str, list[list[object]]]  # the evidence pack's monthly trend, case mix and data-quality record
 
 
 def review_of(deps: Deps, principal: Principal, year: int) -> tuple[ReviewRecord, list[ReviewCase]]:
@@ -203,6 +205,7 @@ def case_of(deps: Deps, principal: Principal, year: int, partner_id: str) -> Cas
         decisions,
         pending if not decisions else [],
         evidence if evidence is not None and evidence.is_file() else None,
+        read_tables(evidence) if evidence is not None and evidence.is_file() else {},
     )
 
 

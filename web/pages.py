@@ -41,6 +41,20 @@ def _when(moment: Any) -> str:
 ENVIRONMENT.filters["when"] = _when
 
 
+def _figure(value: Any) -> str:
+    """A value from a workbook as a page shows it: fractions to three places, yes/no for booleans, blanks empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    return str(value)
+
+
+ENVIRONMENT.filters["figure"] = _figure
+
+
 def navigation(request: Request, visitor: Visitor) -> list[dict[str, Any]]:
     """The service navigation for the visitor's role."""
     signed_in = visitor.signed_in

@@ -173,3 +173,26 @@ def _method(sheet: Worksheet, pack: EvidencePack) -> None:
         cell = sheet.cell(row=row, column=1)
         set_text(cell, line)
         cell.alignment = WRAP
+
+
+EVIDENCE_TABLES = ("Monthly trend", "Case mix", "Data quality")
+
+
+def read_tables(path: Path) -> dict[str, list[list[object]]]:
+    """The pack's tables as written (header row first), for a page to show what the workbook says; an unreadable
+    pack gives none."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 (a pack that is not a workbook: the page links to it and shows no tables)
+        return {}
+    try:
+        tables = {}
+        for name in EVIDENCE_TABLES:
+            if name in book.sheetnames:
+                rows = [list(row) for row in book[name].iter_rows(values_only=True, max_row=500, max_col=12)]
+                tables[name] = [row for row in rows if any(value is not None for value in row)]
+        return tables
+    finally:
+        book.close()

@@ -266,6 +266,8 @@ def test_a_board_member_is_refused_then_decides_and_the_paused_review_resumes(tm
                     page.get_by_role("link", name="Partner 03").click()
                     expect(page.get_by_text("Flagged for review", exact=True)).to_be_visible()
                     expect(page.get_by_role("link", name="Download the evidence pack")).to_be_visible()
+                    for table in ("Monthly trend", "Case mix", "Data quality"):  # the pack's record, on the page
+                        expect(page.get_by_role("table", name=table)).to_be_visible()
                     visit.check("case")
 
                     page.get_by_label("Step down core funding").check()
