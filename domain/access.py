@@ -74,6 +74,7 @@ PAGES: Mapping[str, frozenset[Role]] = {
     "portal statements": PARTNERS,  # its payment statements
     "portal review": PARTNERS,  # a review's notice and evidence pack, when it is flagged
     "board review": BOARD | OFFICERS,  # the year's review, each flagged partner's evidence and replies
+    "office payments": OFFICERS,  # a run with every partner's return beside its lines (the CLI's is `payments show`)
 }
 
 _LIST = {Role.officer: "roles.officers", Role.board: "roles.board", Role.partner: "roles.partners"}
@@ -94,6 +95,7 @@ class Principal:
     partner_ids: frozenset[str]  # the partners they act for
     restricted: bool  # False: the contract has no roles and the caller may do everything
     account_id: int | None = None  # a signed-in portal account (its role is the account's), not a contract name
+    name: str | None = None  # an account's person, as named (``who`` adds the address)
 
     @property
     def account(self) -> bool:
@@ -137,10 +139,18 @@ def resolve(roles: Roles | None, who: str | None) -> Principal:
     return Principal(who=listed, roles=frozenset(held), partner_ids=frozenset(partner_ids), restricted=True)
 
 
-def for_account(*, account_id: int, who: str, role: Role, partner_id: str | None) -> Principal:
+def for_account(*, account_id: int, who: str, role: Role, partner_id: str | None, name: str | None = None) -> Principal:
     """A signed-in account: one role, and for a partner's account the one partner it acts for."""
     partners = frozenset({partner_id}) if role is Role.partner and partner_id else frozenset()
-    return Principal(who=who, roles=frozenset({role}), partner_ids=partners, restricted=True, account_id=account_id)
+    return Principal(
+        who=who, roles=frozenset({role}), partner_ids=partners, restricted=True, account_id=account_id, name=name
+    )
+
+
+def person_of(principal: Principal) -> str:
+    """The same person however they came (an account, ``--as``, a name typed in a form), for counting people once:
+    an account by its person's name, anyone else by the name given."""
+    return person_key(principal.name or principal.who or "")
 
 
 def command(action: str) -> str:
@@ -228,7 +238,10 @@ def authorise_impartial(
 ) -> None:
     """Someone who also acts for ``partner_id`` does not judge that partner: decide its case, check its claims."""
     principal = person if isinstance(person, Principal) else resolve(roles, person)
-    if principal.restricted and partner_id in principal.partner_ids:
+    acting_for = set(principal.partner_ids)
+    if principal.account and roles is not None and principal.name:
+        acting_for |= resolve(roles, principal.name).partner_ids  # an account whose person the contract lists
+    if principal.restricted and partner_id in acting_for:
         raise AccessDenied(
             f"{principal.who} acts for {partner_id} (roles.partners) and so cannot {task}: another {instead} must"
         )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from domain.errors import UsageError
 
 LONDON = ZoneInfo("Europe/London")
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, order=True)

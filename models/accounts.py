@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.portal_tables import Account, AccountLink, SignInAttempt, WebSession
 
@@ -150,3 +150,11 @@ def failures_since_success(session: Session, *, email: str, since: datetime) -> 
         .order_by(col(SignInAttempt.at))
     )
     return list(session.exec(query))
+
+
+def active_officers(session: Session) -> int:
+    """Officers' accounts that are not disabled (invited or signed up)."""
+    query = (
+        select(func.count()).select_from(Account).where(Account.role == "officer", col(Account.disabled_at).is_(None))
+    )
+    return int(session.exec(query).one())

@@ -68,7 +68,13 @@ def who(account: Account) -> str:
 
 def principal_of(account: Account) -> Principal:
     assert account.id is not None
-    return for_account(account_id=account.id, who=who(account), role=Role(account.role), partner_id=account.partner_id)
+    return for_account(
+        account_id=account.id,
+        who=who(account),
+        role=Role(account.role),
+        partner_id=account.partner_id,
+        name=account.name,
+    )
 
 
 # --- Links ---------------------------------------------------------------------------------------
@@ -300,6 +306,10 @@ def disable(deps: Deps, *, email: str, by: Principal) -> int:
         if account.disabled_at is not None:
             return 0
         assert account.id is not None
+        if account.id == by.account_id:
+            raise UsageError("you cannot disable your own account: another officer can")
+        if account.role == Role.officer and store.active_officers(session) <= 1:
+            raise UsageError(f"{address} is the last officer who can sign in: invite another officer first")
         account.disabled_at, account.disabled_by = now, by.who
         session.add(account)
         ended = store.revoke_sessions(session, account_id=account.id, now=now, why="account disabled")

@@ -1,13 +1,14 @@
-"""Where the contract asks for it (``review.decision_quorum``), a step-down or a withdrawal takes that many different
-board members confirming the same decision (the same kind, percentage and month) before it is recorded and takes
-effect. Each confirmation is audited; a member confirming twice counts once (the database's unique constraint)."""
+"""Where the contract asks for it (``review.decision_quorum``), a step-down or a withdrawal (or reversing one on appeal)
+takes that many different board members confirming the same decision (the same kind, percentage and month) before it
+is recorded and takes effect. Each confirmation is audited; a member confirming twice counts once, however they
+came (the portal, the CLI, the Prefect form: one person's key, and the database's unique constraint)."""
 
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session, col, select
 
-from domain.board import Decision
+from domain.board import Decision, DecisionKind
 from models.audit import append_audit
 from models.db import session_scope
 from models.tables import BoardConfirmation
@@ -27,7 +28,9 @@ class Confirmations:
 
 
 def needs_quorum(deps: Deps, decision: Decision) -> bool:
-    return deps.contract.review.decision_quorum > 1 and decision.funding_percent is not None
+    """A decision that changes funding: a step-down, a withdrawal, or the reversal of one on appeal."""
+    changes_funding = decision.funding_percent is not None or decision.kind is DecisionKind.reverse
+    return deps.contract.review.decision_quorum > 1 and changes_funding
 
 
 def proposal_of(decision: Decision) -> str:

@@ -67,7 +67,15 @@ class SentBack:
     rerun: bool  # the month was paid: a new run version posts the difference
 
 
-def send_back(deps: Deps, period: Period, *, partner_id: str, feedback: str, by: "str | Principal") -> SentBack:
+def send_back(
+    deps: Deps,
+    period: Period,
+    *,
+    partner_id: str,
+    feedback: str,
+    by: "str | Principal",
+    submission_id: int | None = None,
+) -> SentBack:
     """Send the partner's accepted return for ``period`` back with ``feedback``: it no longer counts for the month
     until the partner sends a corrected version. A locked return (its run approved) must be unlocked first."""
     partner = deps.contract.partner(partner_id)
@@ -87,6 +95,11 @@ def send_back(deps: Deps, period: Period, *, partner_id: str, feedback: str, by:
         accepted = _accepted(session, period, partner_id)
         if accepted is None:
             raise UsageError(f"{partner_id} has no accepted return for {period}: there is nothing to send back")
+        if submission_id is not None and accepted.id != submission_id:  # the version the officer was looking at
+            raise UsageError(
+                f"this is not the accepted version of {partner_id}'s return for {period} (version "
+                f"{accepted.version} is): open that version to send it back"
+            )
         if ledger.current_lock(session, period=str(period), partner_id=partner_id) is not None:
             raise UsageError(
                 f"{partner_id}'s return for {period} is locked by an approved payment run: unlock it first (with "

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from domain.access import Principal, authorise
 from domain.errors import NotFound, UsageError
-from domain.periods import Period, contract_month
+from domain.periods import Period, contract_month, latest_ended_year, london_date
 from domain.review import Standing
 from integrations.spreadsheets.evidence import read_tables
 from models import checks, ledger, repo, reviews
@@ -21,7 +21,6 @@ from models.tables import AuditEntry, BoardDecisionRecord, Notification, ReviewC
 from services import board_quorum
 from services.deps import Deps
 from services.payments import _what_changed, current_inputs, payment_report, posted_runs, run_payments
-from services.review import year_periods
 from services.spot_checks import checks_table
 from services.status import Cell, period_cells
 
@@ -29,11 +28,14 @@ NOTHING_HERE = "There is nothing here: the address may be mistyped"
 
 
 def period_of(text: str) -> Period:
-    """A period from an address: anything that is not one is "not found"."""
+    """A period from an address: anything that is not one (of this millennium or the next) is "not found"."""
     try:
-        return Period.parse(text)
+        period = Period.parse(text)
     except UsageError:
         raise NotFound(NOTHING_HERE) from None
+    if not 2000 <= period.year <= 2999 or text != str(period):
+        raise NotFound(NOTHING_HERE)
+    return period
 
 
 # --- A payment run ---------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ class RunView:
 
 
 def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
-    authorise(principal, "payments show")
+    authorise(principal, "office payments")
     with read_scope(deps.engine) as session:
         try:
             report = payment_report(session, contract=deps.contract, period=period)
@@ -105,14 +107,17 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
 
 
 def make_new_version(deps: Deps, principal: Principal, period: Period) -> int:
-    """The period's run made again from what it is computed from now (the cycle's paying step); its version."""
+    """The period's run made again from what it is computed from now (the cycle's paying step), when what it is
+    computed from moved since its latest version; its version. A month without a run gets one from the cycle."""
     authorise(principal, "cycle run")
+    if run_view(deps, principal, period).stale is None:
+        raise UsageError(f"nothing {period}'s run is computed from has changed since its latest version")
     return run_payments(deps, period).run.version
 
 
 def paid_periods(deps: Deps, principal: Principal) -> list[tuple[str, str, int]]:
     """(period, status of its latest version, version), newest first."""
-    authorise(principal, "payments show")
+    authorise(principal, "office payments")
     with read_scope(deps.engine) as session:
         found = []
         for period in sorted(repo.periods_with_runs(session), reverse=True):
@@ -196,7 +201,8 @@ def case_of(deps: Deps, principal: Principal, year: int, partner_id: str) -> Cas
         decisions = reviews.decisions_of(session, case_id=case.id)
         pending = board_quorum.pending(session, case_id=case.id, needed=deps.contract.review.decision_quorum)
     partner = deps.contract.partner(partner_id)
-    evidence = deps.workspace.reviews_dir / str(year) / case.evidence_path if case.evidence_path else None
+    folder = deps.workspace.reviews_dir / str(year)
+    evidence = folder / Path(case.evidence_path).name if case.evidence_path else None  # never outside the folder
     return CaseView(
         review,
         case,
@@ -240,19 +246,26 @@ def launch_parameters(deps: Deps, principal: Principal, what: str, value: str) -
     if what not in LAUNCHES:
         raise NotFound(NOTHING_HERE)
     authorise(principal, LAUNCHES[what])
-    workspace = str(deps.workspace.root)
+    workspace, today = str(deps.workspace.root), london_date(deps.clock())
     if what == "cycle":
         try:
-            period = Period.parse(value.strip())
+            period = Period.parse(value)
             contract_month(period, deps.contract.alliance.start)
         except UsageError as wrong:
             raise UsageError(f"Choose the month to run the cycle for ({wrong})") from None
+        if period > Period(today.year, today.month):
+            raise UsageError(f"{period} has not begun: a month's cycle runs once its returns can come in")
         return {"period": str(period), "workspace": workspace}
+    ended = latest_ended_year(deps.contract.alliance.start, today)
     try:
         year = int(value.strip())
-        year_periods(deps.contract, year)
-    except (ValueError, UsageError):
-        raise UsageError("Choose the contract year to review (1 is the first)") from None
+    except ValueError:
+        year = 0
+    if ended is None or not 1 <= year <= ended:
+        raise UsageError(
+            f"Contract year {year or value!r} cannot be reviewed yet: a year is reviewed once it has ended"
+            + (f" (the latest that has: {ended})" if ended else "")
+        )
     return {"year": year, "workspace": workspace}
 
 

@@ -360,7 +360,7 @@ class ApprovalResult:
     locked: list[str]  # partners whose returns this approval locked
 
 
-def approve_run(deps: Deps, period: Period, *, by: "str | Principal") -> ApprovalResult:
+def approve_run(deps: Deps, period: Period, *, by: "str | Principal", version: int | None = None) -> ApprovalResult:
     """An officer approves the period's latest run: it becomes payable and the returns it paid are locked.
     ``by``: a signed-in account, or a name (with roles, an officer's)."""
     if isinstance(by, str) and not by.strip():
@@ -373,6 +373,11 @@ def approve_run(deps: Deps, period: Period, *, by: "str | Principal") -> Approva
         state = states[-1]
         run = state.run
         assert run.id is not None
+        if version is not None and version != run.version:  # the version the officer read, not one made since
+            raise UsageError(
+                f"version {version} of {period}'s run is not the latest: version {run.version} was made since; "
+                "read it, then approve that"
+            )
         if not run.requires_approval:
             raise UsageError(
                 f"run v{run.version} of {period} is final already: it was made without officer approval "

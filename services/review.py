@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain import board
-from domain.access import Principal, authorise_impartial, authorise_person
+from domain.access import Principal, authorise_impartial, authorise_person, person_of
 from domain.board import Decision, DecisionContext, DecisionKind
 from domain.contract import Contract, person_key
 from domain.errors import UsageError
@@ -586,7 +586,7 @@ def decide(
     member_key = ""
     if isinstance(decided_by, Principal):
         authorise_impartial(contract.roles, decided_by, partner_id)
-        member_key = f"account:{decided_by.account_id}"
+        member_key = person_of(decided_by)  # the same person from the portal, the CLI or the Prefect form
         decided_by = authorise_person(contract.roles, decided_by, "review decide")
     elif decided_by.strip():  # with roles: only a board member decides (the Prefect form asks again otherwise)
         decided_by = authorise_person(contract.roles, decided_by, "review decide")
@@ -600,7 +600,7 @@ def decide(
         reason=reason.strip(),
     )
     if board_quorum.needs_quorum(deps, decision):
-        confirmed = _confirm(deps, year, decision, member_key or f"name:{person_key(decision.decided_by)}")
+        confirmed = _confirm(deps, year, decision, member_key or person_key(decision.decided_by))
         if not confirmed.complete:
             return DecisionResult(None, created=False, rerun_periods=[], confirmations=confirmed)
         decision = replace(decision, decided_by=" and ".join(confirmed.members), reason=confirmed.reason)

@@ -76,7 +76,7 @@ def navigation(request: Request, visitor: Visitor) -> list[dict[str, Any]]:
         principal = signed_in.principal
         for action, href, text in (
             ("status", "/office/returns", "Returns"),
-            ("payments approve", "/office/payments", "Payments"),
+            ("office payments", "/office/payments", "Payments"),
             ("checks list", "/office/checks", "Spot checks"),
             ("board review", "/board/review", "Review"),
             ("users list", "/office/accounts", "Accounts"),

@@ -414,3 +414,48 @@ def test_with_a_quorum_a_step_down_takes_effect_once_enough_different_members_co
     assert actions.count("review.board_confirmation") == 3 and actions.count("review.board_decision") == 1
     with pytest.raises(UsageError, match="one of 10, 25, 50, 100"):
         decide_step_down(deps, decided_by="Cy Member", step_down_percent=33)  # refused before it is counted
+
+
+def test_a_quorum_counts_a_person_once_whether_they_confirm_in_the_portal_or_on_the_command_line(
+    tmp_path: Path, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    from domain.access import Role, for_account
+
+    deps = review_deps(tmp_path / "ws", clock)
+    terms = deps.contract.review.model_copy(update={"decision_quorum": 2})
+    deps = replace(deps, contract=deps.contract.model_copy(update={"review": terms}))
+    seed_year(deps, quality={WEAK: 0.6})
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    account = for_account(
+        account_id=7, who="Ann Chair (ann@board.org)", role=Role.board, partner_id=None, name="Ann Chair"
+    )
+
+    in_portal = decide_step_down(deps, decided_by=account)
+    on_the_command_line = decide_step_down(deps, decided_by="ann  CHAIR")
+
+    assert in_portal.record is None and on_the_command_line.record is None
+    assert on_the_command_line.confirmations is not None and len(on_the_command_line.confirmations.members) == 1
+
+
+def test_an_account_whose_person_acts_for_the_partner_cannot_decide_its_case(tmp_path: Path, clock: Clock) -> None:
+    from dataclasses import replace
+
+    from domain.access import Role, for_account
+    from domain.contract import Roles
+    from domain.errors import AccessDenied
+
+    deps = review_deps(tmp_path / "ws", clock)
+    roles = Roles(officers=["Olive Officer"], board=["Sam Chair"], partners={WEAK: ["Sam Chair"]})
+    deps = replace(deps, contract=deps.contract.model_copy(update={"roles": roles}))
+    seed_year(deps, quality={WEAK: 0.6})
+    review.start_review(deps, year=1)
+    clock.now = AFTER_REPLY
+    account = for_account(
+        account_id=3, who="Sam Chair (sam@board.org)", role=Role.board, partner_id=None, name="Sam Chair"
+    )
+
+    with pytest.raises(AccessDenied, match=f"acts for {WEAK}"):
+        decide_step_down(deps, decided_by=account)

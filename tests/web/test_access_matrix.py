@@ -225,8 +225,8 @@ def test_the_board_sees_the_cases_it_decides_and_nothing_of_partners_under_no_re
     for path in ("/board/review/1/city-mind", "/board/review/1/city-mind/evidence", "/board/review/2/harbour-trust"):
         theirs, made_up = board.get(path), board.get(path.replace("city-mind", "no-such-partner").replace("/2/", "/9/"))
         assert (theirs.status_code, theirs.text) == (404, made_up.text)
-    assert board.get("/office/payments/2026-10").status_code == 200  # payments show: the board sees what is paid
-    for path in ("/office/returns", f"/office/versions/{world.submission_ids[0]}", "/office/checks/2026-10"):
+    assert board.get("/office/payments/2026-10").status_code == 403  # each partner's return beside its lines
+    for path in ("/office/returns", f"/office/versions/{world.submission_ids[0]}", "/office/payments/2026-10"):
         assert board.get(path).status_code == 403  # the returns are the office's
         assert officer.get(path).status_code == 200
 

@@ -4,8 +4,10 @@ import json
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import select
 
+from domain.errors import UsageError
 from models.db import session_scope
 from models.tables import AuditEntry, BoardDecisionRecord
 from services.status import period_grid
@@ -108,8 +110,69 @@ def test_a_cycle_started_from_the_grid_runs_as_a_deployment_run_and_its_page_sho
     assert audit.subject == run_id and json.loads(audit.detail) == {"what": "cycle", "period": "2026-10"}
     assert harbour.post("/office/runs/cycle", {"period": "2026-10"}, page="/returns").status_code == 403
     assert officer.get("/office/runs/00000000-0000-0000-0000-000000000000").status_code == 404  # not one of ours
+    future = officer.post("/office/runs/cycle", {"period": "2027-01"}, page="/office/returns")
+    assert future.status_code == 400 and "has not begun" in future.text
+    early = officer.post("/office/runs/review", {"year": "1"}, page="/office/returns")
+    assert early.status_code == 400 and "cannot be reviewed yet" in early.text  # year 1 ends in March 2027
+    portal.clock.now = datetime(2027, 4, 20, 9, tzinfo=UTC)
+    officer = portal.person(OFFICER)
     review = officer.post("/office/runs/review", {"year": "1"}, page="/office/returns")
     assert review.status_code == 303 and launcher.started[-1][:2] == (
         "review",
         {"year": 1, "workspace": str(portal.deps.workspace.root)},
     )
+
+
+def test_what_an_officer_acts_on_is_what_the_page_showed(portal: Portal) -> None:
+    from domain.periods import Period
+    from services.statements import pay_period
+
+    harbour, officer = portal.person(HARBOUR), portal.person(OFFICER)
+    upload(harbour, portal, "v1.xlsx", good_return(portal.deps))
+    upload(harbour, portal, "v2.xlsx", good_return(portal.deps, ids="Q"))
+    with session_scope(portal.deps.engine) as session:
+        from models import repo
+
+        versions = sorted(s.id for s in repo.submissions_for_period(session, period="2026-10"))
+    old = f"/office/versions/{versions[0]}"
+    refused = officer.post(f"{old}/send-back", {"feedback": "wrong month"}, page=old)
+    assert refused.status_code == 400 and "not the accepted version" in refused.text  # v2 is: never sent back unseen
+    pay_period(portal.deps, Period(2026, 10))
+    again = officer.post("/office/payments/2026-10/again", {}, page="/office/payments/2026-10")
+    assert again.status_code == 400 and "nothing" in again.text  # its inputs have not moved: no new version
+    assert officer.post("/office/payments/2026-11/again", {}, page="/home").status_code == 404  # no run to make again
+    for odd in ("0000-01", "２０２６-１０", "2026-1", "9999-12"):
+        assert officer.get(f"/office/checks/{odd}").status_code == 404, odd
+        assert officer.get(f"/office/payments/{odd}").status_code == 404, odd
+
+
+def test_the_board_form_takes_the_reviews_decisions_only(portal: Portal) -> None:
+    flag_for_review(portal.deps, "harbour-trust")
+    portal.clock.now = AFTER_REPLY
+    board = portal.person(BOARD)
+    page = "/board/review/1/harbour-trust"
+    reverse = board.post(f"{page}/decide", {"decision": "reverse", "reason": "appeal"}, page=page)
+    assert reverse.status_code == 400 and "Choose what the board decides" in reverse.text
+    with session_scope(portal.deps.engine) as session:
+        assert session.exec(select(BoardDecisionRecord)).first() is None
+
+
+def test_an_officer_cannot_disable_their_own_account_nor_the_last_officers(portal: Portal) -> None:
+    from services import accounts
+    from tests.web.conftest import make_account
+
+    officer = portal.person(OFFICER)
+    own = officer.post("/office/accounts/disable", {"email": OFFICER}, page="/office/accounts")
+    assert own.status_code == 400 and "your own account" in own.text
+    with pytest.raises(UsageError, match="last officer"):
+        accounts.disable(portal.deps, email=OFFICER, by=OPERATOR)
+    make_account(portal.deps, "second@office.org")
+    with session_scope(portal.deps.engine) as session:
+        from models.accounts import account_by_email
+
+        second = account_by_email(session, email="second@office.org")
+        assert second is not None
+        second.role = "officer"
+        second.partner_id = None
+        session.add(second)
+    accounts.disable(portal.deps, email=OFFICER, by=OPERATOR)  # another officer remains

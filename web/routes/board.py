@@ -100,17 +100,19 @@ async def decide(request: Request, year: Year, partner_id: str, signed_in: Decid
     await run_in_threadpool(office.case_of, deps, signed_in.principal, year, partner_id)  # "not found" first
     kind = form.get("decision")
     try:
-        percent = int(form.get("percent")) if kind == "step_down" and form.get("percent") else None
-    except ValueError:
-        percent = -1  # refused below with the options
-    effective = form.get("effective").strip() if kind in ("step_down", "withdraw") else ""
-    try:
+        if kind not in {k.value for k in REVIEW_DECISIONS}:  # a reversal is an appeal's, not this form's
+            raise UsageError("choose what the board decides: " + ", ".join(LABELS[k] for k in REVIEW_DECISIONS))
+        try:
+            percent = int(form.get("percent")) if kind == "step_down" and form.get("percent") else None
+        except ValueError:
+            percent = -1  # refused with the options
+        effective = form.get("effective").strip() if kind in ("step_down", "withdraw") else ""
         result = await run_in_threadpool(
             lambda: review.decide(
                 deps,
                 year=year,
                 partner_id=partner_id,
-                kind=kind or "(none chosen)",
+                kind=kind,
                 decided_by=signed_in.principal,
                 reason=form.get("reason"),
                 step_down_percent=percent,
@@ -119,8 +121,7 @@ async def decide(request: Request, year: Year, partner_id: str, signed_in: Decid
             )
         )
     except (UsageError, AccessDenied) as refused:
-        problem = str(refused).removeprefix("the board's decision was not recorded: ")
-        problem = problem.replace("(YYYY-MM)", "").replace("decision '(none chosen)' is not one of", "choose one of")
+        problem = str(refused).removeprefix("the board's decision was not recorded: ").replace("(YYYY-MM)", "")
         response = await run_in_threadpool(
             lambda: _case_page(
                 request,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from domain.errors import AccessDenied, NotFound, UsageError
+from domain.periods import latest_ended_year, london_date
 from flows.launch import LaunchError, RunState
 from services import accounts, office, portal
 from services.accounts import SignedIn
@@ -52,7 +53,8 @@ def grid_page(
     deps = _deps(request)
     shown = year if year is not None and 1 <= year <= 100 else current_year(deps)
     grid = returns_grid(deps, signed_in.principal, year=shown)
-    return render(request, "office/grid.html", title=f"Returns, contract year {shown}", grid=grid)
+    ended = latest_ended_year(deps.contract.alliance.start, london_date(deps.clock()))
+    return render(request, "office/grid.html", title=f"Returns, contract year {shown}", grid=grid, reviewable=ended)
 
 
 def _version_page(request: Request, signed_in: SignedIn, submission_id: int, **extra: Any) -> Response:
@@ -123,7 +125,7 @@ async def send_back_version(
     request: Request, submission_id: Id, signed_in: Annotated[SignedIn, Depends(Require("period send-back"))]
 ) -> Response:
     def act(deps: Any, period: Any, partner_id: str, feedback: str, by: Any) -> object:
-        return send_back(deps, period, partner_id=partner_id, feedback=feedback, by=by)
+        return send_back(deps, period, partner_id=partner_id, feedback=feedback, by=by, submission_id=submission_id)
 
     return await _act_on_version(request, signed_in, submission_id, "feedback", "sent-back", act)
 
@@ -143,7 +145,7 @@ async def unlock_version(
 
 
 @router.get("/payments")
-def payments_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("payments show"))]) -> Response:
+def payments_page(request: Request, signed_in: Annotated[SignedIn, Depends(Require("office payments"))]) -> Response:
     runs = office.paid_periods(_deps(request), signed_in.principal)
     return render(request, "office/payments.html", title="Payment runs", runs=runs)
 
@@ -157,7 +159,7 @@ def _run_page(request: Request, signed_in: SignedIn, period: str, **extra: Any) 
 
 @router.get("/payments/{period}")
 def run_page(
-    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments show"))]
+    request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("office payments"))]
 ) -> Response:
     return _run_page(request, signed_in, period)
 
@@ -167,10 +169,14 @@ async def approve(
     request: Request, period: str, signed_in: Annotated[SignedIn, Depends(Require("payments approve"))]
 ) -> Response:
     deps = _deps(request)
-    await _form(request)
+    form = await _form(request)
     wanted = office.period_of(period)
     try:
-        await run_in_threadpool(lambda: approve_run(deps, wanted, by=signed_in.principal))
+        version = int(form.get("version") or "0") or None
+    except ValueError:
+        version = -1  # refused as not the latest
+    try:
+        await run_in_threadpool(lambda: approve_run(deps, wanted, by=signed_in.principal, version=version))
     except UsageError as refused:
         problem = str(refused)
         response = await run_in_threadpool(
@@ -189,7 +195,15 @@ async def make_again(
     deps = _deps(request)
     await _form(request)
     wanted = office.period_of(period)
-    await run_in_threadpool(office.make_new_version, deps, signed_in.principal, wanted)
+    try:
+        await run_in_threadpool(office.make_new_version, deps, signed_in.principal, wanted)
+    except UsageError as refused:
+        problem = str(refused)
+        response = await run_in_threadpool(
+            lambda: _run_page(request, signed_in, period, errors=[{"text": problem, "href": "#approve"}])
+        )
+        response.status_code = 400
+        return response
     return _back(f"/office/payments/{period}", "again")
 
 
