@@ -318,6 +318,10 @@ CATALOGUE: dict[str, CodeSpec] = {
 }
 
 
+# Findings an officer adds after the checks accepted a return (no return's content carries them).
+AFTER_ACCEPTANCE = frozenset({"RETURN_SENT_BACK"})
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
