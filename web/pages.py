@@ -2,13 +2,15 @@
 always escaped), with what every page needs: the service's name, the navigation for the visitor's role, the
 visitor's CSRF token."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from domain.access import Role, may
 from domain.money import format_pounds
@@ -104,3 +106,12 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         **context,
     )
     return HTMLResponse(html, status_code=status)
+
+
+async def refused_again(page: Callable[..., Response], problem: str, href: str, *args: Any, **kwargs: Any) -> Response:
+    """``page(*args, **kwargs)`` again (built off the event loop), saying what was refused and where, as a 400."""
+    response: Response = await run_in_threadpool(
+        lambda: page(*args, errors=[{"text": problem, "href": href}], **kwargs)
+    )
+    response.status_code = 400
+    return response

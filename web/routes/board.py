@@ -122,15 +122,9 @@ async def decide(request: Request, year: Year, partner_id: str, signed_in: Decid
         )
     except (UsageError, AccessDenied) as refused:
         problem = str(refused).removeprefix("the board's decision was not recorded: ").replace("(YYYY-MM)", "")
+        problems = [{"text": part[:1].upper() + part[1:], "href": "#decision"} for part in problem.split("; ")]
         response = await run_in_threadpool(
-            lambda: _case_page(
-                request,
-                signed_in,
-                year,
-                partner_id,
-                errors=[{"text": part[:1].upper() + part[1:], "href": "#decision"} for part in problem.split("; ")],
-                form=form,
-            )
+            lambda: _case_page(request, signed_in, year, partner_id, errors=problems, form=form)
         )
         response.status_code = 400
         return response

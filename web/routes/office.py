@@ -22,7 +22,7 @@ from services.spot_checks import record_check
 from services.status import current_year, returns_grid
 from web.access import Require
 from web.forms import read_form
-from web.pages import render
+from web.pages import refused_again, render
 from web.security import Visitor
 
 router = APIRouter(prefix="/office")
@@ -111,12 +111,7 @@ async def _act_on_version(
     try:
         await run_in_threadpool(act, deps, period, partner_id, form.get(field), signed_in.principal)
     except UsageError as refused:
-        problem = str(refused)
-        return await run_in_threadpool(
-            lambda: _version_page(
-                request, signed_in, submission_id, status=400, errors=[{"text": problem, "href": f"#{field}"}]
-            )
-        )
+        return await refused_again(_version_page, str(refused), f"#{field}", request, signed_in, submission_id)
     return _back(f"/office/versions/{submission_id}", done)
 
 
@@ -178,12 +173,7 @@ async def approve(
     try:
         await run_in_threadpool(lambda: approve_run(deps, wanted, by=signed_in.principal, version=version))
     except UsageError as refused:
-        problem = str(refused)
-        response = await run_in_threadpool(
-            lambda: _run_page(request, signed_in, period, errors=[{"text": problem, "href": "#approve"}])
-        )
-        response.status_code = 400
-        return response
+        return await refused_again(_run_page, str(refused), "#approve", request, signed_in, period)
     return _back(f"/office/payments/{period}", "approved")
 
 
@@ -198,12 +188,7 @@ async def make_again(
     try:
         await run_in_threadpool(office.make_new_version, deps, signed_in.principal, wanted)
     except UsageError as refused:
-        problem = str(refused)
-        response = await run_in_threadpool(
-            lambda: _run_page(request, signed_in, period, errors=[{"text": problem, "href": "#approve"}])
-        )
-        response.status_code = 400
-        return response
+        return await refused_again(_run_page, str(refused), "#approve", request, signed_in, period)
     return _back(f"/office/payments/{period}", "again")
 
 
@@ -265,12 +250,7 @@ async def record(
             )
         )
     except (UsageError, AccessDenied) as refused:
-        problem = str(refused)
-        response = await run_in_threadpool(
-            lambda: _checks_page(request, signed_in, period, errors=[{"text": problem, "href": "#claims"}])
-        )
-        response.status_code = 400
-        return response
+        return await refused_again(_checks_page, str(refused), "#claims", request, signed_in, period)
     return _back(f"/office/checks/{period}", "recorded")
 
 
@@ -306,12 +286,7 @@ async def invite(request: Request, signed_in: Annotated[SignedIn, Depends(Requir
             )
         )
     except UsageError as refused:
-        problem = str(refused)
-        response = await run_in_threadpool(
-            lambda: _accounts_page(request, signed_in, errors=[{"text": problem, "href": "#email"}], form=form)
-        )
-        response.status_code = 400
-        return response
+        return await refused_again(_accounts_page, str(refused), "#email", request, signed_in, form=form)
     return _back("/office/accounts", "invited")
 
 
@@ -322,12 +297,7 @@ async def disable(request: Request, signed_in: Annotated[SignedIn, Depends(Requi
     try:
         await run_in_threadpool(lambda: accounts.disable(deps, email=form.get("email"), by=signed_in.principal))
     except (UsageError, NotFound) as refused:
-        problem = str(refused)
-        response = await run_in_threadpool(
-            lambda: _accounts_page(request, signed_in, errors=[{"text": problem, "href": "#accounts"}])
-        )
-        response.status_code = 400
-        return response
+        return await refused_again(_accounts_page, str(refused), "#accounts", request, signed_in)
     return _back("/office/accounts", "disabled")
 
 
