@@ -12,6 +12,7 @@ from domain.access import Principal, authorise
 from domain.contract import Contract, Partner
 from domain.periods import Period, contract_month, due_at, due_date, format_day, london_date
 from domain.return_status import (
+    SENT_BACK,
     Rates,
     ReturnState,
     ReturnStatus,
@@ -107,6 +108,7 @@ class Cell:
     version_id: int | None  # the version shown: the accepted one, else the latest
     version: int | None
     accepted_version: int | None  # the version a payment run counts (None: none accepted)
+    sent_back: int = 0  # versions refused by the checks or sent back by an officer
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +121,7 @@ class Cell:
             "errors": self.errors,
             "version": self.version,
             "accepted_version": self.accepted_version,
+            "sent_back": self.sent_back,
         }
 
 
@@ -148,6 +151,7 @@ def period_cells(session: Session, *, contract: Contract, period: Period, now: d
                 version_id=shown.id if shown else None,
                 version=shown.version if shown else None,
                 accepted_version=entry.accepted.version if entry.accepted else None,
+                sent_back=sum(1 for v in entry.versions if v.status in ("rejected", SENT_BACK)),
             )
         )
     return cells

@@ -172,7 +172,7 @@ def test_an_officer_reads_the_grid_records_spot_checks_and_approves_a_draft_run(
             expect(page.get_by_role("heading", name="Returns, contract year 1")).to_be_visible()
             april = page.locator(f'td[data-partner="{corrected.id}"][data-period="2026-04"]')
             expect(april).to_have_attribute("data-standing", "accepted")
-            expect(april).to_contain_text("2 versions")  # sent back with its mistakes, then corrected
+            expect(april).to_contain_text("2 versions, 1 sent back")  # sent back with its mistakes, then corrected
             may = page.locator(f'td[data-partner="{late.id}"][data-period="2026-05"]')
             expect(may).to_contain_text("late")
             july = page.locator(f'td[data-partner="{late.id}"][data-period="2026-07"]')

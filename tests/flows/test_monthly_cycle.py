@@ -115,6 +115,37 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
             assert (cell["standing"] in ("accepted", "locked")) == (cell["accepted_version"] is not None)
             compared += 1
     assert compared == 12
+    # ... and with the officers' returns grid, on every cell of the demo's contract year.
+    import re as regex
+
+    from starlette.testclient import TestClient
+
+    from web.app import create_app
+
+    password = next(m.group(1) for line in lines if (m := regex.search(r"the password '([^']+)'", line)))
+    with TestClient(create_app(deps=production_deps(workspace)), base_url="http://127.0.0.1:8000") as client:
+        page = client.get("/account/sign-in").text
+        token = regex.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        signed = client.post(
+            "/account/sign-in",
+            data={
+                "csrf_token": token.group(1),
+                "email": "officer@demo.alliance.test",
+                "password": password,
+                "next": "/",
+            },
+        )
+        assert signed.status_code == 200, signed.text[-500:]
+        grid_page = client.get("/office/returns?year=1").text
+    shown = dict(
+        ((partner, period), standing)
+        for partner, period, standing in regex.findall(
+            r'data-partner="([^"]+)" data-period="([^"]+)" data-standing="([^"]+)"', grid_page
+        )
+    )
+    said = {(row["partner"], c["period"]): c["standing"] for row in grid["partners"] for c in row["months"]}
+    assert len(said) == 4 * 12 and shown == said
     # The portal can be tried at once: one account per role, signed in with the password the demo printed.
     import re
 
