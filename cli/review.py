@@ -104,7 +104,7 @@ def review_decide(
 
     by = recorded_name(allow("review decide", workspace), by)
     from flows.partner_review import resume_waiting_review
-    from services.review import decide
+    from services.board_decisions import decide
 
     result = decide(
         deps_for(workspace),

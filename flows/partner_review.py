@@ -40,7 +40,7 @@ from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from models.tables import BoardDecisionRecord
-from services import review
+from services import board_decisions, review
 from services.deps import Deps, production_deps
 from services.schedule import year_to_review
 
@@ -134,14 +134,14 @@ def partner_review(
         return report
     reply_closed = datetime.combine(started.review.reply_closes + timedelta(days=1), time(0), LONDON)
     wait_for_replies(deps, reply_closed, reply_wait_step)
-    for case in review.board_cases(deps, year=year):
+    for case in board_decisions.board_cases(deps, year=year):
         if not case.decided:
             ask_board(deps, case, report, poll_seconds)
         deliver(deps)
     return report
 
 
-def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_seconds: int) -> None:
+def ask_board(deps: Deps, case: board_decisions.BoardCase, report: ReviewReport, poll_seconds: int) -> None:
     """Pause until the board decides on this partner, refusing invalid input, until the board's deadline."""
     logger = get_run_logger()
     attempt = 0
@@ -161,7 +161,7 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
         except FlowPauseTimeout:
             break
         try:
-            result = review.decide(
+            result = board_decisions.decide(
                 deps,
                 year=case.year,
                 partner_id=case.partner_id,
@@ -188,7 +188,7 @@ def ask_board(deps: Deps, case: review.BoardCase, report: ReviewReport, poll_sec
         report.decisions[case.partner_id] = result.record.kind
         logger.info("Board decision for %s: %s", case.partner_id, result.record.kind)
         return
-    if review.record_timeout(deps, year=case.year, partner_id=case.partner_id):
+    if board_decisions.record_timeout(deps, year=case.year, partner_id=case.partner_id):
         report.timed_out.append(case.partner_id)
         logger.warning("No board decision for %s by the deadline: chair told, funding unchanged", case.partner_id)
     else:
@@ -220,11 +220,11 @@ def resume_waiting_review(*, year: int, partner_id: str, record: BoardDecisionRe
     return None
 
 
-def _decided(deps: Deps, case: review.BoardCase) -> bool:
-    return any(c.decided for c in review.board_cases(deps, year=case.year) if c.partner_id == case.partner_id)
+def _decided(deps: Deps, case: board_decisions.BoardCase) -> bool:
+    return any(c.decided for c in board_decisions.board_cases(deps, year=case.year) if c.partner_id == case.partner_id)
 
 
-def _form_text(case: review.BoardCase, report: ReviewReport) -> str:
+def _form_text(case: board_decisions.BoardCase, report: ReviewReport) -> str:
     refused = [r for r in report.refused if r.startswith(f"{case.partner_id}:")]
     confirmed = report.confirmed.get(case.partner_id)
     text = case.brief

@@ -20,7 +20,7 @@ from domain.periods import Period
 from flows.partner_review import ReviewReport, partner_review, resume_waiting_review
 from models import repo, reviews
 from models.db import session_scope
-from services import review
+from services import board_decisions, review
 from services.deps import Deps
 from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, core_paid, review_deps, seed_year
 
@@ -128,7 +128,7 @@ def test_a_decision_given_with_the_cli_resumes_the_paused_run(deps: Deps, clock:
     thread = start_flow(deps)
     wait_for_pause(thread, f"board-{WEAK}-", seen)
 
-    result = review.decide(
+    result = board_decisions.decide(
         deps, year=1, partner_id=WEAK, kind="improvement_plan", decided_by="Board", reason="Plan agreed", via="cli"
     )
     assert resume_waiting_review(year=1, partner_id=WEAK, record=result.record) is not None
@@ -247,7 +247,7 @@ def test_the_boards_form_says_who_has_confirmed_so_far_and_why_the_last_answer_w
     from datetime import date
 
     from flows.partner_review import _form_text
-    from services.review import BoardCase
+    from services.board_decisions import BoardCase
 
     case = BoardCase(1, WEAK, "Partner 03", date(2027, 5, 4), REVIEW_AT, False, "### Board decision")
     report = ReviewReport(year=1, confirmed={WEAK: "Ann Chair confirmed step_down/25/2027-06: 1 more board member(s)"})

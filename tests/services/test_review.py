@@ -16,7 +16,7 @@ from models import repo, reviews
 from models.audit import verify_chain
 from models.db import session_scope
 from models.tables import AuditEntry, FundingAdjustment, Notification
-from services import review
+from services import board_decisions, review
 from services.deps import Deps
 from services.payments import run_payments
 from tests.services.review_helpers import PARTNERS, REVIEW_AT, WEAK, Clock, review_deps, seed_year
@@ -49,7 +49,7 @@ def core_line(deps: Deps, period: str, partner_id: str) -> int:
         return sum(line.amount_pence for line in lines if line.partner_id == partner_id and line.kind == "core")
 
 
-def decide_step_down(deps: Deps, **overrides: object) -> review.DecisionResult:
+def decide_step_down(deps: Deps, **overrides: object) -> board_decisions.DecisionResult:
     arguments: dict[str, object] = {
         "year": 1,
         "partner_id": WEAK,
@@ -60,7 +60,7 @@ def decide_step_down(deps: Deps, **overrides: object) -> review.DecisionResult:
         "reason": "Outcomes well below expected for two quarters running; reply did not explain the shortfall.",
     }
     arguments.update(overrides)
-    return review.decide(deps, **arguments)  # type: ignore[arg-type]
+    return board_decisions.decide(deps, **arguments)  # type: ignore[arg-type]
 
 
 def test_the_review_flags_the_weak_partner_once_and_tells_only_it_and_the_board(deps: Deps) -> None:
@@ -192,7 +192,7 @@ def test_an_appeal_restores_what_the_step_down_withheld_by_adjustment(deps: Deps
     assert partner is not None
     withheld = {m: apply_rate(core_instalment(partner.annual_core_pence, m), Decimal("0.25")) for m in (3, 4)}
 
-    result = review.decide(
+    result = board_decisions.decide(
         deps, year=1, partner_id=WEAK, kind="reverse", decided_by="Board", reason="Appeal upheld: data backlog proven"
     )
 
@@ -209,15 +209,15 @@ def test_an_appeal_restores_what_the_step_down_withheld_by_adjustment(deps: Deps
     run_payments(deps, Period(2027, 8))
     assert core_line(deps, "2027-08", WEAK) == core_instalment(partner.annual_core_pence, 5)
     with pytest.raises(UsageError, match="no step-down or withdrawal in force"):
-        review.decide(deps, year=1, partner_id=WEAK, kind="reverse", decided_by="Board", reason="again")
+        board_decisions.decide(deps, year=1, partner_id=WEAK, kind="reverse", decided_by="Board", reason="again")
 
 
 def test_a_timeout_tells_the_chair_once_and_changes_no_funding(deps: Deps, clock: Clock) -> None:
     review.start_review(deps, year=1)
     clock.now = REVIEW_AT + timedelta(days=60)
 
-    assert review.record_timeout(deps, year=1, partner_id=WEAK)
-    assert review.record_timeout(deps, year=1, partner_id=WEAK)
+    assert board_decisions.record_timeout(deps, year=1, partner_id=WEAK)
+    assert board_decisions.record_timeout(deps, year=1, partner_id=WEAK)
 
     timeouts = [m for m in outbox(deps) if m.kind == "review_timeout"]
     assert len(timeouts) == 1
@@ -235,7 +235,7 @@ def test_no_timeout_is_recorded_once_the_board_has_decided(deps: Deps, clock: Cl
     clock.now = AFTER_REPLY
     decide_step_down(deps, kind="improvement_plan", step_down_percent=None, effective=None)
 
-    assert not review.record_timeout(deps, year=1, partner_id=WEAK)
+    assert not board_decisions.record_timeout(deps, year=1, partner_id=WEAK)
     assert [m for m in outbox(deps) if m.kind == "review_timeout"] == []
 
 
@@ -279,14 +279,14 @@ def test_a_reversal_interrupted_before_its_rerun_is_finished_by_giving_it_again(
         raise OSError("the process died here")
 
     with monkeypatch.context() as patched:
-        patched.setattr(review, "_rerun_payments", crash)
+        patched.setattr(board_decisions, "_rerun_payments", crash)
         with pytest.raises(OSError):
-            review.decide(deps, **appeal)  # type: ignore[arg-type]
+            board_decisions.decide(deps, **appeal)  # type: ignore[arg-type]
 
-    again = review.decide(deps, **appeal)  # type: ignore[arg-type]
+    again = board_decisions.decide(deps, **appeal)  # type: ignore[arg-type]
 
     assert not again.created and again.rerun_periods == ["2027-06"]
-    assert review.decide(deps, **appeal).rerun_periods == []  # type: ignore[arg-type]
+    assert board_decisions.decide(deps, **appeal).rerun_periods == []  # type: ignore[arg-type]
     with session_scope(deps.engine) as session:
         assert reviews.active_adjustments(session) == []
         run = repo.latest_run(session, period="2027-06")
@@ -319,8 +319,8 @@ def test_decisions_racing_record_one_and_the_others_are_told_plainly(engine: Eng
     for t in threads:
         t.join(60)
 
-    assert [type(o).__name__ for o in outcomes if not isinstance(o, review.DecisionResult | UsageError)] == []
-    assert sum(1 for o in outcomes if isinstance(o, review.DecisionResult) and o.created) == 1
+    assert [type(o).__name__ for o in outcomes if not isinstance(o, board_decisions.DecisionResult | UsageError)] == []
+    assert sum(1 for o in outcomes if isinstance(o, board_decisions.DecisionResult) and o.created) == 1
     with session_scope(engine) as session:
         assert len(list(session.exec(select(FundingAdjustment)))) == 1
         assert verify_chain(session).ok
@@ -356,7 +356,7 @@ def test_a_partners_reply_cannot_write_the_boards_form(deps: Deps, clock: Clock)
     )
     review.reply(deps, year=1, partner_id=WEAK, by="CEO\n# Chair", text=sneaky)
 
-    [case] = review.board_cases(deps, year=1)
+    [case] = board_decisions.board_cases(deps, year=1)
 
     reply_lines = [line for line in case.brief.splitlines() if "We disagree." in line]
     assert len(reply_lines) == 1

@@ -11,7 +11,7 @@ from domain.periods import Period
 from integrations.workspace import load_contract
 from models import reviews
 from models.db import session_scope
-from services import review
+from services import board_decisions, review
 from services.deps import Deps
 from services.locks import unlock_return
 from services.payments import approve_run
@@ -42,8 +42,8 @@ def deps(tmp_path: Path, clock: Clock) -> Deps:
     return deps
 
 
-def decide(deps: Deps, decided_by: str) -> review.DecisionResult:
-    return review.decide(
+def decide(deps: Deps, decided_by: str) -> board_decisions.DecisionResult:
+    return board_decisions.decide(
         deps, year=1, partner_id=WEAK, kind="improvement_plan", decided_by=decided_by, reason="Shortfall unexplained."
     )
 

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from domain.board import LABELS, REVIEW_DECISIONS
 from domain.errors import AccessDenied, NotFound, UsageError
-from services import office, review
+from services import board_decisions, office, review
 from services.accounts import SignedIn
 from web.access import Require
 from web.forms import read_form
@@ -108,7 +108,7 @@ async def decide(request: Request, year: Year, partner_id: str, signed_in: Decid
             percent = -1  # refused with the options
         effective = form.get("effective").strip() if kind in ("step_down", "withdraw") else ""
         result = await run_in_threadpool(
-            lambda: review.decide(
+            lambda: board_decisions.decide(
                 deps,
                 year=year,
                 partner_id=partner_id,
