@@ -80,9 +80,10 @@ def web(
     allow("web", workspace)
     import uvicorn
 
+    from flows.launch import PrefectRuns
     from web.app import create_app
 
-    application = create_app(deps=deps_for(workspace), checker_threads=checkers)
+    application = create_app(deps=deps_for(workspace), checker_threads=checkers, runs=PrefectRuns())
     typer.echo(f"the portal is at http://{host}:{port}/ (stop with Ctrl+C)")
     # Behind a reverse proxy on this machine: its X-Forwarded-For/Proto are trusted (uvicorn's default: 127.0.0.1).
     uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="warning")

@@ -1,11 +1,11 @@
 """Long work started from a page runs as a run of its Prefect deployment, on whichever worker picks it up, never inside
-the web request (DESIGN.md section 8): a monthly cycle, a year's review. The page then shows the run's state.
+the web request (DESIGN.md section 8): a monthly cycle, a year's review. The page then shows the run's state. And the
+board's decision from a page resumes the review run paused for it. `alliance web` gives the portal a PrefectRuns.
 
 Needs the Prefect server the workers use (PREFECT_API_URL) and the deployments from `alliance serve` or prefect.yaml.
 """
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -13,32 +13,16 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
-from domain.errors import AllianceError, NotFound
+from domain.errors import NotFound
+from flows.partner_review import resume_waiting_review
+from models.tables import BoardDecisionRecord
+from services.runs import LaunchError, RunState
 
 DEPLOYMENTS = {"cycle": "monthly-cycle/monthly-cycle", "review": "partner-review/partner-review"}
 
 
-class LaunchError(AllianceError):
-    """The run could not be started: no Prefect server, or no such deployment on it."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True)
-class RunState:
-    name: str  # Scheduled, Pending, Running, Paused, Completed, Failed, ...
-    final: bool
-    message: str | None
-
-
-class Launcher(Protocol):
-    def start(self, what: str, parameters: dict[str, Any]) -> str: ...
-
-    def state(self, flow_run_id: str) -> RunState: ...
-
-
-class PrefectLauncher:
-    """Starts runs of the deployments on the Prefect server in PREFECT_API_URL."""
+class PrefectRuns:
+    """Runs of the deployments on the Prefect server in PREFECT_API_URL (services.runs.Runs)."""
 
     def start(self, what: str, parameters: dict[str, Any]) -> str:
         if not PREFECT_API_URL.value():
@@ -72,3 +56,6 @@ class PrefectLauncher:
         if state is None:
             return RunState("Scheduled", False, None)
         return RunState(state.name or state.type.value.title(), state.is_final(), state.message)
+
+    def resume_review(self, *, year: int, partner_id: str, record: BoardDecisionRecord) -> str | None:
+        return resume_waiting_review(year=year, partner_id=partner_id, record=record)

@@ -7,20 +7,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from domain.access import Principal, authorise
 from domain.errors import NotFound, UsageError
-from domain.periods import Period, contract_month, latest_ended_year, london_date
+from domain.periods import Period, contract_month, latest_due_period, latest_ended_year, london_date
 from domain.review import Standing
 from integrations.spreadsheets.evidence import read_tables
 from models import checks, ledger, repo, reviews
 from models.audit import append_audit, verify_chain
 from models.db import read_scope, session_scope
-from models.tables import AuditEntry, BoardDecisionRecord, Notification, ReviewCase, ReviewRecord, ReviewReply
+from models.tables import (
+    AuditEntry,
+    BoardDecisionRecord,
+    Notification,
+    ReviewCase,
+    ReviewRecord,
+    ReviewReply,
+    SpotCheckDraw,
+    Submission,
+)
 from services import board_quorum
 from services.deps import Deps
-from services.payments import _what_changed, current_inputs, payment_report, posted_runs, run_payments
+from services.payments import changed_since, payment_report, posted_runs, run_payments, what_changed
 from services.spot_checks import checks_table
 from services.status import Cell, period_cells
 
@@ -80,14 +89,10 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
             before = {}
             for line in repo.lines_of(session, run_id=previous.id):
                 before[line.partner_id] = before.get(line.partner_id, 0) + line.amount_pence
-            changed = _what_changed(json.loads(previous.inputs), json.loads(states[-1].run.inputs))
+            changed = what_changed(json.loads(previous.inputs), json.loads(states[-1].run.inputs))
         now = deps.clock()
         cells = {c.partner_id: c for c in period_cells(session, contract=deps.contract, period=period, now=now)}
-        inputs = current_inputs(session, contract=deps.contract, period=period)
-        latest = states[-1].run
-        stale = (
-            None if inputs.digest == latest.inputs_hash else _what_changed(json.loads(latest.inputs), inputs.document)
-        )
+        stale = changed_since(session, contract=deps.contract, period=period, run=states[-1].run)
     partners = [
         PartnerLines(
             partner=p["partner"],
@@ -110,9 +115,21 @@ def make_new_version(deps: Deps, principal: Principal, period: Period) -> int:
     """The period's run made again from what it is computed from now (the cycle's paying step), when what it is
     computed from moved since its latest version; its version. A month without a run gets one from the cycle."""
     authorise(principal, "cycle run")
-    if run_view(deps, principal, period).stale is None:
+    with read_scope(deps.engine) as session:
+        runs = ledger.run_states(session, period=str(period))
+        if not runs:
+            raise NotFound(f"There is no payment run for {period} yet: the monthly cycle makes it")
+        stale = changed_since(session, contract=deps.contract, period=period, run=runs[-1].run)
+    if stale is None:
         raise UsageError(f"nothing {period}'s run is computed from has changed since its latest version")
     return run_payments(deps, period).run.version
+
+
+def is_locked(deps: Deps, submission: Submission) -> bool:
+    """Whether the version's partner's return for its month is locked by an approved run."""
+    with read_scope(deps.engine) as session:
+        lock = ledger.current_lock(session, period=submission.period or "", partner_id=submission.partner_id or "")
+    return lock is not None
 
 
 def paid_periods(deps: Deps, principal: Principal) -> list[tuple[str, str, int]]:
@@ -217,20 +234,13 @@ def case_of(deps: Deps, principal: Principal, year: int, partner_id: str) -> Cas
 
 def latest_checked_period(deps: Deps, principal: Principal) -> Period:
     authorise(principal, "checks list")
-    from domain.periods import latest_due_period
-    from models.tables import SpotCheckDraw
-
     with read_scope(deps.engine) as session:
-        from sqlmodel import func, select
-
         latest = session.exec(select(func.max(SpotCheckDraw.period))).one()
     return Period.parse(latest) if latest else latest_due_period(deps.clock(), deps.contract.deadlines.due_day)
 
 
 def latest_review_year(deps: Deps, principal: Principal) -> int | None:
     authorise(principal, "board review")
-    from sqlmodel import func, select
-
     with read_scope(deps.engine) as session:
         year = session.exec(select(func.max(ReviewRecord.year))).one()
     return int(year) if year is not None else None

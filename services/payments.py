@@ -266,7 +266,13 @@ def periods_with_new_returns(session: Session) -> list[Period]:
     return due
 
 
-def _what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
+def changed_since(session: Session, *, contract: Contract, period: Period, run: PaymentRun) -> str | None:
+    """What ``run`` was computed from that has changed since (in words), or None: it is up to date."""
+    inputs = current_inputs(session, contract=contract, period=period)
+    return None if inputs.digest == run.inputs_hash else what_changed(json.loads(run.inputs), inputs.document)
+
+
+def what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     """The inputs that differ between two runs' documents, in words."""
     names = {
         "returns": "accepted returns",
@@ -395,7 +401,7 @@ def approve_run(deps: Deps, period: Period, *, by: "str | Principal", version: i
         inputs = current_inputs(session, contract=deps.contract, period=period)
         if inputs.digest != run.inputs_hash:
             raise UsageError(
-                f"the {_what_changed(json.loads(run.inputs), inputs.document)} for {period} changed after run "
+                f"the {what_changed(json.loads(run.inputs), inputs.document)} for {period} changed after run "
                 f"v{run.version} was computed: "
                 f"run `alliance cycle run --period {period}` for a new version, then approve that"
             )

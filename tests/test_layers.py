@@ -59,3 +59,4 @@ def test_prefect_stays_in_flows_and_cli() -> None:
 def test_the_web_face_imports_no_other_face() -> None:
     for path in (REPO / "web").rglob("*.py"):
         assert "cli" not in imports_of(path), path
+        assert "flows" not in imports_of(path), path  # Prefect's runs come in through services.runs, from the CLI

@@ -26,11 +26,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from domain.errors import AllianceError, NotFound
-from flows.launch import Launcher, PrefectLauncher
 from integrations.workspace import Workspace
 from services import accounts, uploads
 from services.deps import Deps, production_deps
 from services.review import REPLY_FILE_LIMIT
+from services.runs import NoRuns, Runs
 from web.access import NotForYou, NotSignedIn
 from web.forms import CsrfRefused
 from web.pages import render
@@ -144,7 +144,7 @@ def create_app(
     checker_threads: int = 2,
     upload_limit: int = uploads.UPLOAD_LIMIT,
     reply_limit: int = REPLY_FILE_LIMIT,
-    launcher: Launcher | None = None,
+    runs: Runs | None = None,
 ) -> FastAPI:
     if deps is None:
         assert workspace is not None, "create_app needs a workspace or deps"
@@ -172,7 +172,7 @@ def create_app(
     app.state.portal = settings
     app.state.deps = source
     app.state.checker = checker
-    app.state.launcher = launcher or PrefectLauncher()  # long work from a page: runs of the Prefect deployments
+    app.state.runs = runs or NoRuns()  # Prefect's runs: long work from a page, a paused review resumed
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from flows.launch import PrefectRuns
 from integrations.passwords import cheap
 from integrations.workspace import Workspace
 from services.deps import production_deps
@@ -32,7 +33,7 @@ def main(root: Path, port: int, review: bool) -> None:
             make_account(deps, email)
     else:
         deps = production_deps(replace(Workspace.at(root), base_url=base_url))
-    uvicorn.run(create_app(deps=deps), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(create_app(deps=deps, runs=PrefectRuns()), host="127.0.0.1", port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ such deployment the officer is told what to start."""
 import pytest
 
 from domain.errors import NotFound
-from flows.launch import LaunchError, PrefectLauncher
+from flows.launch import PrefectRuns
 from flows.monthly_cycle import monthly_cycle
+from services.runs import LaunchError
 
 
 def test_a_cycle_is_started_as_a_run_of_its_deployment_and_its_state_is_read_back() -> None:
-    launcher = PrefectLauncher()
+    launcher = PrefectRuns()
     with pytest.raises(LaunchError, match="no monthly-cycle deployment"):
         launcher.start("cycle", {"period": "2026-10", "workspace": "/srv/alliance"})
     monthly_cycle.to_deployment(name="monthly-cycle").apply()  # type: ignore[union-attr]

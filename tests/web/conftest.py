@@ -152,9 +152,9 @@ class Portal:
         raise TimeoutError("uploads still being checked")
 
 
-class FakeLauncher:
+class FakeRuns:
     """Runs of the Prefect deployments, as the portal starts them, without a Prefect server (flows/launch.py's
-    PrefectLauncher is tested against one in tests/flows/test_launch.py)."""
+    PrefectRuns is tested against one in tests/flows/test_launch.py)."""
 
     def __init__(self) -> None:
         self.started: list[tuple[str, dict[str, Any], str]] = []
@@ -163,7 +163,7 @@ class FakeLauncher:
     def start(self, what: str, parameters: dict[str, Any]) -> str:
         from uuid import uuid4
 
-        from flows.launch import RunState
+        from services.runs import RunState
 
         run_id = str(uuid4())
         self.started.append((what, parameters, run_id))
@@ -177,11 +177,14 @@ class FakeLauncher:
             raise NotFound("There is no such run")
         return self.states[flow_run_id]
 
+    def resume_review(self, *, year: int, partner_id: str, record: Any) -> str | None:
+        return None
+
 
 def start_portal(root: Path, engine: Engine | None = None, base_url: str = BASE, **options: Any) -> Portal:
     from web.app import create_app
 
-    options.setdefault("launcher", FakeLauncher())
+    options.setdefault("runs", FakeRuns())
     clock = Clock(NOW)
     deps = portal_deps(root, clock, engine, base_url)
     for email in PEOPLE:

@@ -88,7 +88,7 @@ def test_the_board_is_told_why_a_decision_is_refused_then_records_one_in_its_own
 
 def test_a_cycle_started_from_the_grid_runs_as_a_deployment_run_and_its_page_shows_where_it_is(portal: Portal) -> None:
     officer, harbour = portal.person(OFFICER), portal.person(HARBOUR)
-    launcher = portal.app.state.launcher
+    launcher = portal.app.state.runs
     assert "Run the cycle" in officer.get("/office/returns").text
     wrong = officer.post("/office/runs/cycle", {"period": "2019-01"}, page="/office/returns")
     assert wrong.status_code == 400 and "Choose the month" in wrong.text and launcher.started == []
@@ -101,7 +101,7 @@ def test_a_cycle_started_from_the_grid_runs_as_a_deployment_run_and_its_page_sho
     page = officer.get(started.headers["location"])
     assert page.status_code == 200 and "Scheduled" in page.text and "Started by Olive Officer" in page.text
     assert 'data-final="false"' in page.text and "/static/run-state.js" in page.text
-    from flows.launch import RunState
+    from services.runs import RunState
 
     launcher.states[run_id] = RunState("Completed", True, None)
     assert 'data-final="true"' in officer.get(f"/office/runs/{run_id}").text

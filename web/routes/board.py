@@ -129,17 +129,15 @@ async def decide(request: Request, year: Year, partner_id: str, signed_in: Decid
         response.status_code = 400
         return response
     if result.record is not None and result.created:
-        await run_in_threadpool(_resume, year, partner_id, result.record)
+        await run_in_threadpool(_resume, request, year, partner_id, result.record)
     done = "decided" if result.record is not None else "confirmed"
     return RedirectResponse(f"/board/review/{year}/{partner_id}?done={done}", status_code=303)
 
 
-def _resume(year: int, partner_id: str, record: Any) -> None:
+def _resume(request: Request, year: int, partner_id: str, record: Any) -> None:
     """Resume the paused review run (a run paused elsewhere finds the decision recorded at its next look)."""
-    from flows.partner_review import resume_waiting_review
-
     try:
-        resumed = resume_waiting_review(year=year, partner_id=partner_id, record=record)
+        resumed = request.app.state.runs.resume_review(year=year, partner_id=partner_id, record=record)
     except Exception:  # noqa: BLE001 (the decision stands; the run finds it in the database)
         log.exception("resuming the paused review run for %s failed", partner_id)
         return

@@ -12,17 +12,18 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from domain.errors import AccessDenied, NotFound, UsageError
 from domain.periods import latest_ended_year, london_date
-from flows.launch import LaunchError, RunState
 from services import accounts, office, portal
 from services.accounts import SignedIn
 from services.finance_export import export_csv
 from services.locks import send_back, unlock_return
 from services.payments import approve_run
+from services.runs import LaunchError, RunState
 from services.spot_checks import record_check
 from services.status import current_year, returns_grid
 from web.access import Require
 from web.forms import read_form
 from web.pages import refused_again, render
+from web.routes.partner import FINDINGS_SHOWN
 from web.security import Visitor
 
 router = APIRouter(prefix="/office")
@@ -69,20 +70,11 @@ def _version_page(request: Request, signed_in: SignedIn, submission_id: int, **e
         "office/version.html",
         title=title,
         detail=detail,
-        shown=detail.findings[:500],
-        more=max(0, len(detail.findings) - 500),
-        locked=_locked(deps, submission),
-        status=extra.pop("status", 200),
+        shown=detail.findings[:FINDINGS_SHOWN],
+        more=max(0, len(detail.findings) - FINDINGS_SHOWN),
+        locked=office.is_locked(deps, submission),
         **extra,
     )
-
-
-def _locked(deps: Any, submission: Any) -> bool:
-    from models import ledger
-    from models.db import read_scope
-
-    with read_scope(deps.engine) as session:
-        return ledger.current_lock(session, period=submission.period, partner_id=submission.partner_id) is not None
 
 
 @router.get("/versions/{submission_id}")
@@ -334,10 +326,10 @@ def checks_index(request: Request, signed_in: Annotated[SignedIn, Depends(Requir
 async def _launch(request: Request, signed_in: SignedIn, what: str, field: str) -> Response:
     deps = _deps(request)
     form = await _form(request)
-    launcher = request.app.state.launcher
+    runs = request.app.state.runs
     try:
         parameters = office.launch_parameters(deps, signed_in.principal, what, form.get(field))
-        run_id = await run_in_threadpool(launcher.start, what, parameters)
+        run_id = await run_in_threadpool(runs.start, what, parameters)
     except (UsageError, LaunchError) as refused:
         problem = str(refused)
         return render(
@@ -370,7 +362,7 @@ def run_state_page(
 ) -> Response:
     launch = office.launch_of(_deps(request), signed_in.principal, run_id)
     try:
-        state = request.app.state.launcher.state(run_id)
+        state = request.app.state.runs.state(run_id)
     except LaunchError as unknown:
         state = RunState("Unknown", True, str(unknown))
     title = {"cycle": "Monthly cycle", "review": "Annual review"}[launch["what"]]
