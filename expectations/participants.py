@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -212,37 +213,45 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
 
 
 def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnContext) -> pd.DataFrame:
-    """The frame the suite sees: cells of the wrong type blanked (structure reported them), claims added."""
+    """The frame the suite sees: cells of the wrong type blanked (structure reported them), claims added.
+
+    Referral dates are ``datetime64[ns]`` (Great Expectations compares those as whole columns; any other unit it
+    compares value by value), a date outside that type's range (1677 to 2262) held at its edge, which is as far
+    outside the suite's bounds; findings show the date as read (``quality.REFERRAL_AS_READ``)."""
+    index = frame.index
+    blank = [None] * len(frame)
 
     def column(name: str) -> list[Any]:
-        return list(frame[name]) if name in frame.columns else [None] * len(frame)
+        return frame[name].tolist() if name in frame.columns else blank
 
-    ids = [v if isinstance(v, str) else None for v in column("participant_id")]
-    data: dict[str, Any] = {"participant_id": pd.Series(ids, index=frame.index, dtype=object)}
-    dates = column("referral_date")
-    data["referral_date"] = pd.to_datetime(
-        pd.Series([pd.Timestamp(v) if _is_date(v) else pd.NaT for v in dates], index=frame.index)
-    )
-    bands = column("complexity_band")
-    data["complexity_band"] = pd.Series([None if v is None else str(v) for v in bands], index=frame.index, dtype=object)
-    postcodes = column("postcode_district")
-    data["postcode_district"] = pd.Series(
-        [v if isinstance(v, str) else None for v in postcodes], index=frame.index, dtype=object
-    )
-    data[quality.CLAIMED_ELSEWHERE] = pd.Series(
-        ["yes" if pid in context.claimed_elsewhere else None for pid in ids], index=frame.index, dtype=object
-    )
+    def objects(values: list[Any]) -> pd.Series:
+        return pd.Series(values, index=index, dtype=object)
+
+    ids = [v if v.__class__ is str else None for v in column("participant_id")]
+    dates = [v if _is_date(v) else None for v in column("referral_date")]
+    days = np.array(dates, dtype="datetime64[D]")
+    days = np.where(days < _EARLIEST_NS, _EARLIEST_NS, np.where(days > _LATEST_NS, _LATEST_NS, days))
+    data: dict[str, Any] = {
+        "participant_id": objects(ids),
+        "referral_date": pd.Series(days.astype("datetime64[ns]"), index=index),
+        quality.REFERRAL_AS_READ: objects(dates),
+        "complexity_band": objects([None if v is None else str(v) for v in column("complexity_band")]),
+        "postcode_district": objects([v if isinstance(v, str) else None for v in column("postcode_district")]),
+        quality.CLAIMED_ELSEWHERE: objects(["yes" if pid in context.claimed_elsewhere else None for pid in ids]),
+    }
+    before = context.claimed_in_other_months
+    claims = [before.get(pid, _NONE) if pid else _NONE for pid in ids] if before else None
     for measure in framework.measure_ids:
-        achieved = column(measure)
-        data[measure] = pd.Series(
-            [v if isinstance(v, bool) else None for v in achieved], index=frame.index, dtype=object
-        )
-        data[quality.claimed_in_column(measure)] = pd.Series(
-            [context.claimed_in_other_months.get(pid, {}).get(measure) if pid else None for pid in ids],
-            index=frame.index,
-            dtype=object,
-        )
-    return pd.DataFrame(data, index=frame.index)
+        data[measure] = objects([v if v.__class__ is bool else None for v in column(measure)])
+        claimed = [c.get(measure) for c in claims] if claims is not None else blank
+        data[quality.claimed_in_column(measure)] = objects(claimed)
+    return pd.DataFrame(data, index=index)
+
+
+_NONE: dict[str, Any] = {}
+# The range of datetime64[ns], in whole days inside it.
+_EARLIEST_NS = np.datetime64("1677-09-22", "D")
+_LATEST_NS = np.datetime64("2262-04-11", "D")
 
 
 _CHECK_CODES = {"not_nullable": "VALUE_REQUIRED"}

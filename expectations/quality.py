@@ -28,6 +28,7 @@ from domain.periods import Period
 SUITE_NAME = "participants"
 ROW_INDEX = "row"  # the frame's index: the sheet's row numbers
 CLAIMED_ELSEWHERE = "claimed by another partner"  # spaces: cannot clash with a framework column
+REFERRAL_AS_READ = "referral date as read"  # not checked: the date a finding shows
 POSTCODE_DISTRICT = r"^[A-Z]{1,2}[0-9][A-Z0-9]?$"
 EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
 
@@ -197,6 +198,8 @@ def as_findings(
                 shown = frame.at[row, "participant_id"]
             elif item.finding == "DUPLICATE_CLAIM":
                 shown = frame.at[row, "participant_id"]
+            elif item.cell_column == "referral_date" and REFERRAL_AS_READ in frame.columns:
+                shown = frame.at[row, REFERRAL_AS_READ]
             letter = letters.get(item.cell_column)
             findings.append(
                 Finding(

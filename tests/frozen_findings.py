@@ -21,13 +21,13 @@ from domain.periods import Period
 from integrations.inbox import InboxFile
 from integrations.workspace import load_contract
 from services.intake import check_file
-from tests.helpers import clean_rows, return_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "excel-real"
 FROZEN = REPO / "tests" / "golden" / "findings"
 MUTATION_SEED = 20261205
 MUTATIONS = 300
+BASE_RETURN = FROZEN / "base-return.xlsx"  # return_bytes(contract, rows=clean_rows(6)) on 2026-12-05
 RECEIVED = datetime(2026, 11, 10, 10, tzinfo=UTC)
 
 
@@ -61,7 +61,7 @@ def mutated_returns(contract: Contract) -> Iterator[tuple[str, bytes]]:
     from tests.services.test_intake_mutations import MUTATIONS as KINDS
 
     rng = random.Random(MUTATION_SEED)
-    base = return_bytes(contract, rows=clean_rows(6))
+    base = BASE_RETURN.read_bytes()  # kept: a return written today differs in its timestamps
     for number in range(1, MUTATIONS + 1):
         mutation = rng.choice(KINDS)
         yield f"m{number:04d}-{mutation.__name__}", mutation(rng, base)

@@ -1,8 +1,15 @@
-"""One streaming pass over a worksheet's XML, before any library loads it.
+"""One pass over a worksheet's XML, before any library loads it.
 
 It finds the sheet's real extent from the cells themselves (the ``<dimension>`` tag is
 never trusted), stops as soon as the extent passes the limits, and notes the cells a value
 reader cannot be trusted on: formulas with no calculated result and error cells.
+
+Most sheets take the quick path (``_quick_scan``): searches at C speed prove there is no formula, no error cell,
+no cell or row outside the limits or with an impossible or missing reference, nothing declared; then the XML is
+parsed for well-formedness without a Python call per element. Anything else (a formula, an error cell, a cell
+beyond the limits, a cell without its reference, a prefixed element, a comment) takes the element-by-element
+scan (``full_scan``), which alone says where. Both give the same answer on every sheet (``test_scan.py`` compares
+them on generated sheets; ``tests/services/test_frozen_findings.py`` on the corpus and mutated returns).
 """
 
 import re
@@ -32,8 +39,8 @@ class SheetMalformed(Exception):
 
 @dataclass
 class SheetScan:
-    max_row: int = 0  # of cells holding a value or formula
-    max_column: int = 0
+    """What a value reader cannot be trusted on (the extent is within the limits, or the scan raised)."""
+
     formulas_without_value: list[tuple[int, int]] = field(default_factory=list)  # (row, column), 1-based
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # error cells and their code, e.g. #REF!
 
@@ -44,6 +51,8 @@ class _Scanner:
     def __init__(self, parser: Any, max_rows: int, max_columns: int) -> None:
         self.parser = parser
         self.result = SheetScan()
+        self.max_row = 0  # of cells holding a value or formula, so far
+        self.max_column = 0
         self.max_rows, self.max_columns = max_rows, max_columns
         self.row = 0  # of the current cell
         self.column = 0
@@ -121,11 +130,11 @@ class _Scanner:
             return  # an empty, merely formatted cell
         result = self.result
         if self.row > self.max_rows or self.column > self.max_columns:
-            raise SheetTooLarge(max(self.row, result.max_row), max(self.column, result.max_column))
-        if self.row > result.max_row:
-            result.max_row = self.row
-        if self.column > result.max_column:
-            result.max_column = self.column
+            raise SheetTooLarge(max(self.row, self.max_row), max(self.column, self.max_column))
+        if self.row > self.max_row:
+            self.max_row = self.row
+        if self.column > self.max_column:
+            self.max_column = self.column
         if self.has_formula and not self.has_value:
             result.formulas_without_value.append((self.row, self.column))
         elif self.cell_type == "e":
@@ -139,6 +148,37 @@ def _refuse_declarations(*_: Any) -> None:
 
 def scan_sheet(xml: bytes, *, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> SheetScan:
     """Scan a worksheet's XML; raises SheetTooLarge, SheetMalformed or expat.ExpatError."""
+    if (max_rows, max_columns) == (MAX_ROWS, MAX_COLUMNS) and _quick_scan(xml):
+        return SheetScan()
+    return full_scan(xml, max_rows=max_rows, max_columns=max_columns)
+
+
+# Anything the quick path does not settle for itself: a declaration, comment or CDATA (<!), a prefixed element named like one the scan reads, a formula, an error cell
+# (or a type written with a character reference), a cell or row not written with its reference first after one
+# space.
+_NOT_QUICK = re.compile(
+    rb"<!|<[A-Za-z_][\w.\-]*:(?:c|row|f|v|is)[\s/>]|<f[\s/>]|\st\s*=\s*[\"'](?:e|&)"
+    rb"|<c(?:[\t\r\n/>]| (?!r=\"))|<row(?:[\t\r\n/>]| (?!r=\"))"
+)
+# Rows 1 to 20,000 and columns A to CV (1 to 100), the limits, written as every reader reads them (no leading zero).
+_ROW = rb"(?:[1-9][0-9]{0,3}|1[0-9]{4}|20000)"
+_COLUMN = rb"(?:[A-Z]|[AB][A-Z]|C[A-V])"
+_OUTSIDE = re.compile(rb'<c r="(?!' + _COLUMN + _ROW + rb'")|<row r="(?!' + _ROW + rb'")')
+
+
+def _quick_scan(xml: bytes) -> bool:
+    """Whether the sheet holds nothing the full scan would note or refuse: only values, every cell and row with
+    its reference, each within the limits (a cell that holds nothing is within them too). Raises ExpatError
+    where the full scan would."""
+    if _NOT_QUICK.search(xml) or _OUTSIDE.search(xml):
+        return False
+    parser = expat.ParserCreate()  # no element handlers: the document checked well-formed at C speed
+    parser.Parse(xml, True)
+    return True
+
+
+def full_scan(xml: bytes, *, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> SheetScan:
+    """The element-by-element scan: any sheet, whatever it holds."""
     parser = expat.ParserCreate()
     scanner = _Scanner(parser, max_rows, max_columns)
     parser.StartElementHandler = scanner.start

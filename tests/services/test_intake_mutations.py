@@ -39,10 +39,11 @@ def _parts(content: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
 
 
 def _zip(parts: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
+    """The parts zipped again, the same bytes whenever it runs (no clock in the entries): a seed replays exactly."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for item, data in parts:
-            archive.writestr(item.filename, data)
+            archive.writestr(zipfile.ZipInfo(item.filename, date_time=(2026, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
