@@ -11,6 +11,8 @@ makes the file unreadable is a finding, never an exception. The order matters:
 
 import io
 import math
+from itertools import chain
+from operator import itemgetter
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -78,22 +80,20 @@ class Sheet:
         }
         self.flags.update({where: ("CELL_ERROR", value) for where, value in scan.errors.items()})
         self._flagged_rows = {r for r, _ in self.flags}
-        self._cleaned: dict[str, Any] = {}  # a column repeats its texts (Yes, No, a band): each cleaned once
-
-    def _clean(self, value: Any) -> Any:
-        if value.__class__ is not str:
-            return _clean(value)
-        try:
-            return self._cleaned[value]
-        except KeyError:
-            cleaned = self._cleaned[value] = _clean(value)
-            return cleaned
+        # Each distinct value that cleaning changes (a text, a float that is no number), cleaned once: a column
+        # repeats its texts (Yes, No, a band). Only texts and floats are keys, so True, 1 and 1.0 never meet.
+        self._cleaned: dict[Any, Any] = {
+            v: _clean(v)
+            for v in set(chain.from_iterable(grid))
+            if v.__class__ is str or (v.__class__ is float and not math.isfinite(v))
+        }
 
     def row(self, row: int) -> list[Any]:
         """The cleaned values of a 1-based row; None for blank or flagged cells."""
         if row > len(self.grid):
             return []
-        values = [self._clean(v) for v in self.grid[row - 1]]
+        cells = self.grid[row - 1]
+        values = list(map(self._cleaned.get, cells, cells))
         if row not in self._flagged_rows and ERROR_VALUES.isdisjoint(values):
             return values  # nearly every row: nothing flagged, no error text
         for column, value in enumerate(values, start=1):
@@ -202,13 +202,16 @@ def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
         positions[name] = column
         raw.columns[name] = get_column_letter(column)
         raw.labels[name] = str(label)
+    names = list(positions)
+    last = max(positions.values(), default=0)
+    pick = itemgetter(*[column - 1 for column in positions.values()]) if len(names) > 1 else None
     for row in range(2, sheet.rows + 1):
-        cells = sheet.row(row)
-        if not any(v is not None for v in cells):
-            continue
-        values = {name: cells[column - 1] if column <= len(cells) else None for name, column in positions.items()}
-        if any(v is not None for v in values.values()):
-            raw.rows.append(RawRow(row=row, values=values))
+        cells = sheet.row(row)  # every row, for its error texts too
+        if len(cells) < last:
+            cells = [*cells, *[None] * (last - len(cells))]
+        picked = pick(cells) if pick is not None else tuple(cells[c - 1] for c in positions.values())
+        if picked.count(None) < len(picked):  # a row with something in a column of the return
+            raw.rows.append(RawRow(row=row, values=dict(zip(names, picked, strict=True))))
     raw.cell_findings += sheet.findings({column: name for name, column in positions.items()})
     return findings
 
