@@ -58,6 +58,8 @@ def compare(previous: Iterable[RawRow], current: Iterable[RawRow], columns: list
             continue
         for column in columns:
             was, now = old.values.get(column), row.values.get(column)
+            if was.__class__ is now.__class__ and was == now:
+                continue  # nearly every cell: the same value, so the same key
             if _key(was) != _key(now):
                 changes.changed.append(CellChange(pid, column, was, now, row.row))
     return changes

@@ -2,7 +2,9 @@
 
 import os
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +22,7 @@ from domain.findings import Finding, Severity, has_errors, ordered
 from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
-from domain.returns import RawReturn, ReturnContext
+from domain.returns import RawReturn, RawRow, ReturnContext
 from expectations.about import timing
 from expectations.returns import ContextFor, ValidatedReturn, locked, validate_return
 from integrations.inbox import MAX_FILE_BYTES, InboxFile, archive_original
@@ -383,6 +385,8 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
         raise
     if staging is not None and feedback is not None:
         os.replace(staging, feedback)
+    if raw is not None and partner is not None:
+        _recent_rows.keep(file.sha256, raw.rows)
     return outcome
 
 
@@ -420,13 +424,40 @@ def _changes(deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
         return None, None
     if raw is None:
         return None, "This version could not be read, so it is not compared with the previous one."
-    try:
-        before = read_return(latest.filename, Path(latest.stored_path).read_bytes()).raw
-    except OSError:
-        before = None
+    before = _recent_rows.get(latest.sha256)
     if before is None:
-        return None, f"Version {latest.version} could not be read, so there is nothing to compare with."
-    return compare(before.rows, raw.rows, deps.contract.framework.columns, latest.version), None
+        try:
+            read = read_return(latest.filename, Path(latest.stored_path).read_bytes()).raw
+        except OSError:
+            read = None
+        if read is None:
+            return None, f"Version {latest.version} could not be read, so there is nothing to compare with."
+        before = read.rows
+    return compare(before, raw.rows, deps.contract.framework.columns, latest.version), None
+
+
+class _RecentRows:
+    """The rows of the last few files read, by SHA-256: a partner's next version is compared with its previous one
+    without reading and checking that one's bytes again (same bytes, same rows)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.rows: OrderedDict[str, list[RawRow]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, sha256: str) -> list[RawRow] | None:
+        with self.lock:
+            return self.rows.get(sha256)
+
+    def keep(self, sha256: str, rows: list[RawRow]) -> None:
+        with self.lock:
+            self.rows[sha256] = rows
+            self.rows.move_to_end(sha256)
+            while len(self.rows) > self.size:
+                self.rows.popitem(last=False)
+
+
+_recent_rows = _RecentRows(size=8)
 
 
 def _tell_other_claimants(
