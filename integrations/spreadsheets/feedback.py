@@ -11,6 +11,7 @@ never as a formula, whatever it starts with.
 """
 
 import math
+import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from typing import Any
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from domain import return_layout as layout
 from domain.changes import Changes
 from domain.findings import Finding, Severity, count_by_severity
+from integrations.spreadsheets import sheet_data
 
 ISSUES = "Issues"
 CHANGES = "Changes"
@@ -102,10 +104,14 @@ def write_feedback(
     grids = {name: grid for name, grid in (grids or {}).items() if name in COPIED_SHEETS and name in pointed_into}
     _issues(writer, heading, findings, copied=set(grids))
     _changes(writer, changes, changes_note)
-    for name in COPIED_SHEETS:
-        if name in grids:
-            _copy(writer, name, grids[name], [f for f in findings if f.sheet == name and f.cell])
+    copies = [
+        _copy(writer, name, grids[name], [f for f in findings if f.sheet == name and f.cell])
+        for name in COPIED_SHEETS
+        if name in grids
+    ]
     writer.book.close()
+    if copies:
+        _fill_in(path, copies)
     return path
 
 
@@ -189,16 +195,36 @@ def _changes(writer: _Writer, changes: Changes | None, note: str | None) -> None
     sheet.freeze_panes(3, 0)
 
 
-def _copy(writer: _Writer, name: str, grid: list[list[Any]], findings: Sequence[Finding]) -> None:
+@dataclass
+class _Copy:
+    """A copied sheet as xlsxwriter wrote it: the cells it holds, and the cells whose style dates take."""
+
+    part: str
+    grid: list[list[Any]]
+    written: set[tuple[int, int]]
+    style_cells: dict[type, str]
+
+
+def _copy(writer: _Writer, name: str, grid: list[list[Any]], findings: Sequence[Finding]) -> _Copy:
+    """The cells findings point at (filled, commented) and those sheet_data does not write, through xlsxwriter; the
+    plain rest is added by ``_fill_in`` once the workbook is closed."""
     sheet = writer.book.add_worksheet(name)
     at_cell: dict[tuple[int, int], list[Finding]] = defaultdict(list)
     for finding in findings:
         assert finding.cell is not None
         at_cell[xl_cell_to_rowcol(finding.cell)].append(finding)
+    written: set[tuple[int, int]] = set(at_cell)
+    style_cells: dict[type, str] = {}
     for r, values in enumerate(grid):
         for c, value in enumerate(values):
-            if (r, c) not in at_cell and value not in ("", None):
-                writer.value(sheet, r, c, value)
+            if (r, c) in at_cell or value is None or value == "":
+                continue
+            kind = value.__class__
+            if not sheet_data.is_plain(value) or (kind in (date, datetime) and kind not in style_cells):
+                writer.value(sheet, r, c, value)  # the first date (date-time) sets the style the others take
+                written.add((r, c))
+                if kind in (date, datetime) and kind not in style_cells:
+                    style_cells[kind] = xl_rowcol_to_cell(r, c)
     for (r, c), here in sorted(at_cell.items()):
         worst = min((f.severity for f in here), key=list(Severity).index)
         value = grid[r][c] if r < len(grid) and c < len(grid[r]) else None
@@ -209,3 +235,16 @@ def _copy(writer: _Writer, name: str, grid: list[list[Any]], findings: Sequence[
     if name == layout.PARTICIPANTS:
         sheet.freeze_panes(1, 0)
     sheet.set_column(0, max((len(v) for v in grid), default=1), 16)
+    return _Copy(f"xl/worksheets/sheet{sheet.index + 1}.xml", grid, written, style_cells)
+
+
+def _fill_in(path: Path, copies: list[_Copy]) -> None:
+    """Each copied sheet's plain cells merged into the sheet xlsxwriter wrote."""
+    with zipfile.ZipFile(path) as book:
+        parts = {copy.part: book.read(copy.part) for copy in copies}
+    merged = {}
+    for copy in copies:
+        xml = parts[copy.part]
+        styles = {kind: sheet_data.style_of(xml, cell) for kind, cell in copy.style_cells.items()}
+        merged[copy.part] = sheet_data.merge(xml, copy.grid, copy.written, styles)
+    sheet_data.replace_parts(str(path), merged)

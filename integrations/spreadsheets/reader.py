@@ -11,11 +11,11 @@ makes the file unreadable is a finding, never an exception. The order matters:
 
 import io
 import math
-from itertools import chain
-from operator import itemgetter
 import zipfile
 import zlib
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 from xml.parsers import expat
 

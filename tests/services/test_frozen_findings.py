@@ -15,7 +15,9 @@ from tests.frozen_findings import (
 
 def _differences(expected: dict, actual: dict) -> list[str]:
     assert sorted(actual) == sorted(expected)
-    return [f"{name}: frozen {expected[name]}, now {actual[name]}" for name in expected if actual[name] != expected[name]]
+    return [
+        f"{name}: frozen {expected[name]}, now {actual[name]}" for name in expected if actual[name] != expected[name]
+    ]
 
 
 def test_every_corpus_workbook_gives_the_frozen_findings(contract: Contract) -> None:

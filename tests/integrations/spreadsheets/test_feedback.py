@@ -8,7 +8,7 @@ import io
 import json
 import os
 import string
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +197,65 @@ def test_feedback_for_a_return_that_could_not_be_read_has_no_partner_sheets(tmp_
         findings=[finding] * rows,
     )
     assert load_workbook(path).sheetnames == ["Issues", "Changes"]
+
+
+def test_plain_cells_written_directly_read_back_as_xlsxwriter_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copied sheets' plain cells are written as XML directly (sheet_data.py); every kind of value a sheet holds
+    reads back exactly as when xlsxwriter writes every cell."""
+    odd = [
+        "plain",
+        " leading",
+        "trailing ",
+        'a & b < c > d "q"',
+        "_x0041_ literal",
+        "line\r\nbreak",
+        "tab\there",
+        "<r><t>rich?</t></r>",
+        "\u00a0nbsp",
+        "é 中文 😀",
+        "x" * 20_000,
+        "=1+1",
+        "bell\x07",
+    ]
+    values: list[Any] = [
+        *odd,
+        0,
+        -3,
+        12345678901234567,
+        1.5,
+        -0.0,
+        1e-300,
+        float("nan"),
+        float("inf"),
+        True,
+        False,
+        date(2026, 10, 3),
+        date(1900, 2, 28),
+        date(1900, 3, 1),
+        datetime(2026, 10, 3, 13, 45, 30, 250000),
+        datetime(1900, 1, 1, 6),
+        time(9, 30),
+        None,
+        "",
+    ]
+    grid = [["participant_id", "value", "other"]] + [[f"P{n}", v, values[-1 - n]] for n, v in enumerate(values)]
+    grid.append([])  # a blank row, then one longer than the rest
+    grid.append(["P99", "x", date(2026, 1, 1), 7, "last"])
+    finding = Finding("BAND_UNKNOWN", sheet="Participants", cell="B5", row=5, column="complexity_band", value="x")
+    heading = FeedbackHeading("Harbour Trust", "2026-10", 1, "r.xlsx", "rejected")
+
+    def written(name: str) -> dict[str, Any]:
+        path = write_feedback(tmp_path / name, heading=heading, findings=[finding], grids={"Participants": grid})
+        return dump(path)
+
+    direct = written("direct.xlsx")
+    from integrations.spreadsheets import sheet_data
+
+    monkeypatch.setattr(sheet_data, "is_plain", lambda value: False)
+    assert direct == written("xlsxwriter.xlsx")
+    cells = direct["Participants"]["cells"]
+    assert cells["B2"] == ["plain", "s"] and cells["B5"] == ['a & b < c > d "q"', "s"] and "C26" in cells
+    extent = [load_workbook(tmp_path / name)["Participants"].dimensions for name in ("direct.xlsx", "xlsxwriter.xlsx")]
+    assert extent == ["A1:E34", "A1:E34"]

@@ -165,7 +165,8 @@ def _sheets(draw: st.DrawFn) -> bytes:
         cells = [draw(_cells(odd if m == 0 and n == 0 else None)) for m in range(draw(st.integers(1, 3)))]
         rows.append(opening + "".join(cells) + ("</x:row>" if opening.startswith("<x:") else "</row>"))
     xml = sheet("".join(rows), dimension=draw(st.sampled_from(["A1", "A1:XFD1048576"])))
-    xml = xml.replace(b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ')
+    namespace = b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    xml = xml.replace(b"<worksheet ", b"<worksheet " + namespace)
     if odd == "stray":
         stray = draw(st.sampled_from(_ODD["stray"])).encode()
         xml = stray + xml if stray.startswith(b"<!DOCTYPE") else xml.replace(b"<sheetData>", b"<sheetData>" + stray)
