@@ -242,7 +242,8 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
     before = context.claimed_in_other_months
     claims = [before.get(pid, _NONE) if pid else _NONE for pid in ids] if before else None
     for measure in framework.measure_ids:
-        data[measure] = objects([v if v.__class__ is bool else None for v in column(measure)])
+        # Only the suite's row conditions read these (`measure == True`): a blank or wrong cell is no True either.
+        data[measure] = pd.Series([v is True for v in column(measure)], index=index, dtype=bool)
         claimed = [c.get(measure) for c in claims] if claims is not None else blank
         data[quality.claimed_in_column(measure)] = objects(claimed)
     return pd.DataFrame(data, index=index)

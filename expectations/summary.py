@@ -1,5 +1,6 @@
 """The Summary sheet reconciles with the Participants rows."""
 
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,7 +24,9 @@ def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
     """The Summary's totals against the rows as written (rows with other problems still count)."""
     expected = {layout.SUMMARY_PARTICIPANTS: len(raw.rows)}
     for measure in framework.measures:
-        expected[measure.id] = sum(1 for r in raw.rows if normalise_yes_no(r.values.get(measure.id)) is True)
+        # Each distinct value read once (True, 1 and 1.0 are one key, and all of them read as Yes).
+        seen = Counter(r.values.get(measure.id) for r in raw.rows)
+        expected[measure.id] = sum(n for value, n in seen.items() if normalise_yes_no(value) is True)
     if all(raw.summary.get(key) is None for key in expected):
         return [Finding("SUMMARY_BLANK", sheet=layout.SUMMARY)]
     findings = []
