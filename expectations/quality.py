@@ -12,7 +12,7 @@ cells are in, so every unexpected value becomes a finding at its cell.
 import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -150,15 +150,80 @@ def _suite(text: str) -> Any:
 # One context per process is shared by the cycle's threads; GX does not say it is thread-safe, so one
 # validation at a time (it holds the GIL nearly throughout: little is lost).
 _ONE_AT_A_TIME = threading.Lock()
+ROWS_PER_RETURN = 100_000  # in frames validated together, each return's rows are numbered from its own multiple
+
+
+@dataclass
+class _Request:
+    frame: pd.DataFrame
+    done: bool = False
+    result: list[Unexpected] | None = None
+    error: BaseException | None = None
+
+
+_waiting: dict[tuple[str, str], list[_Request]] = {}
+_WAITING = threading.Lock()
 
 
 def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
-    """Validate ``frame`` (index: the sheet's row numbers) and return what each failed expectation saw."""
+    """Validate ``frame`` (index: the sheet's row numbers) and return what each failed expectation saw.
+
+    A validation costs GX about as much again in its own bookkeeping as in the rows (DESIGN.md section 9): frames that
+    other threads hand in (the cycle's partners side by side) while one is validated wait and are then validated
+    together, in one frame, each getting back exactly its own unexpected cells (``validate_together``)."""
+    key = (text, repr(sorted(parameters.items())))
+    request = _Request(frame)
+    with _WAITING:
+        _waiting.setdefault(key, []).append(request)
     with _ONE_AT_A_TIME:
-        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            _suite(text), expectation_parameters=parameters, result_format={"result_format": "COMPLETE"}
-        )
+        if not request.done:  # else a validation that ran while this thread waited took it along
+            with _WAITING:
+                batch = _waiting.pop(key, [])
+            try:
+                results = validate_together(text, [r.frame for r in batch], parameters)
+            except BaseException as failed:
+                for waiting in batch:
+                    waiting.error, waiting.done = failed, True
+            else:
+                for waiting, result in zip(batch, results, strict=True):
+                    waiting.result, waiting.done = result, True
+    if request.error is not None:
+        raise request.error
+    assert request.result is not None
+    return request.result
+
+
+def validate_together(text: str, frames: list[pd.DataFrame], parameters: dict[str, Any]) -> list[list[Unexpected]]:
+    """Each frame's unexpected cells, from one validation of them all: return k's rows renumbered
+    k x ROWS_PER_RETURN + row and its participant ids marked with k, so that an id repeats only within its return."""
+    if len(frames) == 1:
+        return [_validate(text, frames[0], parameters)]
+    parts = []
+    for number, frame in enumerate(frames):
+        part = frame.copy()
+        part.index = pd.Index(frame.index.to_numpy() + number * ROWS_PER_RETURN, name=ROW_INDEX)
+        part["participant_id"] = [None if v is None else f"{number}\x1f{v}" for v in frame["participant_id"]]
+        parts.append(part)
+    together = _validate(text, pd.concat(parts), parameters)
+    results: list[list[Unexpected]] = [[] for _ in frames]
+    for item in together:
+        rows: list[list[int]] = [[] for _ in frames]
+        values: list[list[Any]] = [[] for _ in frames]
+        for row, value in zip(item.rows, item.values, strict=True):
+            number, row = divmod(row, ROWS_PER_RETURN)
+            rows[number].append(row)
+            marked = item.column == "participant_id" and isinstance(value, str)
+            values[number].append(value.partition("\x1f")[2] if marked else value)
+        for number in range(len(frames)):
+            if rows[number]:
+                results[number].append(replace(item, rows=rows[number], values=values[number]))
+    return results
+
+
+def _validate(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    complete = {"result_format": "COMPLETE"}
+    result = batch.validate(_suite(text), expectation_parameters=parameters, result_format=complete)
     unexpected = []
     for item in result.results:
         if item.exception_info and item.exception_info.get("raised_exception"):

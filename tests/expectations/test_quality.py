@@ -1,7 +1,14 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from domain.contract import Contract
-from expectations.quality import suite_json, suite_text
+from domain.returns import RawReturn, RawRow, ReturnContext
+from expectations.participants import quality_frame, to_frame
+from expectations.quality import run_suite, suite_json, suite_text, validate_together
+from tests.helpers import clean_rows
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,3 +31,54 @@ def test_the_suite_follows_the_framework(contract: Contract) -> None:
     changed = contract.framework.model_copy(update={"bands": {"standard": 1, "intensive": 3}})
     band_set = next(e for e in suite_json(changed)["expectations"] if e["meta"]["finding"] == "BAND_UNKNOWN")
     assert band_set["kwargs"]["value_set"] == ["standard", "intensive"]
+
+
+def _checked(contract: Contract, rows: list[dict], context: ReturnContext) -> pd.DataFrame:
+    raw = RawReturn(rows=[RawRow(row=n, values=values) for n, values in enumerate(rows, start=2)])
+    raw.columns = {c: c for c in contract.framework.columns}
+    return quality_frame(to_frame(raw, contract.framework), contract.framework, context)
+
+
+def test_returns_validated_together_get_exactly_what_each_gets_alone(contract: Contract) -> None:
+    """The cycle's threads hand their frames in together: the same unexpected cells, each to its own return, and an
+    id repeated across two returns is no repeat in either."""
+    plain = clean_rows(5)
+    repeated = clean_rows(4) + [clean_rows(2)[1]]  # P001 twice
+    odd = clean_rows(6)
+    odd[0]["complexity_band"] = "hard"
+    odd[1]["referral_date"] = date(2031, 1, 1)
+    odd[2]["referral_date"] = date(1990, 1, 1)
+    odd[3]["postcode_district"] = "NF1 2AB"
+    claims = ReturnContext(
+        claimed_in_other_months={"P004": {"housing_sustained": "2026-09"}}, claimed_elsewhere=frozenset({"P005"})
+    )
+    frames = [
+        _checked(contract, plain, ReturnContext()),
+        _checked(contract, repeated, ReturnContext()),
+        _checked(contract, odd, claims),
+    ]
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    alone = [validate_together(text, [frame], parameters)[0] for frame in frames]
+    assert validate_together(text, frames, parameters) == alone
+    assert alone[0] == [] and {u.finding for u in alone[1]} == {"ID_DUPLICATE"}
+    assert {u.finding for u in alone[2]} == {
+        "BAND_UNKNOWN",
+        "DATE_AFTER_PERIOD",
+        "DATE_TOO_EARLY",
+        "POSTCODE_INVALID",
+        "DUPLICATE_CLAIM",
+        "OUTCOME_CLAIMED_BEFORE",
+    }
+
+
+def test_threads_handing_in_frames_at_once_each_get_their_own_answer(contract: Contract) -> None:
+    rows = clean_rows(5)
+    rows[4]["complexity_band"] = "hard"
+    frame = _checked(contract, rows, ReturnContext())
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    expected = run_suite(text, frame, parameters)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: run_suite(text, frame, parameters), range(12)))
+    assert answers == [expected] * 12 and [u.rows for u in expected] == [[6]]
