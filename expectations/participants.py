@@ -242,10 +242,10 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
     before = context.claimed_in_other_months
     claims = [before.get(pid, _NONE) if pid else _NONE for pid in ids] if before else None
     for measure in framework.measure_ids:
-        # Only the suite's row conditions read these (`measure == True`): a blank or wrong cell is no True either.
-        data[measure] = pd.Series([v is True for v in column(measure)], index=index, dtype=bool)
-        claimed = [c.get(measure) for c in claims] if claims is not None else blank
-        data[quality.claimed_in_column(measure)] = objects(claimed)
+        # An outcome claimed in another month is a finding only where this return claims it again.
+        achieved = [v is True for v in column(measure)]
+        claimed = [c.get(measure) if now else None for c, now in zip(claims, achieved, strict=True)] if claims else None
+        data[quality.claimed_in_column(measure)] = objects(claimed or blank)
     return pd.DataFrame(data, index=index)
 
 

@@ -34,6 +34,10 @@ EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contra
 
 
 def claimed_in_column(measure_id: str) -> str:
+    """The column holding, for a row that achieves ``measure_id``, the month it was already claimed in (else null).
+
+    Only achieved outcomes carry their earlier month, so the expectation needs no row condition: a pandas query per
+    metric was a fifth of a validation's fixed cost."""
     return f"{measure_id} claimed in"
 
 
@@ -88,8 +92,6 @@ def suite_json(framework: Framework) -> dict[str, Any]:
                 "OUTCOME_CLAIMED_BEFORE",
                 measure.id,
                 column=claimed_in_column(measure.id),
-                row_condition=f"`{measure.id}` == True",
-                condition_parser="pandas",
             )
         )
     return {
