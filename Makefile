@@ -24,8 +24,9 @@ demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(BIN)/alliance demo --dir $(DEMO_DIR) --months 12 --slack local
 
+# The suite on up to four workers (pytest-xdist; two on CI's two cores): `.venv/bin/pytest` alone runs it in one.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4 --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
