@@ -306,18 +306,40 @@ def validate_participants(
     findings += _plausibility(frame, framework, context, raw.columns)
     if has_errors(findings):
         return [], findings
-    rows = [
-        ParticipantRow(
-            participant_id=record["participant_id"],
-            referral_date=record["referral_date"],
-            complexity_band=record["complexity_band"],
-            achieved=frozenset(m for m in framework.measure_ids if record[m] is True),
-            postcode_district=record.get("postcode_district"),
-            sheet_row=int(row),
+    return _participant_rows(frame, framework), findings
+
+
+def _participant_rows(frame: pd.DataFrame, framework: Framework) -> list[ParticipantRow]:
+    """The accepted rows, column by column (a dict per row from pandas costs more than the checks that came before)."""
+    measures = framework.measure_ids
+    achieved_sets: dict[tuple[bool, ...], frozenset[str]] = {}  # a handful of combinations, each built once
+    blank = [None] * len(frame)
+    postcodes = frame["postcode_district"].tolist() if "postcode_district" in frame.columns else blank
+    rows = []
+    for row, pid, referred, band, postcode, *achieved in zip(
+        frame.index.tolist(),
+        frame["participant_id"].tolist(),
+        frame["referral_date"].tolist(),
+        frame["complexity_band"].tolist(),
+        postcodes,
+        *(frame[m].tolist() for m in measures),
+        strict=True,
+    ):
+        key = tuple(v is True for v in achieved)
+        outcomes = achieved_sets.get(key)
+        if outcomes is None:
+            outcomes = achieved_sets[key] = frozenset(m for m, yes in zip(measures, key, strict=True) if yes)
+        rows.append(
+            ParticipantRow(
+                participant_id=pid,
+                referral_date=referred,
+                complexity_band=band,
+                achieved=outcomes,
+                postcode_district=postcode,
+                sheet_row=int(row),
+            )
         )
-        for row, record in zip(frame.index, frame.to_dict("records"), strict=True)
-    ]
-    return rows, findings
+    return rows
 
 
 def _plausibility(
