@@ -163,17 +163,19 @@ class _Request:
     error: BaseException | None = None
 
 
-_waiting: dict[tuple[str, str], list[_Request]] = {}
+_waiting: dict[tuple[str, str, str], list[_Request]] = {}
 _WAITING = threading.Lock()
 
 
 def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
     """Validate ``frame`` (index: the sheet's row numbers) and return what each failed expectation saw.
 
-    A validation costs GX about as much again in its own bookkeeping as in the rows (DESIGN.md section 9): frames that
+    Most of a small return's validation is GX's own bookkeeping (about 55 ms here, whatever the rows): frames that
     other threads hand in (the cycle's partners side by side) while one is validated wait and are then validated
-    together, in one frame, each getting back exactly its own unexpected cells (``validate_together``)."""
-    key = (text, repr(sorted(parameters.items())))
+    together, in one frame, each getting back exactly its own unexpected cells (``validate_together``); if the
+    suite cannot run on them together, each is validated alone, so one bad return fails only itself."""
+    # Only frames of the same suite, parameters and columns are validated together.
+    key = (text, repr(sorted(parameters.items())), repr(list(frame.dtypes.items())))
     request = _Request(frame)
     with _WAITING:
         _waiting.setdefault(key, []).append(request)
@@ -181,11 +183,20 @@ def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> lis
         if not request.done:  # else a validation that ran while this thread waited took it along
             with _WAITING:
                 batch = _waiting.pop(key, [])
+            if not any(waiting is request for waiting in batch):
+                batch.append(request)  # taken along by a validation that was interrupted: this thread's own again
             try:
                 results = validate_together(text, [r.frame for r in batch], parameters)
-            except BaseException as failed:
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                # One return the suite could not run on fails alone, not the returns it was validated with.
                 for waiting in batch:
-                    waiting.error, waiting.done = failed, True
+                    try:
+                        waiting.result = _validate(text, waiting.frame, parameters)
+                    except Exception as failed:  # noqa: BLE001 - handed to the thread whose return it is
+                        waiting.error = failed
+                    waiting.done = True
             else:
                 for waiting, result in zip(batch, results, strict=True):
                     waiting.result, waiting.done = result, True

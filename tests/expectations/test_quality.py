@@ -1,8 +1,10 @@
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from domain.contract import Contract
 from domain.returns import RawReturn, RawRow, ReturnContext
@@ -82,3 +84,47 @@ def test_threads_handing_in_frames_at_once_each_get_their_own_answer(contract: C
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: run_suite(text, frame, parameters), range(12)))
     assert answers == [expected] * 12 and [u.rows for u in expected] == [[6]]
+
+
+def test_a_frame_the_suite_cannot_run_on_fails_alone_not_the_frames_validated_with_it(
+    contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expectations import quality
+
+    good = _checked(contract, clean_rows(3), ReturnContext())
+    bad = good.copy()
+    bad["participant_id"] = pd.Series(["P000", "BOOM", "P002"], index=bad.index, dtype=object)
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    expected = run_suite(text, good, parameters)
+    validate = quality._validate
+
+    def failing_on_boom(text: str, frame: pd.DataFrame, parameters: dict) -> list:
+        if any(isinstance(v, str) and v.endswith("BOOM") for v in frame["participant_id"]):
+            raise quality.SuiteFailed("the suite could not run on this return")  # as GX's raised exception becomes
+        return validate(text, frame, parameters)
+
+    monkeypatch.setattr(quality, "_validate", failing_on_boom)
+    together: list[int] = []
+    monkeypatch.setattr(
+        quality,
+        "validate_together",
+        lambda t, frames, p: together.append(len(frames)) or validate_together(t, frames, p),
+    )
+
+    def check(frame: pd.DataFrame) -> object:
+        try:
+            return run_suite(text, frame, parameters)
+        except quality.SuiteFailed as failed:
+            return failed
+
+    # Hold the validation lock until all three have handed their frames in: they are then validated as one batch.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        with quality._ONE_AT_A_TIME:
+            futures = [pool.submit(check, frame) for frame in (good, bad, good)]
+            deadline = time.monotonic() + 30
+            while sum(len(w) for w in quality._waiting.values()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        answers = [f.result(timeout=60) for f in futures]
+    assert together == [3]  # tried as one batch, which failed; then each alone
+    assert answers[0] == answers[2] == expected and isinstance(answers[1], quality.SuiteFailed)
