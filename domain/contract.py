@@ -174,7 +174,13 @@ class Payments(Frozen):
     annual_outcome_pool: Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False)]
     collar: Rate
     cap: Rate
-    require_officer_approval: bool = False
+    # An officer approves every run before it is paid, unless the contract says otherwise.
+    require_officer_approval: bool = True
+    # The most of any one payment that recovering an overpayment may take (domain.settlement).
+    recovery_max_share: Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)] = Decimal("0.25")
+    # A correction run sends a statement only to partners whose payment changed by at least this (pence);
+    # smaller movements are carried into their next statement.
+    notify_change_pence: int = Field(default=100, ge=0)
 
     @model_validator(mode="after")
     def _collar_below_cap(self) -> "Payments":
@@ -330,11 +336,17 @@ class Contract(Frozen):
         content = self.model_dump(
             mode="json", exclude=dict.fromkeys(NOT_PAYMENT_TERMS, True) | CONTACT_DETAILS | PROCEDURE
         )
+        payments = content["payments"]
+        for name in SETTLEMENT_TERMS:  # at their defaults they leave the fingerprint as it was before they existed
+            if str(payments.get(name)) == str(Payments.model_fields[name].default):
+                payments.pop(name)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
+# How overpayments are recovered and when a partner is told (issue 27): in the fingerprint only when set otherwise.
+SETTLEMENT_TERMS = ("recovery_max_share", "notify_change_pence")
 # How a partner is reached pays it no differently either (slack_channel predates this rule and stays covered).
 CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}}
 # How the board reaches a decision (not what it decides) pays no one differently.

@@ -6,8 +6,7 @@ import pytest
 from domain.contract import Contract, parse_contract
 from domain.errors import ConfigError
 from integrations.workspace import load_contract, parse_yaml
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "alliance.yaml"
+from tests.conftest import EXAMPLE, EXAMPLE_CONTRACT
 
 
 def problems_of(text: str) -> list[str]:
@@ -101,3 +100,19 @@ def test_what_is_published_and_how_much_is_checked_make_no_new_payment_run(contr
     changed = parse_contract(parse_yaml(text, "test.yaml"))
     assert changed.report.suppress_below == 10 and changed.spot_checks.sample_size == 6
     assert changed.fingerprint() == contract.fingerprint() == "01ac2b6f0341b80c"  # as before these sections existed
+
+
+def test_runs_wait_for_an_officer_unless_the_contract_says_otherwise() -> None:
+    example = load_contract(EXAMPLE_CONTRACT)
+    assert example.payments.require_officer_approval
+    silent = EXAMPLE_CONTRACT.read_text().replace("require_officer_approval: true,", "")
+    assert "require_officer_approval" not in silent
+    payments = parse_contract(parse_yaml(silent, "test.yaml"), source="test.yaml").payments
+    assert payments.require_officer_approval
+    assert (payments.recovery_max_share, payments.notify_change_pence) == (Decimal("0.25"), 100)
+
+
+def test_a_recovery_share_outside_nothing_to_everything_is_refused() -> None:
+    for share in ("0", "1.5"):
+        problems = problems_of(EXAMPLE.read_text().replace("recovery_max_share: 0.25", f"recovery_max_share: {share}"))
+        assert any("recovery_max_share" in p for p in problems)

@@ -29,6 +29,7 @@ from models.db import session_scope
 from models.tables import AuditEntry, Notification, Submission
 from services.deps import Deps
 from tests.helpers import OCTOBER, clean_rows, rewrite_parts, summary_of
+from tests.conftest import EXAMPLE
 
 SUBMITTERS = 8
 RETURNS_EACH = 100
@@ -150,7 +151,7 @@ def run_submitters(engine: Engine, root: Path, jobs: list[list[Path]]) -> tuple[
 def test_concurrent_submitters_record_every_version_once(engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "ws"
     (root / "inbox").mkdir(parents=True)
-    (root / "alliance.yaml").write_text((Path(__file__).parents[2] / "alliance.yaml").read_text())
+    (root / "alliance.yaml").write_text(EXAMPLE.read_text())
     contract = load_contract(root / "alliance.yaml")
     with session_scope(engine) as session:
         repo.sync_partners(session, contract=contract)
