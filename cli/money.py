@@ -34,7 +34,7 @@ def payments_show(
     from domain.money import format_pounds
     from domain.periods import Period
     from models.db import session_scope
-    from services.payments import payment_report
+    from services.payment_reports import payment_report
 
     deps = deps_for(workspace)
     with session_scope(deps.engine) as session:

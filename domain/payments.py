@@ -11,10 +11,11 @@ from decimal import Decimal, localcontext
 from domain.contract import Contract
 from domain.money import apply_rate, format_pounds, largest_remainder, money_context, split_evenly
 from domain.periods import Period, contract_month
+from domain.settlement import SETTLEMENT_KINDS
 
-# The kinds of payment line: what a run makes due, and what corrects an earlier version.
+# The kinds of payment line: what a run makes due, what corrects an earlier version, and what carries between runs.
 ENTITLEMENT_KINDS = ("core", "outcome")
-LINE_KINDS = (*ENTITLEMENT_KINDS, "adjustment")
+LINE_KINDS = (*ENTITLEMENT_KINDS, "adjustment", *SETTLEMENT_KINDS)
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,14 @@ def outcome_line(
     payment: PartnerPayment,
     cells: Mapping[tuple[str, str], tuple[int, Decimal]],
     withdrawn: Sequence[Withdrawn] = (),
+    provisional: str | None = None,
 ) -> LineDraft:
     """The outcome line, with points per measure and band, the factor and the share.
 
     ``cells`` maps (measure, band) to (rows achieving it, points), withdrawn claims already left out;
     empty when the partner has no accepted return for the period. ``withdrawn`` says which were.
+    ``provisional``: the outcome pool is not paid yet, and says when it will be: the line shows the figure
+    and pays nothing.
     """
     with localcontext(money_context()):
         exact_share = (
@@ -217,6 +221,14 @@ def outcome_line(
     }
     if withdrawn:
         working["withdrawn"] = [[w.participant_id, w.measure, w.band, str(w.points)] for w in withdrawn]
+    if provisional is not None:
+        working["provisional_pence"] = payment.outcome_pence
+        text = (
+            f"Provisional: {format_pounds(payment.outcome_pence)} on the returns accepted so far "
+            f"({payment.points} of the alliance's {calculation.alliance_points} points), nothing paid yet: the "
+            f"outcome pool for {calculation.period} is paid {provisional}"
+        )
+        return LineDraft(payment.partner_id, "outcome", 0, text, working, points=payment.points)
     if not cells:
         text = "No accepted return for this period: no outcome payment yet (a late return is paid as a correction)"
     else:
@@ -252,14 +264,16 @@ def entitlement_lines(
     calculation: PaymentCalculation,
     cells_by_partner: Mapping[str, Mapping[tuple[str, str], tuple[int, Decimal]]],
     withdrawn_by_partner: Mapping[str, Sequence[Withdrawn]] | None = None,
+    provisional: str | None = None,
 ) -> list[LineDraft]:
-    """Core then outcome line for every partner, in partner id order."""
+    """Core then outcome line for every partner, in partner id order (``provisional``: see outcome_line)."""
     lines: list[LineDraft] = []
     withdrawn_by_partner = withdrawn_by_partner or {}
     for payment in calculation.partners:
         lines.append(core_line(contract, calculation, payment))
         cells = cells_by_partner.get(payment.partner_id, {})
-        lines.append(outcome_line(calculation, payment, cells, withdrawn_by_partner.get(payment.partner_id, ())))
+        withdrawn = withdrawn_by_partner.get(payment.partner_id, ())
+        lines.append(outcome_line(calculation, payment, cells, withdrawn, provisional))
     return lines
 
 
@@ -279,6 +293,7 @@ def adjustment_lines(
     base_version: int,
     outcome_reasons: Mapping[str, str] | None = None,
     terms_changed: bool = False,
+    provisional_before: bool = False,
 ) -> list[LineDraft]:
     """For a correcting version: per partner and kind, take off what version ``base_version``
     already made due, so that the version pays exactly the difference.
@@ -287,7 +302,8 @@ def adjustment_lines(
     period, so once it is paid they alone are what the period has been paid. ``outcome_reasons``
     says, per partner, why its outcome changed when the records alone do not (claims withdrawn);
     ``terms_changed``: the contract's payment terms differ from those ``base_version`` was made under
-    (a restated month is computed under the terms in force now, and each line says so).
+    (a restated month is computed under the terms in force now, and each line says so); ``provisional_before``:
+    ``base_version`` paid no outcome (the pool was not due), so this version's outcome is its first payment.
     """
     before: dict[tuple[str, str], int] = {}
     for item in paid_before:
@@ -307,6 +323,11 @@ def adjustment_lines(
             f"{format_pounds(is_now)}: less the {format_pounds(was)} already paid, so this version pays "
             f"{'+' if change >= 0 else ''}{format_pounds(change)}"
         )
+        if kind == "outcome" and provisional_before:
+            text = (
+                f"Outcome for {period} was provisional under version {base_version} (nothing paid); "
+                f"this version pays it: {format_pounds(is_now)}"
+            )
         reasons = [(outcome_reasons or {}).get(partner_id, "") if kind == "outcome" else ""]
         if terms_changed and change:
             reasons.append(f"the contract's payment terms changed since version {base_version}")
@@ -318,7 +339,13 @@ def adjustment_lines(
                 kind="adjustment",
                 amount_pence=-was,
                 explanation=text,
-                working={"of_kind": kind, "base_version": base_version, "was_pence": was, "now_pence": is_now},
+                working={
+                    "of_kind": kind,
+                    "base_version": base_version,
+                    "was_pence": was,
+                    "now_pence": is_now,
+                    **({"why": "; ".join(r for r in reasons if r)} if any(reasons) else {}),
+                },
             )
         )
     return adjustments

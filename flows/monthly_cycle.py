@@ -22,7 +22,12 @@ from services.claims import report_duplicate_claims
 from services.deps import Deps, production_deps
 from services.intake import Outcome
 from services.notifications import DeliveryReport
-from services.payments import RunResult, periods_with_new_returns, periods_with_new_withdrawals
+from services.payments import (
+    RunResult,
+    periods_with_new_returns,
+    periods_with_new_withdrawals,
+    periods_with_outcome_due,
+)
 from services.report import build_cycle_reports, year_alerts
 from services.schedule import period_to_run
 from services.spot_checks import DrawMade, draw_spot_checks, periods_to_draw
@@ -160,6 +165,9 @@ def monthly_cycle(
         # Claims withdrawn since a month was paid, and returns filed outside the cycle (the portal) since then.
         recoveries = periods_with_new_withdrawals(session, contract=deps.contract)
         recoveries += [p for p in periods_with_new_returns(session) if p < target and p not in recoveries]
+        # Months paid core only whose outcome pool has become due: every return in, or the due date passed.
+        due = periods_with_outcome_due(session, contract=deps.contract, now=deps.clock())
+        recoveries += [p for p in due if p < target and p not in recoveries]
     report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before, recoveries)]
     report.spot_checks = [d for p in periods_to_draw(deps, target, checked) for d in spot_checks(deps, p)]
 

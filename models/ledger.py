@@ -42,6 +42,16 @@ def serialise_period(session: Session, *, period: str) -> None:
         session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:period))").bindparams(period=period))  # type: ignore[call-overload]
 
 
+# pg_advisory_xact_lock(int4, int4), beside the audit chain's (0x616C6C69, 1): one payment run or approval at a time
+# across periods, since each settles against balances the others change. (SQLite's BEGIN IMMEDIATE already does.)
+_PAYMENTS_LOCK = (0x616C6C69, 2)
+
+
+def serialise_payments(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:a, :b)").bindparams(a=_PAYMENTS_LOCK[0], b=_PAYMENTS_LOCK[1]))  # type: ignore[call-overload]
+
+
 def run_states(session: Session, *, period: str) -> list[RunState]:
     """Every version of a period's run, oldest first, with its approval and status."""
     runs = list(session.exec(select(PaymentRun).where(PaymentRun.period == period).order_by(col(PaymentRun.version))))

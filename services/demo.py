@@ -26,7 +26,7 @@ from models import repo, reviews
 from models.db import session_scope
 from services.accounts import create_with_password
 from services.deps import Deps, fixed_clock, production_deps
-from services.payments import due_by_partner
+from services.payment_reports import due_by_partner
 from services.report import build_cycle_reports, build_report
 from services.spot_checks import DrawMade, record_check
 from services.status import count_statuses, period_status

@@ -80,11 +80,19 @@ def statement_issued(*, partner_name: str, period: str, version: int, total_penc
     )
 
 
-def payment_run_draft(*, period: str, version: int, payable_pence: int) -> str:
+def payment_run_draft(
+    *, period: str, version: int, payable_pence: int, missing: list[str] | None = None, provisional: bool = False
+) -> str:
+    outcome = (
+        "core instalments only: the outcome pool is provisional until every return is in or the due date passes"
+        if provisional
+        else f"outcome payable {format_pounds(payable_pence)}"
+    )
+    waiting = f" Not returned yet: {escape(', '.join(missing))}." if missing else " Every partner has returned."
     return (
-        f"Payment run *{period}* version {version} is a draft (outcome payable {format_pounds(payable_pence)}): "
+        f"Payment run *{period}* version {version} is a draft ({outcome}): "
         f"check the officers' summary, then `alliance payments approve --period {period} --by NAME`. "
-        "Nothing is paid and no statement is issued until it is approved."
+        "Nothing is paid and no statement is issued until it is approved." + waiting
     )
 
 

@@ -29,7 +29,8 @@ from models.tables import (
 )
 from services import board_quorum
 from services.deps import Deps
-from services.payments import changed_since, payment_report, posted_runs, run_payments, what_changed
+from services.payment_reports import payment_report
+from services.payments import changed_since, posted_runs, run_payments, what_changed
 from services.spot_checks import checks_table
 from services.status import Cell, period_cells
 
@@ -92,7 +93,7 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
             changed = what_changed(json.loads(previous.inputs), json.loads(states[-1].run.inputs))
         now = deps.clock()
         cells = {c.partner_id: c for c in period_cells(session, contract=deps.contract, period=period, now=now)}
-        stale = changed_since(session, contract=deps.contract, period=period, run=states[-1].run)
+        stale = changed_since(session, contract=deps.contract, period=period, run=states[-1].run, now=now)
     partners = [
         PartnerLines(
             partner=p["partner"],
@@ -119,7 +120,7 @@ def make_new_version(deps: Deps, principal: Principal, period: Period) -> int:
         runs = ledger.run_states(session, period=str(period))
         if not runs:
             raise NotFound(f"There is no payment run for {period} yet: the monthly cycle makes it")
-        stale = changed_since(session, contract=deps.contract, period=period, run=runs[-1].run)
+        stale = changed_since(session, contract=deps.contract, period=period, run=runs[-1].run, now=deps.clock())
     if stale is None:
         raise UsageError(f"nothing {period}'s run is computed from has changed since its latest version")
     return run_payments(deps, period).run.version

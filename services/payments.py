@@ -8,6 +8,7 @@ constraints (key, period and version) are what make a run posted once, even unde
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
@@ -17,7 +18,6 @@ from domain.access import Principal, authorise_person
 from domain.contract import Contract
 from domain.errors import IntegrityError, UsageError
 from domain.payments import (
-    ENTITLEMENT_KINDS,
     LINE_KINDS,
     LineDraft,
     PaidBefore,
@@ -28,7 +28,7 @@ from domain.payments import (
     entitlement_lines,
 )
 from domain.period_states import PeriodState, period_state
-from domain.periods import Period
+from domain.periods import LONDON, Period, due_at
 from domain.returns import points_from_counts
 from domain.spot_checks import without_withdrawn
 from models import checks, ledger, repo, reviews
@@ -37,6 +37,7 @@ from models.db import session_scope
 from models.tables import PaymentLine, PaymentRun, Submission
 from services import messages, outbox
 from services.deps import Deps
+from services.settlements import partners_told, settlement_lines, stale_settlements
 from services.spot_checks import Withdrawal, withdrawals, withdrawn_rows
 
 
@@ -54,7 +55,7 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _step_downs(session: Session) -> list[StepDown]:
+def step_downs_in_force(session: Session) -> list[StepDown]:
     """Board step-downs in force (an appeal's reversal removes one from its first month)."""
     return [StepDown(a.partner_id, Period.parse(a.from_period), a.percent) for a in reviews.active_adjustments(session)]
 
@@ -75,10 +76,17 @@ class RunInputs:
         return _sha(self.text)
 
 
-def current_inputs(session: Session, *, contract: Contract, period: Period) -> RunInputs:
-    """What a run for ``period`` is computed from now: accepted returns, step-downs in force, claims withdrawn."""
+def outcome_due(contract: Contract, period: Period, accepted: list[Submission], now: datetime) -> bool:
+    """The month's outcome pool is paid once every partner's return is accepted or the due date has passed."""
+    returned = {s.partner_id for s in accepted}
+    return now > due_at(period, contract.deadlines.due_day) or all(p in returned for p in contract.partner_ids)
+
+
+def current_inputs(session: Session, *, contract: Contract, period: Period, now: datetime) -> RunInputs:
+    """What a run for ``period`` is computed from now: accepted returns, step-downs in force, claims withdrawn,
+    and whether the outcome pool is due yet."""
     accepted = repo.accepted_submissions(session, period=str(period))
-    step_downs = [s for s in _step_downs(session) if s.from_period <= period]
+    step_downs = [s for s in step_downs_in_force(session) if s.from_period <= period]
     withdrawn = withdrawals(session, period=str(period), accepted=accepted)
     document: dict[str, Any] = {
         "period": str(period),
@@ -89,7 +97,22 @@ def current_inputs(session: Session, *, contract: Contract, period: Period) -> R
     }
     if withdrawn:  # only then: the inputs (and hash) of a period without withdrawals stay as they always were
         document["withdrawn"] = [[w.partner_id, w.claim.participant_id, w.claim.measure] for w in withdrawn]
+    if not outcome_due(contract, period, accepted, now):  # likewise: a period paid when due keeps its hash
+        document["outcome"] = PROVISIONAL
     return RunInputs(accepted, step_downs, withdrawn, document)
+
+
+PROVISIONAL = "provisional"
+
+
+def is_provisional(run: PaymentRun) -> bool:
+    """The run paid core only: the month's outcome pool was not due when it was made."""
+    return bool(json.loads(run.inputs).get("outcome") == PROVISIONAL)
+
+
+def when_outcome_paid(contract: Contract, period: Period) -> str:
+    due = due_at(period, contract.deadlines.due_day).astimezone(LONDON)
+    return f"once every partner's return is accepted, or after the due date ({due:%-d %B %Y})"
 
 
 def run_payments(deps: Deps, period: Period, *, key: str | None = None) -> RunResult:
@@ -103,7 +126,7 @@ def run_payments(deps: Deps, period: Period, *, key: str | None = None) -> RunRe
     except DatabaseIntegrityError:
         # Another process posted the same key or version first: same inputs, same run; else refuse.
         with session_scope(deps.engine) as session:
-            inputs = current_inputs(session, contract=deps.contract, period=period)
+            inputs = current_inputs(session, contract=deps.contract, period=period, now=deps.clock())
             latest = repo.latest_run(session, period=str(period))
             if latest is not None and latest.inputs_hash == inputs.digest:
                 return RunResult(latest, created=False)
@@ -118,7 +141,8 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
     now = deps.clock()
     with session_scope(deps.engine) as session:
         ledger.serialise_period(session, period=str(period))
-        inputs = current_inputs(session, contract=contract, period=period)
+        ledger.serialise_payments(session)  # balances carried between runs are read and settled one run at a time
+        inputs = current_inputs(session, contract=contract, period=period, now=now)
         if key is not None:
             keyed = repo.run_by_key(session, idempotency_key=key)
             if keyed is not None:
@@ -130,7 +154,9 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
                 return RunResult(keyed, created=False)
         states = ledger.run_states(session, period=str(period))
         latest = states[-1].run if states else None
-        if latest is not None and latest.inputs_hash == inputs.digest:
+        # The same inputs give the same run; except a draft that settled against balances another run paid since.
+        same = latest is not None and latest.inputs_hash == inputs.digest
+        if latest is not None and same and (states[-1].payable or not stale_settlements(session, latest)):
             return RunResult(latest, created=False)
         version = latest.version + 1 if latest else 1
         key = key or f"{period}/v{version}"
@@ -145,11 +171,13 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         calculation = calculate_payments(
             contract, period, {pid: b.total for pid, b in cells.items()}, inputs.step_downs
         )
+        provisional = inputs.document.get("outcome") == PROVISIONAL
         drafts = entitlement_lines(
             contract,
             calculation,
             {pid: b.by_measure_band for pid, b in cells.items()},
             _withdrawn_by_partner(contract, inputs.withdrawn),
+            provisional=when_outcome_paid(contract, period) if provisional else None,
         )
         base = ledger.last_payable(states)
         if base is not None and base.run.id is not None:
@@ -159,7 +187,19 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
             ]
             reasons = _newly_withdrawn(base.run, inputs.withdrawn)
             changed = base.run.contract_fingerprint != contract.fingerprint()
-            drafts += adjustment_lines(period, drafts, paid, base.run.version, reasons, terms_changed=changed)
+            drafts += adjustment_lines(
+                period,
+                drafts,
+                paid,
+                base.run.version,
+                reasons,
+                terms_changed=changed,
+                provisional_before=is_provisional(base.run),
+            )
+        carried, _ = settlement_lines(
+            session, contract=contract, period=period, drafts=drafts, correction=base is not None
+        )
+        drafts += carried
         run = PaymentRun(
             period=str(period),
             version=version,
@@ -172,7 +212,7 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
             alliance_points=str(calculation.alliance_points),
             alliance_factor=str(calculation.alliance_factor),
             pool_pence=calculation.pool_pence,
-            payable_pence=calculation.payable_pence,
+            payable_pence=0 if provisional else calculation.payable_pence,
             created_at=now,
             requires_approval=contract.payments.require_officer_approval,
             base_version=base.run.version if base else None,
@@ -182,8 +222,10 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
         assert run.id is not None
         session.add_all(_line_rows(run.id, drafts))
         session.flush()
-        # A final run closes the period; a draft leaves it open or due until it is approved.
-        state = period_state(period, due_day=contract.deadlines.due_day, now=now, paid=not run.requires_approval)
+        # A final run that pays the outcome pool closes the period; a draft, or a run paying core only, leaves it
+        # open or due.
+        paid_out = not run.requires_approval and not provisional
+        state = period_state(period, due_day=contract.deadlines.due_day, now=now, paid=paid_out)
         repo.advance_period(session, period=str(period), to=state)
         append_audit(
             session,
@@ -193,8 +235,9 @@ def _run_payments(deps: Deps, period: Period, key: str | None) -> RunResult:
             subject=f"{period}/v{version}",
             detail={
                 "inputs_hash": inputs.digest,
-                "payable_pence": calculation.payable_pence,
+                "payable_pence": run.payable_pence,
                 "status": "draft" if run.requires_approval else "final",
+                **({"outcome": PROVISIONAL} if provisional else {}),
             },
         )
         if run.requires_approval:
@@ -245,8 +288,25 @@ def periods_with_new_withdrawals(session: Session, *, contract: Contract) -> lis
         latest = repo.latest_run(session, period=period)
         if latest is None:
             continue  # never paid: its first run leaves the claims out anyway
-        current = current_inputs(session, contract=contract, period=Period.parse(period))
-        if current.document.get("withdrawn", []) != json.loads(latest.inputs).get("withdrawn", []):
+        accepted = repo.accepted_submissions(session, period=period)
+        now = [
+            [w.partner_id, w.claim.participant_id, w.claim.measure]
+            for w in withdrawals(session, period=period, accepted=accepted)
+        ]
+        if now != json.loads(latest.inputs).get("withdrawn", []):
+            due.append(Period.parse(period))
+    return due
+
+
+def periods_with_outcome_due(session: Session, *, contract: Contract, now: datetime) -> list[Period]:
+    """Periods whose last run paid core only and whose outcome pool is due now: the cycle pays them."""
+    due = []
+    for period in repo.periods_with_runs(session):
+        latest = repo.latest_run(session, period=period)
+        if latest is None or not is_provisional(latest):
+            continue
+        accepted = repo.accepted_submissions(session, period=period)
+        if outcome_due(contract, Period.parse(period), accepted, now):
             due.append(Period.parse(period))
     return due
 
@@ -266,10 +326,16 @@ def periods_with_new_returns(session: Session) -> list[Period]:
     return due
 
 
-def changed_since(session: Session, *, contract: Contract, period: Period, run: PaymentRun) -> str | None:
+def changed_since(
+    session: Session, *, contract: Contract, period: Period, run: PaymentRun, now: datetime
+) -> str | None:
     """What ``run`` was computed from that has changed since (in words), or None: it is up to date."""
-    inputs = current_inputs(session, contract=contract, period=period)
-    return None if inputs.digest == run.inputs_hash else what_changed(json.loads(run.inputs), inputs.document)
+    inputs = current_inputs(session, contract=contract, period=period, now=now)
+    if inputs.digest != run.inputs_hash:
+        return what_changed(json.loads(run.inputs), inputs.document)
+    if not ledger.state_of(session, run=run).payable and stale_settlements(session, run):
+        return "amounts carried from other months' runs"
+    return None
 
 
 def what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
@@ -279,6 +345,7 @@ def what_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
         "step_downs": "board step-downs",
         "withdrawn": "claims withdrawn after spot checks",
         "contract": "contract",
+        "outcome": "outcome pool's due state (every return in, or the due date passed)",
     }
     changed = [words for key, words in names.items() if before.get(key) != now.get(key)]
     return " and ".join(changed) if changed else "inputs"
@@ -303,9 +370,13 @@ def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
     """One message per partner that its statement for a payable run is ready (same transaction)."""
     assert run.id is not None
     totals: dict[str, int] = {}
-    for line in repo.lines_of(session, run_id=run.id):
+    lines = repo.lines_of(session, run_id=run.id)
+    for line in lines:
         totals[line.partner_id] = totals.get(line.partner_id, 0) + line.amount_pence
+    told = set(partners_told(run, lines))
     for partner in sorted(deps.contract.partners, key=lambda p: p.id):
+        if partner.id not in told:
+            continue
         outbox.tell_partner(
             session,
             partner,
@@ -328,21 +399,30 @@ def statement_name(partner_id: str, run: PaymentRun) -> str:
 
 
 def _tell_officers_a_draft_waits(deps: Deps, session: Session, run: PaymentRun) -> None:
+    returned = {r[0] for r in json.loads(run.inputs).get("returns", [])}
+    missing = [p.name for p in sorted(deps.contract.partners, key=lambda p: p.id) if p.id not in returned]
     repo.enqueue(
         session,
         dedup_key=f"run-draft:{run.id}",
         channel=deps.contract.alliance.officers_channel,
         kind="payment_run_draft",
         at=deps.clock(),
-        text=messages.payment_run_draft(period=run.period, version=run.version, payable_pence=run.payable_pence),
+        text=messages.payment_run_draft(
+            period=run.period,
+            version=run.version,
+            payable_pence=run.payable_pence,
+            missing=missing,
+            provisional=is_provisional(run),
+        ),
         payload={"run_id": run.id},
     )
 
 
 def bring_period_state_up_to_date(deps: Deps, period: Period) -> str:
-    """Move the period to where it stands now (due once its due date passed, closed once paid); its state."""
+    """Move the period to where it stands now (due once its due date passed, closed once its outcome is paid)."""
     with session_scope(deps.engine) as session:
-        paid = ledger.last_payable(ledger.run_states(session, period=str(period))) is not None
+        last = ledger.last_payable(ledger.run_states(session, period=str(period)))
+        paid = last is not None and not is_provisional(last.run)
         state = period_state(period, due_day=deps.contract.deadlines.due_day, now=deps.clock(), paid=paid)
         return repo.advance_period(session, period=str(period), to=state).state
 
@@ -375,6 +455,7 @@ def approve_run(deps: Deps, period: Period, *, by: "str | Principal", version: i
     now = deps.clock()
     with session_scope(deps.engine) as session:
         ledger.serialise_period(session, period=str(period))
+        ledger.serialise_payments(session)
         states = posted_runs(session, period=period)
         state = states[-1]
         run = state.run
@@ -398,22 +479,38 @@ def approve_run(deps: Deps, period: Period, *, by: "str | Principal", version: i
                 f"run v{run.version} of {period} adjusts against v{run.base_version} but v{paid} was approved since: "
                 f"run `alliance cycle run --period {period}` for a new version, then approve that"
             )
-        inputs = current_inputs(session, contract=deps.contract, period=period)
+        inputs = current_inputs(session, contract=deps.contract, period=period, now=now)
         if inputs.digest != run.inputs_hash:
             raise UsageError(
                 f"the {what_changed(json.loads(run.inputs), inputs.document)} for {period} changed after run "
                 f"v{run.version} was computed: "
                 f"run `alliance cycle run --period {period}` for a new version, then approve that"
             )
+        stale = stale_settlements(session, run)
+        if stale:
+            raise UsageError(
+                f"what {', '.join(stale)} owe(s) or is owed from earlier runs changed after run v{run.version} of "
+                f"{period} was computed (another run was paid since): "
+                f"run `alliance cycle run --period {period}` for a new version, then approve that"
+            )
         ledger.add_approval(session, run_id=run.id, by=by, at=now)
         locked = []
-        for partner_id in sorted({s.partner_id for s in inputs.accepted if s.partner_id}):
+        provisional = is_provisional(run)
+        paid_returns = set() if provisional else {s.partner_id for s in inputs.accepted if s.partner_id}
+        for partner_id in sorted(paid_returns):  # a run paying core only pays no return: none is locked
             if ledger.current_lock(session, period=str(period), partner_id=partner_id) is None:
                 ledger.add_lock_event(
                     session, period=str(period), partner_id=partner_id, action="lock", by=by, at=now, run_id=run.id
                 )
                 locked.append(partner_id)
-        repo.advance_period(session, period=str(period), to=PeriodState.closed)
+        if provisional:
+            repo.advance_period(
+                session,
+                period=str(period),
+                to=period_state(period, due_day=deps.contract.deadlines.due_day, now=now, paid=False),
+            )
+        else:
+            repo.advance_period(session, period=str(period), to=PeriodState.closed)
         append_audit(
             session,
             at=now,
@@ -424,86 +521,3 @@ def approve_run(deps: Deps, period: Period, *, by: "str | Principal", version: i
         )
         enqueue_statements(deps, session, run)
         return ApprovalResult(run, by, new=True, locked=locked)
-
-
-# --- Reports ------------------------------------------------------------------------------------
-
-
-def paid_by_kind(lines: list[PaymentLine], partner_id: str) -> dict[str, int]:
-    """What a version pays a partner for core and for outcome: its lines of the kind plus the
-    adjustment lines taking off what earlier versions paid for that kind (the net change)."""
-    paid = {kind: 0 for kind in ENTITLEMENT_KINDS}
-    for line in lines:
-        if line.partner_id != partner_id:
-            continue
-        kind = json.loads(line.working).get("of_kind", "core") if line.kind == "adjustment" else line.kind
-        paid[kind] += line.amount_pence
-    return paid
-
-
-def _partner_amounts(lines: list[PaymentLine], partner_id: str) -> dict[str, int]:
-    own = [line for line in lines if line.partner_id == partner_id]
-    return {kind: sum(line.amount_pence for line in own if line.kind == kind) for kind in LINE_KINDS}
-
-
-def payment_report(session: Session, *, contract: Contract, period: Period) -> dict[str, Any]:
-    """The latest run for a period, as ``alliance payments show --json`` prints it."""
-    states = posted_runs(session, period=period)
-    state = states[-1]
-    run = state.run
-    assert run.id is not None
-    lines = repo.lines_of(session, run_id=run.id)
-    paid_versions = {r[0]: r[2] for r in json.loads(run.inputs).get("returns", [])}
-    partners = []
-    for partner in sorted(contract.partners, key=lambda p: p.id):
-        amounts = _partner_amounts(lines, partner.id)
-        points = next((line.points for line in lines if line.partner_id == partner.id and line.kind == "outcome"), None)
-        partners.append(
-            {
-                "partner": partner.id,
-                "name": partner.name,
-                "core_pence": amounts["core"],
-                "outcome_pence": amounts["outcome"],
-                "adjustment_pence": amounts["adjustment"],
-                "total_pence": sum(amounts.values()),
-                "points": points or "0",
-                "return_version": paid_versions.get(partner.id),  # the accepted version the run counted
-            }
-        )
-    return {
-        "period": run.period,
-        "period_state": repo.period_state_of(session, period=run.period),  # open | due | closed
-        "run_id": run.id,
-        "version": run.version,
-        "status": state.status,
-        "approved_by": state.approval.approved_by if state.approval else None,
-        "approved_at": state.approval.approved_at.isoformat() if state.approval else None,
-        "base_version": run.base_version,
-        "created_at": run.created_at.isoformat(),
-        "idempotency_key": run.idempotency_key,
-        "inputs_hash": run.inputs_hash,
-        "contract_fingerprint": run.contract_fingerprint,
-        "framework_version": run.framework_version,
-        "alliance_factor": run.alliance_factor,
-        "alliance_points": run.alliance_points,
-        "target_points": run.target_points,
-        "pool_pence": run.pool_pence,
-        "payable_pence": run.payable_pence,
-        "partners": partners,
-    }
-
-
-def due_by_partner(session: Session, *, contract: Contract, periods: list[Period]) -> dict[str, dict[str, int]]:
-    """Per partner over ``periods``: core and outcome due under each period's last payable run, and how
-    much of that was paid by correcting versions (the net of every payable version after the first)."""
-    totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0} for p in contract.partners}
-    for period in periods:
-        payable = [s for s in ledger.run_states(session, period=str(period)) if s.payable]
-        for position, state in enumerate(payable):
-            assert state.run.id is not None
-            for line in repo.lines_of(session, run_id=state.run.id):
-                if state is payable[-1] and line.kind in ENTITLEMENT_KINDS:
-                    totals[line.partner_id][line.kind] += line.amount_pence
-                if position > 0:
-                    totals[line.partner_id]["corrections"] += line.amount_pence
-    return totals

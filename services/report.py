@@ -41,7 +41,7 @@ from models.ledger import RunState
 from models.reviews import CountRow
 from services.deps import Deps
 from services.monitors import monitor_periods
-from services.payments import due_by_partner
+from services.payment_reports import due_by_partner
 from services.review import FUNNELS, counted_rows, performance_of, year_label, year_periods
 from services.status import period_status
 

@@ -11,9 +11,12 @@ from sqlmodel import Session
 
 from domain.contract import Contract
 from domain.money import format_pounds
+from domain.payments import ENTITLEMENT_KINDS
 from domain.periods import Period, contract_month
+from domain.settlement import BROUGHT_FORWARD, CARRIED, RECOVERY, SETTLEMENT_KINDS
 from integrations.spreadsheets.statements import (
     AdjustmentRow,
+    DebtRow,
     PartnerStatement,
     PointsRow,
     StatementLine,
@@ -26,13 +29,17 @@ from models.db import session_scope
 from models.ledger import RunState
 from models.tables import PaymentLine, PaymentRun
 from services.deps import Deps
+from services.payment_reports import paid_by_kind
 from services.payments import (
     RunResult,
     bring_period_state_up_to_date,
-    paid_by_kind,
+    is_provisional,
     run_payments,
     statement_name,
+    step_downs_in_force,
+    what_changed,
 )
+from services.settlements import debts, partners_told
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class StatementSet:
     status: str
     statements: list[PartnerStatement]
     facts: list[tuple[str, str]]
+    told: list[str]  # the partners whose statement is written and sent (services.settlements.partners_told)
+    debts: list[DebtRow]
     stamp: datetime  # when the run became payable (or was made, for a draft)
 
 
@@ -64,9 +73,14 @@ def build_statements(session: Session, *, contract: Contract, run: PaymentRun) -
         ("approved", f"{state.approval.approved_by}, {state.approval.approved_at.isoformat(timespec='seconds')}")
         if state.approval
         else ("approved", "not needed" if not run.requires_approval else "not yet"),
+    ]
+    audit = [
+        *heading,
         ("contract fingerprint", run.contract_fingerprint),
         ("inputs hash", run.inputs_hash),
+        ("alliance factor (exact)", run.alliance_factor),
     ]
+    why = _why_corrected(session, run)
     statements = []
     for partner in sorted(contract.partners, key=lambda p: p.id):
         own = [line for line in lines if line.partner_id == partner.id]
@@ -76,6 +90,8 @@ def build_statements(session: Session, *, contract: Contract, run: PaymentRun) -
                 partner_name=partner.name,
                 lines=[StatementLine(line.kind, line.amount_pence, line.explanation) for line in own],
                 heading=heading,
+                reasons=reason_lines(run, own, why),
+                audit=audit,
                 working=_working(run, own),
                 points=_points(own),
                 adjustments=[
@@ -87,14 +103,105 @@ def build_statements(session: Session, *, contract: Contract, run: PaymentRun) -
                 year_to_date=year.get(partner.id, []),
             )
         )
+    returned = {r[0] for r in json.loads(run.inputs).get("returns", [])}
+    missing = [p.name for p in sorted(contract.partners, key=lambda p: p.id) if p.id not in returned]
     facts = [
-        *heading,
+        *audit,
         ("alliance points / target", f"{run.alliance_points} / {run.target_points}"),
         ("alliance factor (A / T within collar and cap)", run.alliance_factor),
         ("monthly outcome pool", format_pounds(run.pool_pence)),
         ("outcome payable (pool x factor)", format_pounds(run.payable_pence)),
+        *(
+            [("outcome pool", "provisional: paid once every return is in or the due date has passed")]
+            if is_provisional(run)
+            else []
+        ),
+        ("not returned", ", ".join(missing) or "none"),
     ]
-    return StatementSet(run, state.status, statements, facts, stamp)
+    owed = [
+        DebtRow(d.name, d.owed_pence, d.check.recoverable_pence, d.check.invoice)
+        for d in debts(
+            session, contract=contract, period=Period.parse(run.period), step_downs=step_downs_in_force(session)
+        )
+    ]
+    return StatementSet(run, state.status, statements, facts, partners_told(run, lines), owed, stamp)
+
+
+def _why_corrected(session: Session, run: PaymentRun) -> str:
+    """Why a correcting version was made, in words: what its inputs changed from the version it adjusts."""
+    if run.base_version is None:
+        return ""
+    base = next(s.run for s in ledger.run_states(session, period=run.period) if s.run.version == run.base_version)
+    return f"the {what_changed(json.loads(base.inputs), json.loads(run.inputs))} changed"
+
+
+REASON_LABELS = {
+    CARRIED: "Held back from this payment",
+    RECOVERY: "Recovery of an earlier overpayment",
+    BROUGHT_FORWARD: "Brought forward from earlier corrections",
+}
+
+
+def reason_lines(run: PaymentRun, own: list[PaymentLine], why: str = "") -> list[StatementLine]:
+    """The statement's first sheet: one line per reason, in pounds, for a finance officer (the exact arithmetic
+    is on the audit sheet). A correcting version shows each kind's net change and why, not the whole month again."""
+    reasons: list[StatementLine] = []
+    correction = run.base_version is not None
+    adjusted = {json.loads(x.working)["of_kind"]: x for x in own if x.kind == "adjustment"}
+    for line in own:
+        w: dict[str, Any] = json.loads(line.working)
+        if line.kind == "core" and not correction:
+            reasons.append(
+                StatementLine(
+                    f"Core instalment {w['month_of_year']} of 12",
+                    w["instalment_pence"],
+                    f"one twelfth of your annual core funding of {format_pounds(w['annual_core_pence'])}",
+                )
+            )
+            if w["step_down_percent"]:
+                reasons.append(
+                    StatementLine(
+                        "Board step-down",
+                        line.amount_pence - w["instalment_pence"],
+                        f"the board's {w['step_down_percent']}% reduction of core funding",
+                    )
+                )
+        elif line.kind == "outcome" and "provisional_pence" in w:
+            reasons.append(StatementLine(f"Outcomes for {run.period} (provisional)", 0, _provisional_words(line, w)))
+        elif line.kind == "outcome" and not correction:
+            reasons.append(StatementLine(f"Outcomes for {run.period}", line.amount_pence, _outcome_words(w)))
+        elif line.kind in ENTITLEMENT_KINDS and correction:
+            adjustment = adjusted.get(line.kind)
+            was = json.loads(adjustment.working)["was_pence"] if adjustment else 0
+            change = line.amount_pence - was
+            if change == 0:
+                continue
+            detail = json.loads(adjustment.working).get("why", "") if adjustment else ""
+            reasons.append(
+                StatementLine(
+                    f"Correction of {run.period}: {line.kind}",
+                    change,
+                    f"was {format_pounds(was)} under run version {run.base_version}, now "
+                    f"{format_pounds(line.amount_pence)}: {'; '.join(x for x in (why, detail) if x) or 'restated'}",
+                )
+            )
+        elif line.kind in SETTLEMENT_KINDS:
+            reasons.append(StatementLine(REASON_LABELS[line.kind], line.amount_pence, line.explanation))
+    return reasons
+
+
+def _outcome_words(w: dict[str, Any]) -> str:
+    factor = Decimal(w["alliance_factor"]).quantize(Decimal("0.01"))
+    points = w["partner_points"]
+    return (
+        f"your {points} outcome points of the alliance's {w['alliance_points']}, from the monthly pool of "
+        f"{format_pounds(w['pool_pence'])} at alliance factor {factor}"
+    )
+
+
+def _provisional_words(line: PaymentLine, w: dict[str, Any]) -> str:
+    when = line.explanation.split("is paid ", 1)[-1]
+    return f"{format_pounds(w['provisional_pence'])} on the returns in so far; nothing is paid yet: paid {when}"
 
 
 def _working(run: PaymentRun, own: list[PaymentLine]) -> list[tuple[str, str]]:
@@ -143,7 +250,7 @@ def _year_to_date(
         for partner in contract.partners:
             paid = paid_by_kind([line for line in lines if line.run_id == state.run.id], partner.id)
             rows.setdefault(partner.id, []).append(
-                YearRow(state.run.period, state.run.version, paid["core"], paid["outcome"])
+                YearRow(state.run.period, state.run.version, paid["core"], paid["outcome"], paid["settled"])
             )
     return rows
 
@@ -166,11 +273,20 @@ def write_statements(deps: Deps, run: PaymentRun) -> list[Path]:
     if built.status in ("final", "approved", "draft") and not summary.exists():
         written.append(
             write_officer_summary(
-                summary, title=title, statements=built.statements, facts=built.facts, stamp=built.stamp
+                summary,
+                title=title,
+                statements=built.statements,
+                facts=built.facts,
+                stamp=built.stamp,
+                told=built.told if built.status != "draft" else [],
+                debts=built.debts,
             )
         )
     if built.status in ("final", "approved"):
+        told = set(built.told)
         for statement in built.statements:
+            if statement.partner_id not in told:  # a correction that moved it by less than the threshold
+                continue
             path = folder / statement_name(statement.partner_id, run)
             if not path.exists():
                 written.append(write_partner_statement(path, title=title, statement=statement, stamp=built.stamp))

@@ -55,10 +55,11 @@ class YearRow:
     version: int
     core_pence: int
     outcome_pence: int
+    settled_pence: int = 0  # held back, recovered or brought forward (domain.settlement)
 
     @property
     def total_pence(self) -> int:
-        return self.core_pence + self.outcome_pence
+        return self.core_pence + self.outcome_pence + self.settled_pence
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class PartnerStatement:
     points: list[PointsRow] = field(default_factory=list)
     adjustments: list[AdjustmentRow] = field(default_factory=list)
     year_to_date: list[YearRow] = field(default_factory=list)
+    reasons: list[StatementLine] = field(default_factory=list)  # the first sheet: one line per reason, in pounds
+    audit: list[tuple[str, str]] = field(default_factory=list)  # fingerprints, hashes, the exact factor
 
     @property
     def total_pence(self) -> int:
@@ -124,8 +127,8 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
     set_text(sheet["A1"], f"{title}: {statement.partner_name}")
     sheet["A1"].font = BOLD
     row = _pairs(sheet, 3, statement.heading) + 1
-    _header(sheet, row, ("line", "amount", "how it was computed"))
-    for line in statement.lines:
+    _header(sheet, row, ("what for", "amount", "why"))
+    for line in statement.reasons:
         row += 1
         set_text(sheet.cell(row=row, column=1), line.kind)
         _money(sheet, row, 2, line.amount_pence)
@@ -135,10 +138,18 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
     set_text(sheet.cell(row=row, column=1), "payable by this statement")
     sheet.cell(row=row, column=1).font = BOLD
     _money(sheet, row, 2, statement.total_pence)
-    _widths(sheet, {"A": 26, "B": 18, "C": 110})
+    set_text(sheet.cell(row=row + 2, column=1), "The exact arithmetic behind every line is on the Audit sheet.")
+    _widths(sheet, {"A": 40, "B": 16, "C": 100})
 
-    how = book.create_sheet("How computed")
-    row = _pairs(how, 1, statement.working) + 1
+    how = book.create_sheet("Audit")
+    row = _pairs(how, 1, statement.audit) + 1
+    _header(how, row, ("stored line", "amount", "how it was computed (exact)"))
+    for line in statement.lines:
+        row += 1
+        set_text(how.cell(row=row, column=1), line.kind)
+        _money(how, row, 2, line.amount_pence)
+        set_text(how.cell(row=row, column=3), line.explanation)
+    row = _pairs(how, row + 2, statement.working) + 1
     _header(how, row, ("measure", "complexity band", "rows achieving it", "points"))
     for item in statement.points:
         row += 1
@@ -146,7 +157,7 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
         set_text(how.cell(row=row, column=2), item.band)
         set_value(how.cell(row=row, column=3), item.achieved)
         set_value(how.cell(row=row, column=4), item.points)
-    _widths(how, {"A": 34, "B": 40, "C": 18, "D": 12})
+    _widths(how, {"A": 34, "B": 40, "C": 60, "D": 12})
 
     adjustments = book.create_sheet("Adjustments")
     if not statement.adjustments:
@@ -165,25 +176,57 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
 
 
 def _year_to_date(sheet: Worksheet, rows: Sequence[YearRow]) -> None:
-    _header(sheet, 1, ("period", "run version", "core paid", "outcome paid", "total paid"))
+    _header(sheet, 1, ("period", "run version", "core paid", "outcome paid", "total paid", "held back or recovered"))
     row = 1
     for item in rows:
         row += 1
         set_text(sheet.cell(row=row, column=1), item.period)
         set_value(sheet.cell(row=row, column=2), item.version)
-        for column, pence in enumerate((item.core_pence, item.outcome_pence, item.total_pence), start=3):
+        for column, pence in enumerate(
+            (item.core_pence, item.outcome_pence, item.total_pence, item.settled_pence), start=3
+        ):
             _money(sheet, row, column, pence)
     row += 1
     set_text(sheet.cell(row=row, column=1), "year to date")
     sheet.cell(row=row, column=1).font = BOLD
-    totals = (sum(r.core_pence for r in rows), sum(r.outcome_pence for r in rows), sum(r.total_pence for r in rows))
+    totals = (
+        sum(r.core_pence for r in rows),
+        sum(r.outcome_pence for r in rows),
+        sum(r.total_pence for r in rows),
+        sum(r.settled_pence for r in rows),
+    )
     for column, pence in enumerate(totals, start=3):
         _money(sheet, row, column, pence)
-    _widths(sheet, {"A": 14, "B": 12, "C": 16, "D": 16, "E": 16})
+    _widths(sheet, {"A": 14, "B": 12, "C": 16, "D": 16, "E": 16, "F": 22})
+
+
+KIND_HEADINGS = {
+    "core": "core",
+    "outcome": "outcome",
+    "adjustment": "taken off: paid before",
+    "carried": "held back",
+    "recovery": "recovered",
+    "brought_forward": "brought forward",
+}
+
+
+@dataclass(frozen=True)
+class DebtRow:
+    partner_name: str
+    owed_pence: int
+    recoverable_pence: int  # what the next twelve instalments can repay within the cap
+    invoice: bool
 
 
 def write_officer_summary(
-    path: Path, *, title: str, statements: list[PartnerStatement], facts: list[tuple[str, str]], stamp: datetime
+    path: Path,
+    *,
+    title: str,
+    statements: list[PartnerStatement],
+    facts: list[tuple[str, str]],
+    stamp: datetime,
+    told: Sequence[str] = (),
+    debts: Sequence[DebtRow] = (),
 ) -> Path:
     book = Workbook()
     sheet = book.active
@@ -192,7 +235,8 @@ def write_officer_summary(
     set_text(sheet["A1"], title)
     sheet["A1"].font = BOLD
     row = _pairs(sheet, 3, facts) + 1
-    _header(sheet, row, ("partner", "partner id", *LINE_KINDS, "total", "year to date"))
+    headings = [KIND_HEADINGS.get(k, k) for k in LINE_KINDS]
+    _header(sheet, row, ("partner", "partner id", *headings, "total", "year to date", "statement sent"))
     for statement in statements:
         row += 1
         set_text(sheet.cell(row=row, column=1), statement.partner_name)
@@ -201,6 +245,8 @@ def write_officer_summary(
         ytd = sum(r.total_pence for r in statement.year_to_date)
         for column, pence in enumerate([*amounts, statement.total_pence, ytd], start=3):
             _money(sheet, row, column, pence)
+        sent = "yes" if statement.partner_id in told else "no: changed by less than the notice threshold"
+        set_text(sheet.cell(row=row, column=len(LINE_KINDS) + 5), sent)
     row += 1
     set_text(sheet.cell(row=row, column=1), "all partners")
     sheet.cell(row=row, column=1).font = BOLD
@@ -208,5 +254,18 @@ def write_officer_summary(
     grand_ytd = sum(r.total_pence for s in statements for r in s.year_to_date)
     for column, pence in enumerate([*grand, sum(grand), grand_ytd], start=3):
         _money(sheet, row, column, pence)
-    _widths(sheet, {"A": 30, "B": 24, "C": 16, "D": 16, "E": 16, "F": 16, "G": 16})
+    _widths(sheet, {"A": 30, "B": 24, **{chr(ord("C") + i): 16 for i in range(len(LINE_KINDS) + 2)}})
+    row += 2
+    set_text(sheet.cell(row=row, column=1), "Owed by partners (overpayments being recovered)")
+    sheet.cell(row=row, column=1).font = BOLD
+    if not debts:
+        set_text(sheet.cell(row=row + 1, column=1), "none")
+    else:
+        _header(sheet, row + 1, ("partner", "owed", "recoverable in the next 12 months", "action"))
+        for offset, debt in enumerate(debts, start=row + 2):
+            set_text(sheet.cell(row=offset, column=1), debt.partner_name)
+            _money(sheet, offset, 2, debt.owed_pence)
+            _money(sheet, offset, 3, debt.recoverable_pence)
+            action = "invoice it: the instalments left cannot repay it" if debt.invoice else "recovered from payments"
+            set_text(sheet.cell(row=offset, column=4), action)
     return _save(book, path, stamp)

@@ -1,7 +1,5 @@
 """Roles in the contract and the one access check: who may run what, and see whose data."""
 
-from pathlib import Path
-
 import pytest
 
 from domain.access import (
@@ -17,8 +15,8 @@ from domain.access import (
 from domain.contract import Contract, Roles, parse_contract
 from domain.errors import AccessDenied, ConfigError
 from integrations.workspace import parse_yaml
+from tests.conftest import EXAMPLE
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "alliance.yaml"
 ROLES = """
 roles:
   officers: [U01OFFICER, "Jo Bloggs"]

@@ -14,7 +14,7 @@ from models import repo
 from models.db import session_scope
 from services.demo import run_demo
 from services.deps import Deps, production_deps
-from services.payments import payment_report
+from services.payment_reports import payment_report
 from tests.helpers import clean_rows, return_bytes
 
 CYCLE_AT = datetime(2026, 11, 16, 9, tzinfo=UTC)

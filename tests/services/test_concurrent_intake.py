@@ -28,8 +28,8 @@ from models.audit import verify_chain
 from models.db import session_scope
 from models.tables import AuditEntry, Notification, Submission
 from services.deps import Deps
-from tests.helpers import OCTOBER, clean_rows, rewrite_parts, summary_of
 from tests.conftest import EXAMPLE
+from tests.helpers import OCTOBER, clean_rows, rewrite_parts, summary_of
 
 SUBMITTERS = 8
 RETURNS_EACH = 100

@@ -18,7 +18,8 @@ from models.tables import AuditEntry, Notification
 from services.deps import Deps
 from services.finance_export import export_csv
 from services.locks import unlock_return
-from services.payments import approve_run, payment_report, run_payments
+from services.payment_reports import payment_report
+from services.payments import approve_run, run_payments
 from services.statements import statements_folder, write_statements
 from tests.helpers import clean_rows, return_bytes
 from tests.services.conftest import CYCLE_AT

@@ -16,7 +16,8 @@ from models import repo
 from models.db import session_scope
 from services.deps import Deps, production_deps
 from services.intake import process_file
-from services.payments import payment_report, run_payments
+from services.payment_reports import payment_report
+from services.payments import run_payments
 from services.statements import statements_folder, write_statements
 from tests.helpers import clean_rows, return_bytes
 from tests.services.payments_helpers import frozen_rows
