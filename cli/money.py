@@ -40,6 +40,7 @@ def payments_show(
     with session_scope(deps.engine) as session:
         report = payment_report(session, contract=deps.contract, period=Period.parse(period))
     report["partners"] = [p for p in report["partners"] if principal.sees(p["partner"])]
+    report["debts"] = [d for d in report["debts"] if principal.sees(d["partner"])]
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -49,12 +50,29 @@ def payments_show(
         f"alliance factor {Decimal(report['alliance_factor']):.4f}, "
         f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
     )
-    for p in report["partners"]:
+    if report["outcome"] == "provisional":
         typer.echo(
-            f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} "
-            f"outcome {format_pounds(p['outcome_pence']):>11} "
-            f"adjustment {format_pounds(p['adjustment_pence']):>12} total {format_pounds(p['total_pence']):>12}"
+            "  outcome pool provisional: nothing is paid from it until every return is in or the due date passes"
         )
+    if report["not_returned"]:
+        typer.echo(f"  not returned: {', '.join(report['not_returned'])}")
+    for p in report["partners"]:
+        outcome = (
+            f"outcome {format_pounds(p['outcome_pence']):>11} "
+            if p["provisional_outcome_pence"] is None
+            else f"outcome provisional {format_pounds(p['provisional_outcome_pence'])} "
+        )
+        settled = p["carried_pence"] + p["recovery_pence"] + p["brought_forward_pence"]
+        typer.echo(
+            f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} {outcome}"
+            f"adjustment {format_pounds(p['adjustment_pence']):>12} "
+            + (f"held back/recovered {format_pounds(settled)} " if settled else "")
+            + f"total {format_pounds(p['total_pence']):>12}"
+        )
+    if report["debts"]:
+        for debt in report["debts"]:
+            action = "INVOICE: the instalments left cannot repay it" if debt["invoice"] else "recovered from payments"
+            typer.echo(f"  owed by {debt['partner']}: {format_pounds(debt['owed_pence'])} ({action})")
 
 
 @payments_app.command("approve")
