@@ -41,6 +41,7 @@ def payments_show(
         report = payment_report(session, contract=deps.contract, period=Period.parse(period))
     report["partners"] = [p for p in report["partners"] if principal.sees(p["partner"])]
     report["debts"] = [d for d in report["debts"] if principal.sees(d["partner"])]
+    report["not_returned"] = [p for p in report["not_returned"] if principal.sees(p)]
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

@@ -151,11 +151,19 @@ def test_a_late_return_for_a_closed_period_leaves_the_old_run_byte_for_byte_unch
     for line in v1:
         # each adjustment takes off exactly what v1 made due for that partner and kind
         assert adjustments[(line.partner_id, line.kind)].amount_pence == -line.amount_pence
-    net = {p: sum(x.amount_pence for x in v2 if x.partner_id == p) for p in deps.contract.partner_ids}
+    settling = ("carried", "recovery", "brought_forward")
+    net = {
+        p: sum(x.amount_pence for x in v2 if x.partner_id == p and x.kind not in settling)
+        for p in deps.contract.partner_ids
+    }
     assert net["city-mind"] > 0  # the late partner's outcome share
     assert net["harbour-trust"] < 0  # its share of a pool now split with city-mind
     assert net["northfield-works"] == 0
     assert sum(net.values()) == second.payable_pence - first.payable_pence
+    # The overpayment is held back, not paid as a negative: recovered from harbour-trust's following payments.
+    held = [x for x in v2 if x.partner_id == "harbour-trust" and x.kind == "carried"]
+    assert [x.amount_pence for x in held] == [-net["harbour-trust"]]
+    assert sum(x.amount_pence for x in v2 if x.partner_id == "harbour-trust") == 0
 
 
 def test_a_key_used_for_other_inputs_is_refused(workspace: Workspace) -> None:
@@ -203,12 +211,12 @@ def test_statements_reconcile_with_the_database_and_carry_the_year_to_date(works
         statement = list(book["Statement"].iter_rows(values_only=True))
         payable = next(r for r in statement if r[0] == "payable by this statement")
         assert pounds(payable[1]) == sum(own)
-        assert pounds(table[partner][3]) == sum(own)
+        assert pounds(table[partner][6]) == sum(own)  # core, outcome, taken off, held back, recovered, brought
         ytd = list(book["Year to date"].iter_rows(values_only=True))
         assert [r[0] for r in ytd[1:-1]] == ["2026-09", "2026-10"]
         sept_total = sum(x.amount_pence for x in sept if x.partner_id == partner)
-        assert pounds(ytd[-1][4]) == sum(own) + sept_total == pounds(table[partner][4])
-    harbour = load_workbook(folder / "harbour-trust-2026-10-v1.xlsx")["How computed"]
+        assert pounds(ytd[-1][4]) == sum(own) + sept_total == pounds(table[partner][7])
+    harbour = load_workbook(folder / "harbour-trust-2026-10-v1.xlsx")["Audit"]
     rows = list(harbour.iter_rows(values_only=True))
     assert ("alliance factor f = A / T within collar and cap", "0.8") in [r[:2] for r in rows]
     assert ("housing_sustained", "standard", 1, 3) in [r[:4] for r in rows]
