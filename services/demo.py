@@ -26,9 +26,12 @@ from models import repo, reviews
 from models.db import session_scope
 from services.accounts import create_with_password
 from services.deps import Deps, fixed_clock, production_deps
+from services.notifications import deliver_notifications
 from services.payment_reports import due_by_partner
+from services.payments import approve_run, is_provisional
 from services.report import build_cycle_reports, build_report
 from services.spot_checks import DrawMade, record_check
+from services.statements import pay_period, write_statements
 from services.status import count_statuses, period_status
 
 NAMES = [
@@ -69,7 +72,8 @@ def partner_names(count: int) -> list[str]:
     return [NAMES[i] if i < len(NAMES) else f"Partner {i + 1}" for i in range(count)]
 
 
-def contract_yaml(count: int) -> str:
+def contract_yaml(count: int, *, approval: bool = False) -> str:
+    """The demo's contract for ``count`` partners; ``approval``: an officer approves every run (the demo's own)."""
     lines = [
         "alliance:",
         "  name: Northfield Wellbeing Alliance (demo)",
@@ -93,7 +97,8 @@ def contract_yaml(count: int) -> str:
         "    - {id: housing_sustained, label: Housing sustained 3 months, weight: 3, monthly_target: 40}",
         "    - {id: into_work, label: Started work or training, weight: 2, monthly_target: 25}",
         "    - {id: wellbeing_up, label: Wellbeing score improved, weight: 1, monthly_target: 90}",
-        "payments: {annual_outcome_pool: 600000, collar: 0.8, cap: 1.2, require_officer_approval: false}",
+        "payments: {annual_outcome_pool: 600000, collar: 0.8, cap: 1.2, "
+        f"require_officer_approval: {'true' if approval else 'false'}}}",
         "review: {bottom_fraction: 0.10, min_accepted_months: 9, control_limit_z: 1.96, overdispersion: true,",
         "         right_of_reply_days: 14, board_timeout_days: 30, step_down_percent_options: [10, 25, 50, 100]}",
         "deadlines: {due_day: 14, reminder_days_before: [3, 1]}",
@@ -238,7 +243,7 @@ def run_demo(
     if (root / "alliance.db").exists() or (root / "alliance.yaml").exists():
         raise UsageError(f"{root} already holds a workspace: remove it or choose another --dir")
     root.mkdir(parents=True, exist_ok=True)
-    (root / "alliance.yaml").write_text(contract_yaml(partners), encoding="utf-8")
+    (root / "alliance.yaml").write_text(contract_yaml(partners, approval=True), encoding="utf-8")
     workspace = Workspace(root=root, database_url=f"sqlite:///{root / 'alliance.db'}")
     deps = production_deps(workspace)  # one engine for the whole demo; only the clock moves
     draws = random.Random(seed)  # spot-check seeds: the same demo draws the same claims
@@ -315,16 +320,18 @@ def _run_months(
     for m in range(months):
         period = CONTRACT_START.plus(m)
         write_templates(contract, period, workspace.templates_dir)
+        if m == 0:  # an early cycle on the 5th: returns still arriving, so it pays core only (outcomes provisional)
+            early = local(period.next().first_day + timedelta(days=4), 9)
+            pending = _arrive(workspace, pending, early)
+            echo(f"[{m + 1}/{months}] {period}: an early cycle on the 5th, before every return is in ...")
+            report = run_cycle(period, replace(deps, clock=fixed_clock(early)))
+            _report_runs(report, echo)
+            _approve(replace(deps, clock=fixed_clock(early)), report, echo)
         now = cycle_time(contract, period)
-        arrived = [a for a in pending if a.at <= now]
-        pending = [a for a in pending if a.at > now]
-        for item in arrived:
-            path = workspace.inbox / item.name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(item.content)
-            stamp = item.at.timestamp()
-            os.utime(path, (stamp, stamp))
-        echo(f"[{m + 1}/{months}] {period}: {len(arrived)} file(s) arrived; running the monthly-cycle flow ...")
+        before = len(pending)
+        pending = _arrive(workspace, pending, now)
+        arrived = before - len(pending)
+        echo(f"[{m + 1}/{months}] {period}: {arrived} file(s) arrived; running the monthly-cycle flow ...")
         report = run_cycle(period, replace(deps, clock=fixed_clock(now)))
         for outcome in report.outcomes:
             errors = sum(1 for f in outcome.findings if f.severity.value == "error")
@@ -332,19 +339,59 @@ def _run_months(
                 f"      {outcome.filename}: {outcome.status} "
                 f"(period {outcome.period}, v{outcome.version}, {errors} error(s))"
             )
-        for result in report.runs:
-            run = result.run
-            state = "new" if result.created else "unchanged"
-            echo(
-                f"      payment run {run.period} v{run.version} ({state}): alliance factor "
-                f"{Decimal(run.alliance_factor):.4f}, outcome payable {format_pounds(run.payable_pence)}"
-            )
+        _report_runs(report, echo)
+        _approve(replace(deps, clock=fixed_clock(now)), report, echo)
         _check_claims(replace(deps, clock=fixed_clock(now)), report.spot_checks, doubtful=m == 1, echo=echo)
         if report.delivery is not None and not report.delivery.outbox_only:
             echo(f"      Slack: {report.delivery.summary()}")
 
 
 DEMO_OFFICER = "Demo officer"
+
+
+def _arrive(workspace: Workspace, pending: list[Arrival], now: datetime) -> list[Arrival]:
+    """Put every file due by ``now`` in the inbox; what is still to come."""
+    for item in [a for a in pending if a.at <= now]:
+        path = workspace.inbox / item.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(item.content)
+        stamp = item.at.timestamp()
+        os.utime(path, (stamp, stamp))
+    return [a for a in pending if a.at > now]
+
+
+def _report_runs(report: Any, echo: Callable[[str], None]) -> None:
+    for result in report.runs:
+        run = result.run
+        state = "new" if result.created else "unchanged"
+        outcome = (
+            "outcome provisional (not every return is in and the due date has not passed)"
+            if is_provisional(run)
+            else f"outcome payable {format_pounds(run.payable_pence)}"
+        )
+        echo(
+            f"      payment run {run.period} v{run.version} ({state}): alliance factor "
+            f"{Decimal(run.alliance_factor):.4f}, {outcome}"
+        )
+
+
+def _approve(deps: Deps, report: Any, echo: Callable[[str], None]) -> None:
+    """The demo's officer reads each draft the cycle made and approves it, through the command officers use."""
+    for result in report.runs:
+        if not result.created:
+            continue
+        period = Period.parse(result.run.period)
+        try:
+            approved = approve_run(deps, period, by=DEMO_OFFICER, version=result.run.version)
+        except UsageError:  # another month's approval changed what it recovers: made again, then approved
+            again = pay_period(deps, period)
+            approved = approve_run(deps, period, by=DEMO_OFFICER, version=again.run.version)
+        write_statements(deps, approved.run)
+        echo(f"      approved by {DEMO_OFFICER}: {period} v{approved.run.version}")
+    if any(result.created for result in report.runs) and report.delivery is not None:
+        delivered = deliver_notifications(deps)  # the statements the approvals issued
+        if not delivered.outbox_only:
+            echo(f"      Slack, after approval: {delivered.summary()}")
 
 
 def _check_claims(deps: Deps, draws: list[DrawMade], *, doubtful: bool, echo: Callable[[str], None]) -> None:
