@@ -13,9 +13,9 @@ from integrations.workspace import Workspace
 from models import ledger, repo
 from models.db import session_scope
 from services.demo import run_demo
-from services.payments import is_provisional
 from services.deps import Deps, production_deps
 from services.payment_reports import payment_report
+from services.payments import is_provisional
 from tests.helpers import clean_rows, return_bytes
 
 CYCLE_AT = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -330,6 +330,15 @@ def test_the_cycle_draws_spot_checks_publishes_the_report_and_recovers_a_withdra
     ]
     with session_scope(november.engine) as session:
         lines = repo.lines_of(session, run_id=report.runs[0].run.id or 0)
-    assert sum(x.amount_pence for x in lines if x.partner_id == "harbour-trust") < 0  # recovered
+        following = repo.lines_of(session, run_id=report.runs[1].run.id or 0)
+    own = [x for x in lines if x.partner_id == "harbour-trust"]
+    taken_back = -sum(x.amount_pence for x in own if x.kind not in ("carried", "recovery", "brought_forward"))
+    assert taken_back > 0 and sum(x.amount_pence for x in own) == 0  # held back, never a negative payment
+    mine = [x for x in following if x.partner_id == "harbour-trust"]
+    payment = sum(x.amount_pence for x in mine if x.kind != "recovery")
+    recovered = [x for x in mine if x.kind == "recovery"]
+    # From November's payment, within the quarter of it that a recovery may take; the rest from later months.
+    assert [x.amount_pence for x in recovered] == [-min(taken_back, payment // 4)]
+    assert f"£{(taken_back - payment // 4) / 100:,.2f} remains" in recovered[0].explanation
     again = monthly_cycle(period="2026-11", deps=november)
     assert [r.created for r in again.runs] == [False]  # recovered once: October is not paid again
