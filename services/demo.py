@@ -26,6 +26,7 @@ from models import repo, reviews
 from models.db import session_scope
 from services.accounts import create_with_password
 from services.deps import Deps, fixed_clock, production_deps
+from services.locks import unlock_return
 from services.notifications import deliver_notifications
 from services.payment_reports import due_by_partner
 from services.payments import approve_run, is_provisional
@@ -61,6 +62,11 @@ BOOLEANS_PARTNER = 2
 NUMERIC_IDS_PARTNER = 3
 WEAK_PARTNER = 4  # achieves about half what others do with the same cases: the annual review flags it
 WEAK_QUALITY = 0.5
+# After its first month is paid, this partner finds it counted outcomes not yet sustained and resends that month's
+# return with most of them taken out (an officer unlocks it first): the overpayment is recovered over the following
+# months, at most a quarter of each payment. Needs four months or more.
+RESENDING_PARTNER = 0
+RESEND_FROM_MONTHS = 4
 REVIEW_AT = datetime(2027, 4, 20, 9, tzinfo=LONDON)  # after contract year 1 and its last returns
 
 
@@ -212,6 +218,18 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
                 # Someone's case-system export, renamed: nobody's return, so officers are told.
                 export = b"participant_id,referral_date,complexity_band\r\nCM-001,03/04/2026,complex\r\n"
                 result.append(Arrival(local(following + timedelta(days=5), 11), "case system export.xlsx", export))
+            elif index == RESENDING_PARTNER and m == 0 and months >= RESEND_FROM_MONTHS:
+                day = rng.randint(2, contract.deadlines.due_day - 1)  # drawn as for any partner: the same demo after
+                hour = rng.randint(9, 17)
+                result.append(Arrival(local(following + timedelta(days=day - 1), hour), name, book_bytes(rows)))
+                fewer = [{**r, "housing_sustained": "No", "into_work": "No"} for r in rows]
+                result.append(
+                    Arrival(
+                        local(following + timedelta(days=19), 10),  # the 20th: after the month was paid
+                        f"{partner.id}/{partner.name} return {period} resent.xlsx",
+                        book_bytes(fewer, summary=summary_for(fewer)),
+                    )
+                )
             elif index == LATE_PARTNER and m == late_month - 1:
                 # After this period's cycle (day 16) when a later cycle exists, else just after the due date.
                 day = 20 if caught_up_later else contract.deadlines.due_day + 1
@@ -341,12 +359,21 @@ def _run_months(
             )
         _report_runs(report, echo)
         _approve(replace(deps, clock=fixed_clock(now)), report, echo)
+        if m == 0 and months >= RESEND_FROM_MONTHS:
+            _unlock_for_resend(replace(deps, clock=fixed_clock(now)), period, echo)
         _check_claims(replace(deps, clock=fixed_clock(now)), report.spot_checks, doubtful=m == 1, echo=echo)
         if report.delivery is not None and not report.delivery.outbox_only:
             echo(f"      Slack: {report.delivery.summary()}")
 
 
 DEMO_OFFICER = "Demo officer"
+
+
+def _unlock_for_resend(deps: Deps, period: Period, echo: Callable[[str], None]) -> None:
+    partner = deps.contract.partners[RESENDING_PARTNER]
+    reason = "the partner found outcomes counted before they were sustained; it resends the month"
+    unlock_return(deps, period, partner_id=partner.id, reason=reason, by=DEMO_OFFICER)
+    echo(f"      {partner.name} asks to correct {period}: unlocked by {DEMO_OFFICER} ({reason})")
 
 
 def _arrive(workspace: Workspace, pending: list[Arrival], now: datetime) -> list[Arrival]:

@@ -1,5 +1,8 @@
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ from services.demo import run_demo
 from services.deps import Deps, production_deps
 from services.payment_reports import payment_report
 from services.payments import is_provisional
+from tests.conftest import REPO, require_or_skip
 from tests.helpers import clean_rows, return_bytes
 
 CYCLE_AT = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -74,12 +78,12 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     def run_cycle(period: Period, deps: Deps) -> object:
         return monthly_cycle(period=str(period), deps=deps)
 
-    run_demo(tmp_path / "demo", partners=4, months=3, seed=7, echo=lines.append, run_cycle=run_cycle, slack="local")
+    run_demo(tmp_path / "demo", partners=6, months=4, seed=7, echo=lines.append, run_cycle=run_cycle, slack="local")
     workspace = Workspace(root=tmp_path / "demo", database_url=f"sqlite:///{tmp_path / 'demo' / 'alliance.db'}")
     contract = workspace.load_contract()
     engine = production_deps(workspace).engine
     with session_scope(engine) as session:
-        for month in range(3):
+        for month in range(4):
             period = Period(2026, 4).plus(month)
             runs = repo.runs_of(session, period=str(period))
             assert runs, period
@@ -95,13 +99,13 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
         april = repo.runs_of(session, period="2026-04")
         assert is_provisional(april[0]) and april[0].payable_pence == 0  # the early cycle: core only
         assert not is_provisional(april[-1]) and april[-1].payable_pence > 0
-        states = [s for m in range(3) for s in ledger.run_states(session, period=str(Period(2026, 4).plus(m)))]
+        states = [s for m in range(4) for s in ledger.run_states(session, period=str(Period(2026, 4).plus(m)))]
         assert {s.status for s in states} <= {"approved", "superseded"}  # the demo's officer approved each run
         assert any(s.status == "approved" for s in states)
     assert (workspace.feedback_dir / "2026-04").is_dir()
     assert any(workspace.statements_dir.rglob("*.xlsx"))
     assert any("Payments due" in line for line in lines)
-    assert len(contract.partners) == 4
+    assert len(contract.partners) == 6
     with session_scope(engine) as session:
         assert {n.status for n in repo.notifications(session)} == {"sent"}  # through the local Slack server
     shown = lines.index(next(line for line in lines if line.startswith("What each Slack channel received")))
@@ -122,7 +126,7 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     grid = json.loads(shown.output)
     compared = 0
-    for month in range(3):
+    for month in range(4):
         period = str(Period(2026, 4).plus(month))
         paid = runner.invoke(app, ["payments", "show", "--period", period, "--json", "-w", str(tmp_path / "demo")])
         assert paid.exit_code == 0, paid.output
@@ -132,7 +136,7 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
             assert cell["accepted_version"] == versions[row["partner"]], (row["partner"], period)
             assert (cell["standing"] in ("accepted", "locked")) == (cell["accepted_version"] is not None)
             compared += 1
-    assert compared == 12
+    assert compared == 24
     # ... and with the officers' returns grid, on every cell of the demo's contract year.
     import re as regex
 
@@ -163,7 +167,7 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
         )
     )
     said = {(row["partner"], c["period"]): c["standing"] for row in grid["partners"] for c in row["months"]}
-    assert len(said) == 4 * 12 and shown == said
+    assert len(said) == 6 * 12 and shown == said
     # The portal can be tried at once: one account per role, signed in with the password the demo printed.
     import re
 
@@ -175,6 +179,92 @@ def test_the_demo_pays_exactly(tmp_path: Path) -> None:
     assert roles == {"officer", "board", "partner"}
     _, signed_in = sign_in(production_deps(workspace), email="harbour-trust@demo.alliance.test", password=password)
     assert signed_in.principal.partner_ids == {"harbour-trust"}
+    _the_demo_money_story(workspace, engine)
+
+
+def _the_demo_money_story(workspace: Workspace, engine: Any) -> None:
+    """Issue 27 in the demo: an overpayment recovered over two months within the quarter, a penny moved by a
+    correction carried silently (no statement) into a later one, and the statements read as a finance officer sees
+    them: rendered by LibreOffice, to PNG in test-artifacts/statements/, their text read back for the net lines."""
+    with session_scope(engine) as session:
+        settling = [
+            (state.run, line)
+            for m in range(4)
+            for state in ledger.run_states(session, period=str(Period(2026, 4).plus(m)))
+            if state.payable
+            for line in repo.lines_of(session, run_id=state.run.id or 0)
+            if line.kind in ("carried", "recovery", "brought_forward")
+        ]
+        runs = {run.id: repo.lines_of(session, run_id=run.id or 0) for run, _ in settling}
+    overpaid = {
+        line.amount_pence for run, line in settling if line.partner_id == "harbour-trust" and line.kind == "carried"
+    }
+    recoveries = [
+        (run, line) for run, line in settling if line.partner_id == "harbour-trust" and line.kind == "recovery"
+    ]
+    assert len(overpaid) == 1 and len({run.period for run, _ in recoveries}) >= 2  # spread over two months
+    assert -sum(line.amount_pence for _, line in recoveries) == overpaid.pop()  # to the penny
+    for run, line in recoveries:
+        payment = sum(x.amount_pence for x in runs[run.id] if x.partner_id == "harbour-trust" and x.kind != "recovery")
+        assert -line.amount_pence <= payment // 4
+    silent = [(run, line) for run, line in settling if line.kind == "carried" and abs(line.amount_pence) < 100]
+    assert silent, "no correction moved a partner by less than £1"
+    for run, line in silent:
+        folder = workspace.statements_dir / run.period / f"v{run.version}"
+        assert not (folder / f"{line.partner_id}-{run.period}-v{run.version}.xlsx").exists()  # no statement for it
+        brought = [x for r, x in settling if x.partner_id == line.partner_id and x.kind == "brought_forward"]
+        assert sum(x.amount_pence for x in brought) == -line.amount_pence  # carried into a later statement
+
+    soffice, pdftotext = shutil.which("soffice"), shutil.which("pdftotext")
+    if soffice is None or pdftotext is None or shutil.which("pdftoppm") is None:
+        require_or_skip("rendering statements needs soffice and poppler-utils (apt-get install -y poppler-utils)")
+    assert soffice is not None and pdftotext is not None
+    artifacts = Path(os.environ.get("ALLIANCE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "statements"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for run, line in recoveries:
+        book = (
+            workspace.statements_dir
+            / run.period
+            / f"v{run.version}"
+            / f"harbour-trust-{run.period}-v{run.version}.xlsx"
+        )
+        text = _rendered(soffice, book, artifacts)
+        payable = sum(x.amount_pence for x in runs[run.id] if x.partner_id == "harbour-trust")
+        assert "Recovery of an earlier overpayment" in text
+        assert f"-£{-line.amount_pence / 100:,.2f}" in text  # the recovery line, in pounds to the penny
+        assert regex_search(r"payable by this statement\s+(£[\d,]+\.\d\d)", text) == f"£{payable / 100:,.2f}"
+        assert "###" not in text  # every amount fits its column
+
+
+def _rendered(soffice: str, book: Path, artifacts: Path) -> str:
+    """The workbook as LibreOffice prints it: PDF, its first page as PNG in ``artifacts``, and the PDF's text."""
+    with tempfile.TemporaryDirectory() as scratch:
+        profile = Path(scratch) / "profile"
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                scratch,
+                str(book),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        pdf = Path(scratch) / f"{book.stem}.pdf"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(artifacts / book.stem)],
+            check=True,
+            timeout=60,
+        )
+        assert (artifacts / f"{book.stem}.png").stat().st_size > 0
+        return subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
 
 
 def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace) -> None:
