@@ -129,7 +129,9 @@ def outstanding(history: Iterable[Carried], recovered_pence: int) -> list[Outsta
     return left
 
 
-def recovery_words(remaining: Sequence[Outstanding], this_month_pence: int, balance_after_pence: int) -> str:
+def recovery_words(
+    remaining: Sequence[Outstanding], this_month_pence: int, balance_after_pence: int, max_share: Decimal
+) -> str:
     """The recovery line's explanation: what is being recovered, from which run, how much now and what remains."""
     sources = "; ".join(
         f"{format_pounds(o.remaining_pence)} of the {format_pounds(o.overpaid_pence)} overpaid by run {o.run}"
@@ -138,7 +140,7 @@ def recovery_words(remaining: Sequence[Outstanding], this_month_pence: int, bala
     left = -balance_after_pence if balance_after_pence < 0 else 0
     return (
         f"Recovery of an earlier overpayment ({sources}): {format_pounds(this_month_pence)} taken from this payment "
-        f"(at most the contract's share of any one payment); {format_pounds(left)} remains to be recovered"
+        f"(at most {(max_share * 100).normalize():f}% of any one payment); {format_pounds(left)} remains to be recovered"
         + ("" if left else ", so the overpayment is now fully recovered")
     )
 

@@ -105,7 +105,7 @@ def settlement_lines(
             left = outstanding(history, recovered)
             working["sources"] = [[o.run, o.overpaid_pence, o.remaining_pence] for o in left]
             working["recovery_max_share"] = str(terms.recovery_max_share)
-            text = recovery_words(left, -s.settled_pence, s.balance_after_pence)
+            text = recovery_words(left, -s.settled_pence, s.balance_after_pence, terms.recovery_max_share)
             lines.append(LineDraft(s.partner_id, RECOVERY, s.settled_pence, text, working))
         elif s.settled_pence > 0:
             text = (

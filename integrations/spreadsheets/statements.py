@@ -108,6 +108,15 @@ def _widths(sheet: Worksheet, widths: dict[str, int]) -> None:
         sheet.column_dimensions[letter].width = width
 
 
+def _print_on_one_page_wide(sheet: Worksheet) -> None:
+    """Printed (or saved as PDF), every column fits across a landscape page: the reasons are never cut off."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+
+
 def _save(book: Workbook, path: Path, stamp: datetime) -> Path:
     """Written beside its name and moved into place: a file under the final name is always whole."""
     book.properties.created = stamp.replace(tzinfo=None)
@@ -139,7 +148,8 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
     sheet.cell(row=row, column=1).font = BOLD
     _money(sheet, row, 2, statement.total_pence)
     set_text(sheet.cell(row=row + 2, column=1), "The exact arithmetic behind every line is on the Audit sheet.")
-    _widths(sheet, {"A": 40, "B": 16, "C": 100})
+    _widths(sheet, {"A": 40, "B": 16, "C": 90})
+    _print_on_one_page_wide(sheet)
 
     how = book.create_sheet("Audit")
     row = _pairs(how, 1, statement.audit) + 1

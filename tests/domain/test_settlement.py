@@ -85,8 +85,9 @@ def test_outstanding_overpayments_are_recovered_oldest_first() -> None:
     history = [Carried("2026-07/v2", -30000), Carried("2026-08/v2", 50), Carried("2026-09/v3", -10000)]
     left = outstanding(history, 20000)
     assert [(o.run, o.remaining_pence) for o in left] == [("2026-07/v2", 9950), ("2026-09/v3", 10000)]
-    words = recovery_words(left, 5000, -14950)
+    words = recovery_words(left, 5000, -14950, QUARTER)
     assert "£99.50 of the £300.00 overpaid by run 2026-07/v2" in words and "£149.50 remains" in words
+    assert "at most 25% of any one payment" in words
 
 
 def test_a_debt_larger_than_the_instalments_left_can_give_is_for_an_invoice() -> None:
