@@ -140,7 +140,8 @@ def recovery_words(
     left = -balance_after_pence if balance_after_pence < 0 else 0
     return (
         f"Recovery of an earlier overpayment ({sources}): {format_pounds(this_month_pence)} taken from this payment "
-        f"(at most {(max_share * 100).normalize():f}% of any one payment); {format_pounds(left)} remains to be recovered"
+        f"(at most {(max_share * 100).normalize():f}% of any one payment); "
+        f"{format_pounds(left)} remains to be recovered"
         + ("" if left else ", so the overpayment is now fully recovered")
     )
 
