@@ -61,6 +61,8 @@ class PartnerLines:
     total_pence: int
     before_pence: int | None  # the previous version's total for the partner (None: the first version)
     cell: Cell  # the partner's return for the month
+    settled_pence: int = 0  # held back to recover later, recovered, or brought forward (domain.settlement)
+    provisional_pence: int | None = None  # the outcome it would be paid, while the pool is provisional
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ def run_view(deps: Deps, principal: Principal, period: Period) -> RunView:
             total_pence=p["total_pence"],
             before_pence=None if before is None else before.get(p["partner"], 0),
             cell=cells[p["partner"]],
+            settled_pence=p["carried_pence"] + p["recovery_pence"] + p["brought_forward_pence"],
+            provisional_pence=p["provisional_outcome_pence"],
         )
         for p in report["partners"]
     ]
