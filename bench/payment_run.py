@@ -116,6 +116,12 @@ def build_database(root: Path, *, partners: int, rows: int, seed: int = 2026) ->
             data, counts = _partner_rows(rng, contract, index, submission_id, rows)
             connection.executemany(INSERT_ROW, data)
             counts_by_submission[submission_id] = counts
+        # As the intake records them: each return's rows counted by band and measures achieved.
+        connection.execute(
+            "INSERT INTO achievement_group (submission_id, complexity_band, achieved, rows) "
+            "SELECT submission_id, complexity_band, achieved, count(*) FROM participant_row "
+            "GROUP BY submission_id, complexity_band, achieved"
+        )
         connection.executemany(
             "UPDATE submission SET row_count = ?, measure_counts = ? WHERE id = ?",
             [(rows, json.dumps(c, sort_keys=True), sid) for sid, c in counts_by_submission.items()],

@@ -1,6 +1,7 @@
 """Session functions (keyword arguments, one purpose each) over the tables."""
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from domain.notifications import EMAIL
 from domain.period_states import PERIOD_ORDER, PeriodState, is_forward
 from domain.returns import MonthFigures, ParticipantRow
 from models.tables import (
+    AchievementGroup,
     FindingRecord,
     Notification,
     ParticipantRecord,
@@ -139,6 +141,14 @@ def add_submission(
                 for r in rows
             ],
         )
+        groups = Counter((r.complexity_band, ",".join(sorted(r.achieved))) for r in rows)
+        session.execute(
+            _bulk(AchievementGroup),
+            [
+                {"submission_id": submission.id, "complexity_band": band, "achieved": achieved, "rows": count}
+                for (band, achieved), count in sorted(groups.items())
+            ],
+        )
     return submission
 
 
@@ -209,9 +219,20 @@ def rows_of(session: Session, *, submission_id: int) -> list[ParticipantRow]:
 def achievement_counts(
     session: Session, *, submission_ids: list[int]
 ) -> dict[int, list[tuple[str, frozenset[str], int]]]:
-    """Per submission: (band, measures achieved, rows) groups, counted by the database (what points need)."""
+    """Per submission: (band, measures achieved, rows) groups (what points need), as counted when its rows were
+    recorded; a submission whose rows were stored without their groups is counted from the rows."""
     groups: dict[int, list[tuple[str, frozenset[str], int]]] = {i: [] for i in submission_ids}
     for chunk in _int_chunks(submission_ids):
+        stored = select(
+            AchievementGroup.submission_id,
+            AchievementGroup.complexity_band,
+            AchievementGroup.achieved,
+            AchievementGroup.rows,
+        ).where(col(AchievementGroup.submission_id).in_(chunk))
+        for submission_id, band, achieved, rows in session.exec(stored):  # type: ignore[call-overload]
+            groups[submission_id].append((band, frozenset(a for a in achieved.split(",") if a), int(rows)))
+    missing = [i for i in submission_ids if not groups[i]]
+    for chunk in _int_chunks(missing):
         query = (
             select(
                 ParticipantRecord.submission_id,

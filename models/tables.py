@@ -87,6 +87,19 @@ class ParticipantRecord(SQLModel, table=True):
     postcode_district: str | None = None
 
 
+class AchievementGroup(SQLModel, table=True):
+    """How many of a submission's rows have each complexity band and set of measures achieved: what its outcome
+    points are computed from, counted once when the rows are recorded (a payment run reads these, not the rows)."""
+
+    __tablename__ = "achievement_group"
+    __table_args__ = (UniqueConstraint("submission_id", "complexity_band", "achieved", name="uq_achievement_group"),)
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    complexity_band: str = Field(max_length=64)
+    achieved: str = ""  # measure ids achieved, comma-separated, sorted (as participant_row.achieved)
+    rows: int
+
+
 class PaymentRun(SQLModel, table=True):
     """One immutable version of a period's payments (UPDATE/DELETE refused by the database)."""
 

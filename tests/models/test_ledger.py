@@ -5,7 +5,7 @@ import random
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
@@ -13,7 +13,7 @@ from domain.contract import Contract
 from domain.returns import ParticipantRow, points_breakdown, points_from_counts
 from models import ledger, repo
 from models.db import session_scope
-from models.tables import PaymentLine, Submission
+from models.tables import AchievementGroup, PaymentLine, Submission
 from tests.models.test_db import a_run
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -99,6 +99,12 @@ def test_points_counted_by_the_database_equal_points_counted_row_by_row(engine: 
             rows=rows,
         )
         counts = repo.achievement_counts(session, submission_ids=[submission.id or 0])
+        stored = session.exec(select(AchievementGroup).where(AchievementGroup.submission_id == submission.id)).all()
+        assert sum(g.rows for g in stored) == len(rows)  # counted once, when the rows were recorded
+        # Rows recorded without their groups (before migration 0012 filled them) are counted from the rows.
+        session.exec(delete(AchievementGroup).where(col(AchievementGroup.submission_id) == submission.id))  # type: ignore[call-overload]
+        from_rows = repo.achievement_counts(session, submission_ids=[submission.id or 0])
+    assert sorted(from_rows[submission.id or 0], key=str) == sorted(counts[submission.id or 0], key=str)
     assert points_from_counts(counts[submission.id or 0], contract.framework) == points_breakdown(
         rows, contract.framework
     )
