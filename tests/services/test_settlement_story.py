@@ -1,6 +1,8 @@
 """Issue 27's story: the outcome pool is paid only when the month is due, and an overpayment is recovered over the
 following months within the cap, to the penny."""
 
+import csv
+import io
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -11,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.contract import Contract
+from domain.payments import StepDown
 from domain.periods import Period
 from domain.settlement import CARRIED, RECOVERY, SETTLEMENT_KINDS
 from integrations.inbox import read_file
@@ -20,9 +23,11 @@ from models.db import session_scope
 from models.tables import PaymentLine
 from services.demo import contract_yaml
 from services.deps import Deps, production_deps
+from services.finance_export import export_csv
 from services.intake import process_file
-from services.payments import run_payments
-from services.settlements import balances
+from services.payment_reports import payment_report
+from services.payments import approve_run, run_payments
+from services.settlements import balances, debts
 from tests.helpers import return_bytes
 
 APRIL = Period(2026, 4)
@@ -237,3 +242,75 @@ def test_whatever_order_returns_arrive_in_each_partner_is_paid_what_an_on_time_y
         late = _year(Path(folder) / "late", arrivals, achieved)
         on_time = _year(Path(folder) / "on-time", dict.fromkeys(arrivals, EARLY), achieved)
     assert late == on_time
+
+
+def test_the_finance_export_has_a_recovery_row_of_its_own_and_no_zero_rows(tmp_path: Path) -> None:
+    deps, clock = workspace_in(tmp_path / "ws")
+    contract = deps.contract
+    ids = sorted(contract.partner_ids)
+    clock.now = datetime(2026, 5, ON_TIME, 10, tzinfo=UTC)
+    for pid in ids[:-1]:
+        submit(deps, clock, pid, APRIL, return_bytes(contract, pid, APRIL, rows(APRIL, 2)))
+    clock.now = datetime(2026, 5, 16, 9, tzinfo=UTC)
+    run_payments(deps, APRIL)
+    clock.now = datetime(2026, 5, LATE, 10, tzinfo=UTC)
+    submit(deps, clock, ids[-1], APRIL, return_bytes(contract, ids[-1], APRIL, rows(APRIL, 30, total=30)))
+    clock.now = datetime(2026, 6, 16, 9, tzinfo=UTC)
+    run_payments(deps, APRIL)  # v2: the others overpaid, held back
+    run_payments(deps, APRIL.next())  # May: core only (no returns, due date passed), recovering
+    with session_scope(deps.engine) as session:
+        correction, _ = export_csv(session, contract=contract, period=APRIL)
+        may, _ = export_csv(session, contract=contract, period=APRIL.next())
+    held = list(csv.DictReader(io.StringIO(correction)))
+    assert [r["partner_id"] for r in held] == [ids[-1]]  # the others are paid nothing by it: no zero rows
+    rows_may = list(csv.DictReader(io.StringIO(may)))
+    assert all(int(r["total_pence"]) != 0 for r in rows_may)
+    recoveries = [r for r in rows_may if r["row"] == "recovery"]
+    assert {r["partner_id"] for r in recoveries} == set(ids[:-1])
+    for r in recoveries:
+        payment = next(p for p in rows_may if p["partner_id"] == r["partner_id"] and p["row"] == "payment")
+        assert 0 < -int(r["total_pence"]) <= int(payment["total_pence"]) // 4
+        assert "2026-04/v2" in r["runs"] and "remains to recover" in r["reason"]
+        assert r["reference"].endswith("-RECOVERY")
+
+
+def test_a_draft_before_the_due_date_says_who_has_not_returned_and_its_approval_locks_nothing(tmp_path: Path) -> None:
+    deps, clock = workspace_in(tmp_path / "ws", approval=True)
+    contract = deps.contract
+    ids = sorted(contract.partner_ids)
+    clock.now = datetime(2026, 5, EARLY, 10, tzinfo=UTC)
+    submit(deps, clock, ids[0], APRIL, return_bytes(contract, ids[0], APRIL, rows(APRIL, 2)))
+    clock.now = datetime(2026, 5, 5, 9, tzinfo=UTC)
+    draft = run_payments(deps, APRIL).run
+    with session_scope(deps.engine) as session:
+        told = next(n for n in repo.notifications(session) if n.kind == "payment_run_draft")
+    names = [p.name for p in sorted(contract.partners, key=lambda p: p.id)]
+    assert "core instalments only" in told.text and f"Not returned yet: {', '.join(names[1:])}." in told.text
+    result = approve_run(deps, APRIL, by="Ada Officer", version=draft.version)
+    assert result.locked == []  # it paid no return
+    with session_scope(deps.engine) as session:
+        assert repo.period_state_of(session, period=str(APRIL)) == "open"
+        assert ledger.current_lock(session, period=str(APRIL), partner_id=ids[0]) is None
+
+
+def test_a_partner_whose_funding_ended_owing_money_is_a_debt_to_invoice(tmp_path: Path) -> None:
+    deps, clock = workspace_in(tmp_path / "ws")
+    contract = deps.contract
+    ids = sorted(contract.partner_ids)
+    clock.now = datetime(2026, 5, ON_TIME, 10, tzinfo=UTC)
+    for pid in ids[:-1]:
+        submit(deps, clock, pid, APRIL, return_bytes(contract, pid, APRIL, rows(APRIL, 2)))
+    clock.now = datetime(2026, 5, 16, 9, tzinfo=UTC)
+    run_payments(deps, APRIL)
+    clock.now = datetime(2026, 5, LATE, 10, tzinfo=UTC)
+    submit(deps, clock, ids[-1], APRIL, return_bytes(contract, ids[-1], APRIL, rows(APRIL, 30, total=30)))
+    clock.now = datetime(2026, 6, 16, 9, tzinfo=UTC)
+    run_payments(deps, APRIL)
+    withdrawn = [StepDown(ids[0], APRIL.next(), 100)]  # the board withdrew its funding from May
+    with session_scope(deps.engine) as session:
+        found = {d.partner_id: d for d in debts(session, contract=contract, period=APRIL, step_downs=withdrawn)}
+        report = payment_report(session, contract=contract, period=APRIL)
+    assert set(found) == set(ids[:-1])
+    assert found[ids[0]].check.invoice and found[ids[0]].check.recoverable_pence == 0
+    assert not any(found[pid].check.invoice for pid in ids[1:-1])  # their instalments repay it within the cap
+    assert {d["partner"] for d in report["debts"]} == set(ids[:-1])
