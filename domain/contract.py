@@ -337,15 +337,18 @@ class Contract(Frozen):
             mode="json", exclude=dict.fromkeys(NOT_PAYMENT_TERMS, True) | CONTACT_DETAILS | PROCEDURE
         )
         payments = content["payments"]
-        for name in SETTLEMENT_TERMS:  # at their defaults they leave the fingerprint as it was before they existed
-            if str(payments.get(name)) == str(Payments.model_fields[name].default):
-                payments.pop(name)
+        for name in SETTLEMENT_TERMS:  # when an overpayment is recovered, or who is told, entitles no one to more
+            payments.pop(name, None)
+        # Approval became the default (issue 27) and pays no one differently: a contract that does not say keeps
+        # the fingerprint it had when silence meant no approval, so its paid months are not made again.
+        if "require_officer_approval" not in self.payments.model_fields_set:
+            payments["require_officer_approval"] = False
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
-# How overpayments are recovered and when a partner is told (issue 27): in the fingerprint only when set otherwise.
+# How overpayments are recovered and when a partner is told (issue 27): never in the fingerprint.
 SETTLEMENT_TERMS = ("recovery_max_share", "notify_change_pence")
 # How a partner is reached pays it no differently either (slack_channel predates this rule and stays covered).
 CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}}

@@ -114,6 +114,9 @@ def due_by_partner(session: Session, *, contract: Contract, periods: list[Period
     totals = {p.id: {"core": 0, "outcome": 0, "corrections": 0, "settled": 0} for p in contract.partners}
     for period in periods:
         payable = [s for s in ledger.run_states(session, period=str(period)) if s.payable]
+        # The month's first payment is its first version paying the outcome pool (core-only versions before it
+        # are its advance): only versions after that one are corrections.
+        first = next((n for n, s in enumerate(payable) if not is_provisional(s.run)), len(payable))
         for position, state in enumerate(payable):
             assert state.run.id is not None
             for line in repo.lines_of(session, run_id=state.run.id):
@@ -121,6 +124,6 @@ def due_by_partner(session: Session, *, contract: Contract, periods: list[Period
                     totals[line.partner_id][line.kind] += line.amount_pence
                 if line.kind in SETTLEMENT_KINDS:
                     totals[line.partner_id]["settled"] += line.amount_pence
-                elif position > 0:
+                elif position > first:
                     totals[line.partner_id]["corrections"] += line.amount_pence
     return totals

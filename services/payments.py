@@ -97,12 +97,19 @@ def current_inputs(session: Session, *, contract: Contract, period: Period, now:
     }
     if withdrawn:  # only then: the inputs (and hash) of a period without withdrawals stay as they always were
         document["withdrawn"] = [[w.partner_id, w.claim.participant_id, w.claim.measure] for w in withdrawn]
-    if not outcome_due(contract, period, accepted, now):  # likewise: a period paid when due keeps its hash
-        document["outcome"] = PROVISIONAL
+    if not outcome_due(contract, period, accepted, now) and not _outcome_paid(session, period):
+        document["outcome"] = PROVISIONAL  # only then, likewise: a period paid when due keeps its hash
     return RunInputs(accepted, step_downs, withdrawn, document)
 
 
 PROVISIONAL = "provisional"
+
+
+def _outcome_paid(session: Session, period: Period) -> bool:
+    """A payable version has paid the month's outcome pool: no later version makes it provisional again (a return
+    sent back before the due date must not take back every partner's outcome)."""
+    paid = [s.run for s in ledger.run_states(session, period=str(period)) if s.payable]
+    return any(not is_provisional(run) for run in paid)
 
 
 def is_provisional(run: PaymentRun) -> bool:

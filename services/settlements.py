@@ -78,6 +78,10 @@ def settlement_lines(
         max_share=terms.recovery_max_share,
         notify_min_pence=terms.notify_change_pence,
     )
+    seen = {s.partner_id: s.balance_before_pence for s in settlements}
+    for draft in drafts:  # what every partner's balance was, so a draft can tell it changed before approval
+        if draft.kind == "core":
+            draft.working["balance_before_pence"] = seen.get(draft.partner_id, 0)
     share = f"{(terms.recovery_max_share * 100).normalize():f}%"
     lines: list[LineDraft] = []
     for s in settlements:
@@ -119,17 +123,21 @@ def settlement_lines(
 
 
 def stale_settlements(session: Session, run: PaymentRun) -> list[str]:
-    """Partners whose balance changed since ``run`` (a draft) settled against it: another run was paid since."""
+    """Partners whose balance changed since ``run`` (a draft) was computed: another run was paid since, so the draft
+    would recover or pay back the wrong amount (or nothing where it now should)."""
     assert run.id is not None
     now = balances(session)
     lines = session.exec(
-        select(PaymentLine).where(PaymentLine.run_id == run.id, col(PaymentLine.kind).in_((RECOVERY, BROUGHT_FORWARD)))
+        select(PaymentLine).where(
+            PaymentLine.run_id == run.id, col(PaymentLine.kind).in_(("core", RECOVERY, BROUGHT_FORWARD))
+        )
     )
-    return sorted(
-        line.partner_id
-        for line in lines
-        if json.loads(line.working).get("balance_before_pence") != now.get(line.partner_id, 0)
-    )
+    seen = {}
+    for line in lines:
+        working = json.loads(line.working)
+        if "balance_before_pence" in working:  # runs made before issue 27 did not record it
+            seen[line.partner_id] = working["balance_before_pence"]
+    return sorted(pid for pid, before in seen.items() if before != now.get(pid, 0))
 
 
 @dataclass(frozen=True)
@@ -166,11 +174,13 @@ def partners_told(run: PaymentRun, lines: list[PaymentLine]) -> list[str]:
     if run.base_version is None:
         return sorted({line.partner_id for line in lines})
     net: dict[str, int] = {}
-    silent = set()
+    silent, settled = set(), set()
     for line in lines:
         if line.kind in SETTLEMENT_KINDS:
             if line.kind == CARRIED and not json.loads(line.working).get("told", True):
                 silent.add(line.partner_id)
+            elif line.kind in (RECOVERY, BROUGHT_FORWARD):
+                settled.add(line.partner_id)  # money moved for it: it is told (a notice threshold of 0 can do this)
             continue
         net[line.partner_id] = net.get(line.partner_id, 0) + line.amount_pence
-    return sorted(pid for pid, amount in net.items() if amount and pid not in silent)
+    return sorted({pid for pid, amount in net.items() if amount and pid not in silent} | settled)

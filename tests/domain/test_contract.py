@@ -116,3 +116,16 @@ def test_a_recovery_share_outside_nothing_to_everything_is_refused() -> None:
     for share in ("0", "1.5"):
         problems = problems_of(EXAMPLE.read_text().replace("recovery_max_share: 0.25", f"recovery_max_share: {share}"))
         assert any("recovery_max_share" in p for p in problems)
+
+
+def test_approval_by_default_and_recovery_settings_leave_the_fingerprint_of_a_paid_month_alone() -> None:
+    said_no = parse_contract(parse_yaml(EXAMPLE.read_text(), "test.yaml"))
+    assert not said_no.payments.require_officer_approval
+    silent = parse_contract(
+        parse_yaml(EXAMPLE.read_text().replace("require_officer_approval: false,", ""), "test.yaml")
+    )
+    assert silent.payments.require_officer_approval  # silence now means approval ...
+    assert silent.fingerprint() == said_no.fingerprint()  # ... yet the months paid when it meant none stay paid
+    other = EXAMPLE.read_text().replace("recovery_max_share: 0.25", "recovery_max_share: 0.1")
+    other = other.replace("notify_change_pence: 100", "notify_change_pence: 500")
+    assert parse_contract(parse_yaml(other, "test.yaml")).fingerprint() == said_no.fingerprint()
