@@ -222,7 +222,7 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
                 day = rng.randint(2, contract.deadlines.due_day - 1)  # drawn as for any partner: the same demo after
                 hour = rng.randint(9, 17)
                 result.append(Arrival(local(following + timedelta(days=day - 1), hour), name, book_bytes(rows)))
-                fewer = [{**r, "housing_sustained": "No", "into_work": "No"} for r in rows]
+                fewer = [{**r, "housing_sustained": "No", "into_work": "No", "wellbeing_up": "No"} for r in rows]
                 result.append(
                     Arrival(
                         local(following + timedelta(days=19), 10),  # the 20th: after the month was paid
