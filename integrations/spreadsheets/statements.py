@@ -108,6 +108,18 @@ def _widths(sheet: Worksheet, widths: dict[str, int]) -> None:
         sheet.column_dimensions[letter].width = width
 
 
+def _lines(sheet: Worksheet, row: int, headings: Sequence[str], lines: Sequence[StatementLine]) -> int:
+    """A heading row at ``row``, then one row per line (label, amount, words); the last row written."""
+    _header(sheet, row, headings)
+    for line in lines:
+        row += 1
+        set_text(sheet.cell(row=row, column=1), line.kind)
+        _money(sheet, row, 2, line.amount_pence)
+        set_text(sheet.cell(row=row, column=3), line.explanation)
+        sheet.cell(row=row, column=3).alignment = WRAP
+    return row
+
+
 def _print_on_one_page_wide(sheet: Worksheet) -> None:
     """Printed (or saved as PDF), every column fits across a landscape page: the reasons are never cut off."""
     sheet.page_setup.orientation = "landscape"
@@ -136,14 +148,7 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
     set_text(sheet["A1"], f"{title}: {statement.partner_name}")
     sheet["A1"].font = BOLD
     row = _pairs(sheet, 3, statement.heading) + 1
-    _header(sheet, row, ("what for", "amount", "why"))
-    for line in statement.reasons:
-        row += 1
-        set_text(sheet.cell(row=row, column=1), line.kind)
-        _money(sheet, row, 2, line.amount_pence)
-        set_text(sheet.cell(row=row, column=3), line.explanation)
-        sheet.cell(row=row, column=3).alignment = WRAP
-    row += 1
+    row = _lines(sheet, row, ("what for", "amount", "why"), statement.reasons) + 1
     set_text(sheet.cell(row=row, column=1), "payable by this statement")
     sheet.cell(row=row, column=1).font = BOLD
     _money(sheet, row, 2, statement.total_pence)
@@ -153,12 +158,7 @@ def write_partner_statement(path: Path, *, title: str, statement: PartnerStateme
 
     how = book.create_sheet("Audit")
     row = _pairs(how, 1, statement.audit) + 1
-    _header(how, row, ("stored line", "amount", "how it was computed (exact)"))
-    for line in statement.lines:
-        row += 1
-        set_text(how.cell(row=row, column=1), line.kind)
-        _money(how, row, 2, line.amount_pence)
-        set_text(how.cell(row=row, column=3), line.explanation)
+    row = _lines(how, row, ("stored line", "amount", "how it was computed (exact)"), statement.lines)
     row = _pairs(how, row + 2, statement.working) + 1
     _header(how, row, ("measure", "complexity band", "rows achieving it", "points"))
     for item in statement.points:

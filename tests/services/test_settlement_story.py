@@ -262,7 +262,9 @@ def test_whatever_order_returns_arrive_in_each_partner_is_paid_what_an_on_time_y
     assert late == on_time
 
 
-def test_the_finance_export_has_a_recovery_row_of_its_own_and_no_zero_rows(tmp_path: Path) -> None:
+def _april_overpaid(tmp_path: Path) -> tuple[Deps, Contract, list[str]]:
+    """April paid on five returns, then a late sixth achieving far more: version 2 holds back what the five were
+    overpaid. The clock stands at the cycle of 16 June."""
     deps, clock = workspace_in(tmp_path / "ws")
     contract = deps.contract
     ids = sorted(contract.partner_ids)
@@ -274,7 +276,12 @@ def test_the_finance_export_has_a_recovery_row_of_its_own_and_no_zero_rows(tmp_p
     clock.now = datetime(2026, 5, LATE, 10, tzinfo=UTC)
     submit(deps, clock, ids[-1], APRIL, return_bytes(contract, ids[-1], APRIL, rows(APRIL, 30, total=30)))
     clock.now = datetime(2026, 6, 16, 9, tzinfo=UTC)
-    run_payments(deps, APRIL)  # v2: the others overpaid, held back
+    assert run_payments(deps, APRIL).run.version == 2
+    return deps, contract, ids
+
+
+def test_the_finance_export_has_a_recovery_row_of_its_own_and_no_zero_rows(tmp_path: Path) -> None:
+    deps, contract, ids = _april_overpaid(tmp_path)
     run_payments(deps, APRIL.next())  # May: core only (no returns, due date passed), recovering
     with session_scope(deps.engine) as session:
         correction, _ = export_csv(session, contract=contract, period=APRIL)
@@ -312,18 +319,7 @@ def test_a_draft_before_the_due_date_says_who_has_not_returned_and_its_approval_
 
 
 def test_a_partner_whose_funding_ended_owing_money_is_a_debt_to_invoice(tmp_path: Path) -> None:
-    deps, clock = workspace_in(tmp_path / "ws")
-    contract = deps.contract
-    ids = sorted(contract.partner_ids)
-    clock.now = datetime(2026, 5, ON_TIME, 10, tzinfo=UTC)
-    for pid in ids[:-1]:
-        submit(deps, clock, pid, APRIL, return_bytes(contract, pid, APRIL, rows(APRIL, 2)))
-    clock.now = datetime(2026, 5, 16, 9, tzinfo=UTC)
-    run_payments(deps, APRIL)
-    clock.now = datetime(2026, 5, LATE, 10, tzinfo=UTC)
-    submit(deps, clock, ids[-1], APRIL, return_bytes(contract, ids[-1], APRIL, rows(APRIL, 30, total=30)))
-    clock.now = datetime(2026, 6, 16, 9, tzinfo=UTC)
-    run_payments(deps, APRIL)
+    deps, contract, ids = _april_overpaid(tmp_path)
     withdrawn = [StepDown(ids[0], APRIL.next(), 100)]  # the board withdrew its funding from May
     with session_scope(deps.engine) as session:
         found = {d.partner_id: d for d in debts(session, contract=contract, period=APRIL, step_downs=withdrawn)}
