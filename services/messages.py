@@ -1,6 +1,7 @@
 """Notification texts (Slack mrkdwn). Anything a partner wrote is escaped."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from domain.contract import Partner
 from domain.findings import Finding, Severity
@@ -73,10 +74,28 @@ def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -
     )
 
 
-def statement_issued(*, partner_name: str, period: str, version: int, total_pence: int) -> str:
+def statement_issued(
+    *,
+    partner_name: str,
+    period: str,
+    version: int,
+    total_pence: int,
+    held_back_pence: int = 0,
+    recovered_pence: int = 0,
+    max_share: Decimal = Decimal("0.25"),
+) -> str:
+    cap = f"{(max_share * 100).normalize():f}%"
+    extra = ""
+    if held_back_pence:
+        extra += (
+            f" This correction reduces what you were paid by {format_pounds(held_back_pence)}: nothing is taken from "
+            f"you now; it is recovered from your next payments, at most {cap} of each."
+        )
+    if recovered_pence:
+        extra += f" {format_pounds(recovered_pence)} of an earlier overpayment is recovered from this payment."
     return (
         f"*{escape(partner_name)}*: payment statement for *{period}* (run version {version}): "
-        f"{format_pounds(total_pence)} due. The statement workbook explains every line."
+        f"{format_pounds(total_pence)} due.{extra} The statement workbook explains every line."
     )
 
 

@@ -30,6 +30,7 @@ from domain.payments import (
 from domain.period_states import PeriodState, period_state
 from domain.periods import LONDON, Period, due_at
 from domain.returns import points_from_counts
+from domain.settlement import CARRIED, RECOVERY
 from domain.spot_checks import without_withdrawn
 from models import checks, ledger, repo, reviews
 from models.audit import append_audit
@@ -377,9 +378,15 @@ def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
     """One message per partner that its statement for a payable run is ready (same transaction)."""
     assert run.id is not None
     totals: dict[str, int] = {}
+    held: dict[str, int] = {}  # overpayments this run holds back, to recover later
+    recovered: dict[str, int] = {}
     lines = repo.lines_of(session, run_id=run.id)
     for line in lines:
         totals[line.partner_id] = totals.get(line.partner_id, 0) + line.amount_pence
+        if line.kind == CARRIED and line.amount_pence > 0:
+            held[line.partner_id] = held.get(line.partner_id, 0) + line.amount_pence
+        elif line.kind == RECOVERY:
+            recovered[line.partner_id] = recovered.get(line.partner_id, 0) - line.amount_pence
     told = set(partners_told(run, lines))
     for partner in sorted(deps.contract.partners, key=lambda p: p.id):
         if partner.id not in told:
@@ -391,7 +398,13 @@ def enqueue_statements(deps: Deps, session: Session, run: PaymentRun) -> None:
             kind="statement_issued",
             at=deps.clock(),
             text=messages.statement_issued(
-                partner_name=partner.name, period=run.period, version=run.version, total_pence=totals.get(partner.id, 0)
+                partner_name=partner.name,
+                period=run.period,
+                version=run.version,
+                total_pence=totals.get(partner.id, 0),
+                held_back_pence=held.get(partner.id, 0),
+                recovered_pence=recovered.get(partner.id, 0),
+                max_share=deps.contract.payments.recovery_max_share,
             ),
             payload={
                 "run_id": run.id,

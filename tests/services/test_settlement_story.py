@@ -282,6 +282,11 @@ def _april_overpaid(tmp_path: Path) -> tuple[Deps, Contract, list[str]]:
 
 def test_the_finance_export_has_a_recovery_row_of_its_own_and_no_zero_rows(tmp_path: Path) -> None:
     deps, contract, ids = _april_overpaid(tmp_path)
+    with session_scope(deps.engine) as session:
+        v2 = [n.text for n in repo.notifications(session) if "(run version 2)" in n.text]
+    held = [text for text in v2 if "nothing is taken from you now" in text]
+    assert len(v2) == len(ids) and len(held) == len(ids) - 1  # each told: five held back, the late one paid
+    assert all("£0.00 due" in text and "at most 25% of each" in text for text in held)
     run_payments(deps, APRIL.next())  # May: core only (no returns, due date passed), recovering
     with session_scope(deps.engine) as session:
         correction, _ = export_csv(session, contract=contract, period=APRIL)
