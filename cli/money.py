@@ -89,7 +89,7 @@ def payments_approve(
 
     by = recorded_name(allow("payments approve", workspace), by)
     from domain.periods import Period
-    from services.payments import approve_run
+    from services.payment_approval import approve_run
     from services.statements import write_statements
 
     deps = deps_for(workspace)

@@ -28,8 +28,9 @@ from services.accounts import create_with_password
 from services.deps import Deps, fixed_clock, production_deps
 from services.locks import unlock_return
 from services.notifications import deliver_notifications
+from services.payment_approval import approve_run
 from services.payment_reports import due_by_partner
-from services.payments import approve_run, is_provisional
+from services.payments import is_provisional
 from services.report import build_cycle_reports, build_report
 from services.spot_checks import DrawMade, record_check
 from services.statements import pay_period, write_statements

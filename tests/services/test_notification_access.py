@@ -16,7 +16,8 @@ from services.demo import contract_yaml
 from services.deps import Deps, production_deps
 from services.locks import unlock_return
 from services.notifications import deliver_notifications
-from services.payments import approve_run, run_payments
+from services.payment_approval import approve_run
+from services.payments import run_payments
 from services.reminders import send_reminders
 from services.statements import write_statements
 from tests.helpers import OCTOBER, clean_rows, return_bytes

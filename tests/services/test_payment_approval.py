@@ -18,8 +18,9 @@ from models.tables import AuditEntry, Notification
 from services.deps import Deps
 from services.finance_export import export_csv
 from services.locks import unlock_return
+from services.payment_approval import approve_run
 from services.payment_reports import payment_report
-from services.payments import approve_run, run_payments
+from services.payments import run_payments
 from services.settlements import balances
 from services.statements import statements_folder, write_statements
 from tests.helpers import clean_rows, return_bytes

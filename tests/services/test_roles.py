@@ -14,7 +14,7 @@ from models.db import session_scope
 from services import board_decisions, review
 from services.deps import Deps
 from services.locks import unlock_return
-from services.payments import approve_run
+from services.payment_approval import approve_run
 from tests.services.review_helpers import REVIEW_AT, WEAK, Clock, review_deps, seed_year
 
 AFTER_REPLY = REVIEW_AT + timedelta(days=15)

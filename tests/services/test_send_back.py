@@ -13,8 +13,9 @@ from models import repo
 from models.db import session_scope
 from models.tables import AuditEntry
 from services.locks import send_back, unlock_return
+from services.payment_approval import approve_run
 from services.payment_reports import payment_report
-from services.payments import approve_run, run_payments
+from services.payments import run_payments
 from services.status import period_cells
 from tests.helpers import clean_rows, return_bytes
 from tests.services.payments_helpers import ON_TIME, submit, with_approval

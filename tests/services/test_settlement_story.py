@@ -25,8 +25,9 @@ from services.demo import contract_yaml
 from services.deps import Deps, production_deps
 from services.finance_export import export_csv
 from services.intake import process_file
+from services.payment_approval import approve_run
 from services.payment_reports import payment_report
-from services.payments import approve_run, run_payments
+from services.payments import run_payments
 from services.settlements import balances, debts
 from tests.helpers import return_bytes
 

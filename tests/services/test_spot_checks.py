@@ -264,7 +264,7 @@ def test_the_review_leaves_withdrawn_claims_out(tmp_path: Path) -> None:
 
 
 def test_with_officer_approval_the_recovery_is_a_draft_paid_once_approved(tmp_path: Path) -> None:
-    from services.payments import approve_run
+    from services.payment_approval import approve_run
 
     root = tmp_path / "ws"
     deps = seeded(root)

@@ -16,7 +16,7 @@ from services import accounts, office, portal
 from services.accounts import SignedIn
 from services.finance_export import export_csv
 from services.locks import send_back, unlock_return
-from services.payments import approve_run
+from services.payment_approval import approve_run
 from services.runs import LaunchError, RunState
 from services.spot_checks import record_check
 from services.status import current_year, returns_grid
