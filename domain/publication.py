@@ -6,18 +6,25 @@ An audience sees the figures graded at its level or below; ``alliance.yaml`` may
 differently (``report.figures``).
 
 Counts of people or claims under the threshold (``report.suppress_below``, default 5) are shown as
-``<5``. Where a total is shown beside its parts, one hidden part could be worked out by subtraction,
-so further parts are withheld (shown as ``*``) until no hidden part can be pinned down from the
-total, what is shown and the rule's own bounds (a hidden part is under 5; a withheld one 5 or more,
-and no larger than the smallest part left shown): primary, then complementary suppression. A total
-over parts published in other reports (a year over its months) is shown only if every part was.
+``<5``. An alliance-wide total is always published exactly (unless it is itself under the threshold): the
+protection of small counts is in the partners' cells beside it. One hidden partner cell could be worked out
+by subtraction from the total, so further partner cells are withheld (shown as ``*``) until no hidden cell
+can be pinned down from the total, what is shown and the rule's own bounds (a hidden cell is under 5; a
+withheld one 5 or more, and no larger than the smallest cell left shown): primary, then complementary
+suppression. Where that would take every partner cell, every partner cell is hidden and the total stays.
+
+A partner's figure over months published in their own reports (its year to date, rebuilt every month) is
+shown only if every one of those months was, and is otherwise withheld (``*``, whatever its size: a ``<5``
+there would bound its hidden months' sum). So every year-to-date figure is either a sum of figures each
+month's report published exactly, or withheld: year reports add nothing a reader could subtract beyond
+what the months' reports give, and each month's table is protected on its own.
 Pure.
 """
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -151,14 +158,14 @@ def show_with_total(
 ) -> tuple[dict[K, Shown], Shown]:
     """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
 
-    Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden
-    for another table's sake: at least 5). Beside a shown total, a part hidden as small always takes the
-    smallest part shown with it (``*``: at least 5, and no larger than the parts left shown), whatever
-    the values: a ``*`` that appeared only when needed would tell a reader who knows this rule that the
-    small parts were pinned (all 0, say). Where that would leave no part shown, the total is withheld
-    instead. While a hidden part is still pinned down (its least and greatest possible value agree), the
-    next smallest is withheld too, and the total once none is left. A reader who replays these steps
-    can still tell, in rare tables, that small parts sat at 0 or at 4 (tests/domain/test_publication.py).
+    The total is published exactly (``<5`` only when it is itself under the threshold: then so is every part).
+    Parts under the threshold are hidden (``<5``: between 0 and 4), and so are ``withheld`` ones (hidden for
+    another table's sake: at least 5). Beside the total, a part hidden as small always takes the smallest part
+    shown with it (``*``: at least 5, and no larger than the parts left shown), whatever the values: a ``*``
+    that appeared only when needed would tell a reader who knows this rule that the small parts were pinned
+    (all 0, say). While a hidden part is still pinned down (its least and greatest possible value agree), the
+    next smallest is withheld too, until none is left shown. A reader who replays these steps can still tell,
+    in rare tables, that small parts sat at 0 or at 4, never at 1 to 3 (tests/domain/test_publication.py).
     """
     if sum(counts.values()) != total:
         raise ValueError("the parts must add up to the total")
@@ -168,15 +175,9 @@ def show_with_total(
     chosen: set[K] = set()
     order = sorted((k for k in counts if k not in primary | external), key=lambda k: (counts[k], str(k)))
     # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
-    if not total_shown.hidden and primary:
-        if len(order) <= 1:  # hiding the one part left would hide them all: the total goes instead
-            total_shown = Shown(None, WITHHELD)
-        else:
-            chosen.add(order.pop(0))
-    while not total_shown.hidden and _pinned(counts, primary, external, chosen, threshold):
-        if not order:
-            total_shown = Shown(None, WITHHELD)
-            break
+    if not total_shown.hidden and primary and order:
+        chosen.add(order.pop(0))
+    while not total_shown.hidden and order and _pinned(counts, primary, external, chosen, threshold):
         chosen.add(order.pop(0))
     parts = {
         k: Shown(None, small(threshold))
@@ -217,9 +218,47 @@ def _pinned(counts: Mapping[K, int], primary: set[K], external: set[K], chosen: 
 
 
 def show_year_total(months: Sequence[Shown], total: int, threshold: int) -> Shown:
-    """A total over parts each published in its own report (a partner's year to date over its monthly
-    reports): shown only if every part was. Year-to-date reports month after month would otherwise give a
+    """A total over parts each published in its own report (the alliance's year to date over its monthly
+    totals): shown only if every part was. Year-to-date reports month after month would otherwise give a
     hidden month away by subtraction, and hiding a total only when it would is itself a clue; this rule
     depends on nothing but which months were hidden, which their own reports say anyway."""
     shown = show_count(total, threshold)
     return Shown(None, WITHHELD) if not shown.hidden and any(m.hidden for m in months) else shown
+
+
+def show_over_months(months: Sequence[Shown], total: int) -> Shown:
+    """A partner's figure over months each published in its own report (its year to date): exactly when every
+    month was shown (each at least the threshold, so is their sum), else withheld (``*``) whatever its size.
+    A ``<5`` here would tell a reader the hidden months add up to under 5, which beside each month's own
+    bounds can pin one (3 and 1 under a year to date of 4); ``*`` says only what the months said."""
+    return Shown(total, str(total)) if months and not any(m.hidden for m in months) else Shown(None, WITHHELD)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One count over partners and months as the reports publish it: each month's partner cells (in that
+    month's report) with the alliance's total, and the year to date's."""
+
+    months: dict[Any, dict[str, Shown]]
+    month_totals: dict[Any, Shown]
+    year: dict[str, Shown]
+    year_total: Shown
+
+
+def grid(values: Mapping[Any, Mapping[str, int]], threshold: int) -> Grid:
+    """``values``: month -> partner -> count, months in order (a partner without an accepted return has no
+    cell). Each month's partner cells beside the alliance's total, exact; the year to date per partner exact
+    where every month of it was shown, else withheld; the alliance's year to date the sum of its months."""
+    months: dict[Any, dict[str, Shown]] = {}
+    totals: dict[Any, Shown] = {}
+    for period, parts in values.items():
+        months[period], totals[period] = show_with_total(parts, sum(parts.values()), threshold)
+    partners = sorted({pid for parts in values.values() for pid in parts})
+    year = {
+        pid: show_over_months(
+            [months[p][pid] for p in values if pid in months[p]], sum(parts.get(pid, 0) for parts in values.values())
+        )
+        for pid in partners
+    }
+    total = sum(sum(parts.values()) for parts in values.values())
+    return Grid(months, totals, year, show_year_total(list(totals.values()), total, threshold))

@@ -28,8 +28,10 @@ from domain.publication import (
     FIGURES,
     WITHHELD,
     Grade,
+    Grid,
     Shown,
     grade_of,
+    grid,
     show_with_total,
     show_year_total,
 )
@@ -148,36 +150,6 @@ def _gather(session: Session, contract: Contract, periods: list[Period], counted
         for key, _ in CHECK_COLUMNS:
             checked[period][key] = {pid: checked[period][key].get(pid, 0) for pid in drawn}
     return Gathered(rows, achieved, checked)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """One count over partners and months as the reports publish it: each month's column (with its alliance
-    total), and the year's per partner, hidden wherever a month's report hid a part the year would give away."""
-
-    months: dict[Period, dict[str, Shown]]
-    month_totals: dict[Period, Shown]
-    year: dict[str, Shown]
-    year_total: Shown
-
-
-def grid(values: Mapping[Period, Mapping[str, int]], threshold: int) -> Grid:
-    """``values``: period -> partner -> count, months in order. Each month's column is published in that month's
-    report; the year's totals (and every year-to-date report before) may not give a hidden month away."""
-    months: dict[Period, dict[str, Shown]] = {}
-    totals: dict[Period, Shown] = {}
-    for period, parts in values.items():
-        months[period], totals[period] = show_with_total(parts, sum(parts.values()), threshold)
-    partners = sorted({pid for parts in values.values() for pid in parts})
-    year_counts = {pid: sum(parts.get(pid, 0) for parts in values.values()) for pid in partners}
-    own_year = {
-        pid: show_year_total([months[p][pid] for p in values if pid in months[p]], year_counts[pid], threshold)
-        for pid in partners
-    }
-    withheld = frozenset(pid for pid, shown in own_year.items() if shown.hidden)
-    year, year_total = show_with_total(year_counts, sum(year_counts.values()), threshold, withheld=withheld)
-    alliance = show_year_total(list(totals.values()), sum(year_counts.values()), threshold)
-    return Grid(months, totals, year, year_total if not alliance.hidden else alliance)
 
 
 # --- Figures -------------------------------------------------------------------------------------------
