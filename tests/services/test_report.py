@@ -109,15 +109,15 @@ def test_the_figures_are_the_records_figures(built: Any) -> None:
     assert factor[str(LAST)]["run"] == "v2 (final)" and factor[str(LAST)]["factor"] == float(state.run.alliance_factor)
     [month] = officers["spot_checks"]["rows"]
     # 12 partners x 3 claims, one checked (not verified): hidden, and so is the verified 0 beside it (which is
-    # which stays unknown); withholding the 35 still to check would hide every part, so the total 36 goes instead.
-    assert month["period"] == str(LAST) and month["drawn"] == WITHHELD
-    assert (month["verified"], month["not_verified"], month["to_check"]) == ("<5", "<5", 35)
+    # which stays unknown); the alliance's 36 claims drawn are published, so the 35 still to check go too.
+    assert month["period"] == str(LAST) and month["drawn"] == 36
+    assert (month["verified"], month["not_verified"], month["to_check"]) == ("<5", "<5", WITHHELD)
 
 
 def test_the_year_withholds_a_partners_total_over_months_its_monthly_reports_hid(built: Any) -> None:
     """Partner 01's months are each hidden (3 participants): its total, 15, would give one away by subtraction
-    between consecutive year-to-date reports. So it is withheld, and so is the next smallest total beside the
-    alliance's, which would otherwise give 15 away."""
+    between consecutive year-to-date reports. So it is withheld, and so is Partner 02's, withheld in its months
+    beside Partner 01's; the alliance's total is the sum of its months, each published."""
     _, pages = built
     year = figures(pages["year"][list(pages["year"])[-1]])
     volumes = rows_by_partner(year["partner_volumes"])
@@ -127,6 +127,37 @@ def test_the_year_withholds_a_partners_total_over_months_its_monthly_reports_hid
     assert volumes["Partner 02"]["participants"] == WITHHELD
     assert volumes["Partner 05"]["participants"] == 6 * 60
     assert volumes["All partners"]["participants"] == 4137
+
+
+def alliance_wide_cells(figures_of: dict[str, dict[str, Any]]) -> list[Any]:
+    """The alliance's own counts: each outcome each month (and year to date), and the 'All partners' rows."""
+    cells = [r["achieved"] for r in figures_of["alliance_outcomes"]["rows"]]
+    for figure in (figures_of["partner_volumes"], figures_of["partner_outcomes"]):
+        counted = [c["key"] for c in figure["columns"] if c["kind"] == "count"]
+        cells += [r[k] for r in figure["rows"] if r["partner"] == "All partners" for k in counted]
+    return cells
+
+
+def test_every_alliance_wide_count_is_a_number_in_every_report_and_audience(built: Any) -> None:
+    """The headline figures are always published: the protection of small counts is in the partners' cells."""
+    deps, pages = built
+    for kind in ("period", "year"):
+        for page in pages[kind].values():
+            cells = alliance_wide_cells(figures(page))
+            assert cells and all(isinstance(c, int) for c in cells), (kind, page, cells)
+    year = figures(pages["year"][Grade.public])
+    ytd = [r for r in year["alliance_outcomes"]["rows"] if r["period"] == "year to date"]
+    assert len(ytd) == len(deps.contract.framework.measures)
+    assert all(isinstance(r["of_target"], float) for r in ytd)
+    partner_cells = [
+        v
+        for figure in ("partner_volumes", "partner_outcomes")
+        for r in year[figure]["rows"]
+        if r["partner"] != "All partners"
+        for k, v in r.items()
+        if k not in ("partner", "months")
+    ]
+    assert WITHHELD in partner_cells  # the protection moved to the partners' cells, it did not go
 
 
 def test_a_rebuild_replaces_the_report_whole(built: Any) -> None:
