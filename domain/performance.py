@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from statistics import NormalDist
 
 from domain.periods import Period
@@ -129,11 +130,47 @@ class AlliancePerformance:
     def partner(self, partner_id: str) -> PartnerPerformance | None:
         return next((p for p in self.partners if p.partner_id == partner_id), None)
 
+    @property
+    def drawable(self) -> bool:
+        """Whether a funnel can be drawn: some spread expected (none with no outcome, or every row achieving)."""
+        return self.variance_per_expected > 0
+
     def funnel(self, expected: float, z: float) -> tuple[float, float]:
-        """The drawn funnel's limits on the ratio at ``expected`` outcomes."""
+        """The drawn funnel's limits on the ratio at ``expected`` outcomes (above 0: at 0 the funnel is open)."""
+        if expected <= 0 or not self.drawable:
+            raise ValueError(f"the funnel has no limits at {expected} expected outcomes with this alliance's spread")
         tau2 = self.overdispersion.tau2 if self.overdispersion.applied else 0.0
         spread = math.sqrt(self.variance_per_expected / expected + tau2)
         return 1 - z * spread, 1 + z * spread
+
+
+class Against(StrEnum):
+    """Where a partner's O/E sits against its own control limits."""
+
+    below = "below its limits"
+    within = "within"
+    above = "above its limits"
+
+
+def against(ratio: float, limits: tuple[float, float]) -> Against:
+    return Against.below if ratio < limits[0] else Against.above if ratio > limits[1] else Against.within
+
+
+DRAWN_MARGIN = 0.02  # how far off the drawn line a point is set when it would sit on the wrong side of it
+
+
+def on_its_side(ratio: float, drawn: tuple[float, float], side: Against) -> float:
+    """The O/E to draw a point at against the funnel drawn at its E, so that it sits on the side its own limits
+    put it. The drawn funnel is the alliance's average spread (and a rough point is rounded), so a partner below
+    its own limits can land on or above the line; it is drawn just beyond it instead."""
+    lower, upper = drawn
+    if side is Against.below and ratio >= lower:
+        return max(lower - DRAWN_MARGIN, 0.0)
+    if side is Against.above and ratio <= upper:
+        return upper + DRAWN_MARGIN
+    if side is Against.within and not lower <= ratio <= upper:
+        return min(max(ratio, lower + DRAWN_MARGIN), upper - DRAWN_MARGIN)
+    return ratio
 
 
 def alliance_rates(counts: Iterable[BandCounts], measures: Iterable[str]) -> dict[tuple[str, str], float]:

@@ -1,7 +1,9 @@
-"""The review's funnel plot as a PNG (matplotlib, no screen needed)."""
+"""The report's and the review's plots as PNGs (matplotlib, no screen needed); the funnel's layout is worked out
+first, as data, so tests can read what it shows."""
 
 import io
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -17,61 +19,133 @@ class FunnelPoint:
     label: str
     expected: float
     ratio: float
-    flagged: bool = False
+    status: str = ""  # a key of the plot's ``statuses``: what its colour and the legend say
 
 
 # (expected outcomes, z) -> (lower, upper) limit on O/E
 Limits = Callable[[float, float], tuple[float, float]]
 
+# status -> (colour, what the legend says); a status not listed is drawn in the first colour.
+Statuses = Mapping[str, tuple[str, str]]
 
-def funnel_png(
+LABEL_HEIGHT = 0.045  # a partner's name on the plot, as a fraction of the axes' height and (per character) width
+LABEL_CHAR_WIDTH = 0.0105
+LABEL_OFFSET = (0.012, 0.008)
+
+
+@dataclass(frozen=True)
+class PlacedPoint:
+    point: FunnelPoint
+    colour: str
+    label_at: tuple[float, float] | None  # where its name is written, in data units (None: not named)
+
+
+@dataclass(frozen=True)
+class FunnelLayout:
+    """What the funnel plot shows, worked out before it is drawn (tests read this, not pixels)."""
+
+    title: str
+    message: str | None  # instead of a plot: why there is not enough data for one
+    xs: tuple[float, ...]  # where the limits are drawn (every one above 0)
+    curves: tuple[tuple[str, str, tuple[float, ...], tuple[float, ...]], ...]  # (label, style, lower, upper)
+    points: tuple[PlacedPoint, ...]
+    legend: tuple[tuple[str, str], ...]  # (colour, label) for the points, one per status shown
+    x_max: float
+    y_max: float
+    highlight: str | None = None
+
+
+def funnel_layout(
     points: Sequence[FunnelPoint],
     *,
-    limits: Limits,
+    limits: Limits | None,
     funnels: Sequence[tuple[float, str]],
+    statuses: Statuses,
     title: str,
     highlight: str | None = None,
     name_all: bool = False,
-) -> bytes:
-    """O/E against expected outcomes with control limits; ``highlight`` is marked and named (``name_all``: every
-    partner is named, for a report where the plot stands for the table beside it)."""
+) -> FunnelLayout:
+    """The funnel's limits, the points coloured by status and their names set apart, or (no limits, or fewer
+    than two partners with outcomes expected: a funnel compares partners) a message saying there is not enough
+    data."""
+    drawn = [p for p in points if p.expected > 0 and math.isfinite(p.expected) and math.isfinite(p.ratio)]
+    if limits is None or len(drawn) < 2:
+        why = (
+            "Not enough data for a funnel plot yet: it compares partners, and "
+            f"{len(drawn)} partner{'' if len(drawn) == 1 else 's'} had outcomes expected for their case mix."
+        )
+        return FunnelLayout(title, why, (), (), (), (), 1.0, 1.0, highlight)
+    largest = max(p.expected for p in drawn)
+    steps = 200
+    low_e = largest * 0.05  # the funnel's mouth: small partners' wide limits
+    xs = tuple(low_e + (largest * 1.15 - low_e) * i / steps for i in range(steps + 1))
+    curves = []
+    for (z, label), style in zip(funnels, ("--", ":", "-."), strict=False):
+        bounds = [limits(x, z) for x in xs]
+        curves.append((label, style, tuple(max(b[0], 0.0) for b in bounds), tuple(b[1] for b in bounds)))
+    x_max = largest * 1.15
+    y_max = max(2.0, max(p.ratio for p in drawn) * 1.15)
+    palette = list(statuses.items())
+    default = palette[0][1][0] if palette else "tab:blue"
+    placed_boxes: list[tuple[float, float, float, float]] = []
+    placed = []
+    for p in sorted(drawn, key=lambda p: (p.ratio, p.expected, p.label)):
+        colour = statuses[p.status][0] if p.status in statuses else default
+        label_at = None
+        if name_all or p.label == highlight:
+            x, y = p.expected / x_max + LABEL_OFFSET[0], p.ratio / y_max + LABEL_OFFSET[1]
+            width = LABEL_CHAR_WIDTH * len(p.label)
+            while any(_overlap((x, y, width, LABEL_HEIGHT), box) for box in placed_boxes):
+                y += LABEL_HEIGHT / 4
+            placed_boxes.append((x, y, width, LABEL_HEIGHT))
+            label_at = (x * x_max, y * y_max)
+        placed.append(PlacedPoint(p, colour, label_at))
+    shown = {p.status for p in drawn}
+    legend = tuple((colour, text) for status, (colour, text) in palette if status in shown)
+    return FunnelLayout(title, None, xs, tuple(curves), tuple(placed), legend, x_max, y_max, highlight)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def funnel_png(layout: FunnelLayout) -> bytes:
+    """The layout drawn: O/E against expected outcomes with control limits, or its message."""
     figure, axes = plt.subplots(figsize=(8, 5.5), dpi=110)
     try:
-        largest = max((p.expected for p in points), default=1.0)
-        steps = 200
-        low_e = largest * 0.05  # the funnel's mouth: small partners' wide limits
-        xs = [low_e + (largest * 1.15 - low_e) * i / steps for i in range(steps + 1)]
-        for (z, label), style in zip(funnels, ("--", ":", "-."), strict=False):
-            bounds = [limits(x, z) for x in xs]
-            axes.plot(xs, [b[0] for b in bounds], style, color="tab:gray", linewidth=1, label=label)
-            axes.plot(xs, [b[1] for b in bounds], style, color="tab:gray", linewidth=1)
+        axes.set_title(layout.title, fontsize=10)
+        if layout.message is not None:
+            axes.text(0.5, 0.5, layout.message, ha="center", va="center", wrap=True, fontsize=10)
+            axes.set_axis_off()
+            return _png(figure)
+        for label, style, lower, upper in layout.curves:
+            axes.plot(layout.xs, lower, style, color="tab:gray", linewidth=1, label=label)
+            axes.plot(layout.xs, upper, style, color="tab:gray", linewidth=1)
         axes.axhline(1.0, color="black", linewidth=0.8, label="as expected for case mix (O/E = 1)")
-        others = [p for p in points if p.label != highlight]
-        axes.scatter(
-            [p.expected for p in others],
-            [p.ratio for p in others],
-            c=["tab:orange" if p.flagged else "tab:blue" for p in others],
-            s=28,
-            zorder=3,
-            label="partners (orange: flagged)",
-        )
-        for p in points:
-            if name_all and p.label != highlight:
-                axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(5, 4), fontsize=7)
-            if p.label == highlight:
-                axes.scatter([p.expected], [p.ratio], c="tab:red", s=90, marker="D", zorder=4, label=p.label)
-                axes.annotate(p.label, (p.expected, p.ratio), textcoords="offset points", xytext=(8, -12))
+        for colour, text in layout.legend:
+            mine = [pp.point for pp in layout.points if pp.colour == colour and pp.point.label != layout.highlight]
+            axes.scatter([p.expected for p in mine], [p.ratio for p in mine], c=colour, s=28, zorder=3, label=text)
+        for pp in layout.points:
+            p = pp.point
+            if p.label == layout.highlight:
+                axes.scatter([p.expected], [p.ratio], c=pp.colour, s=90, marker="D", edgecolors="black", zorder=4)
+            if pp.label_at is not None:
+                axes.annotate(
+                    p.label,
+                    (p.expected, p.ratio),
+                    xytext=pp.label_at,
+                    textcoords="data",
+                    fontsize=7 if p.label != layout.highlight else 9,
+                    va="bottom",
+                    arrowprops={"arrowstyle": "-", "color": "tab:gray", "linewidth": 0.5},
+                )
         axes.set_xlabel("expected outcomes for the partner's case mix (E, weighted points)")
         axes.set_ylabel("observed / expected (O/E)")
-        axes.set_title(title, fontsize=10)
-        axes.set_ylim(bottom=0)
-        axes.set_xlim(left=0)
+        axes.set_ylim(0, layout.y_max)
+        axes.set_xlim(0, layout.x_max)
         axes.legend(loc="lower right", fontsize=8)
         axes.grid(alpha=0.3)
-        buffer = io.BytesIO()
-        figure.tight_layout()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _png(figure)
     finally:
         plt.close(figure)
 

@@ -26,7 +26,7 @@ from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Ove
 from domain.periods import LONDON, Period, format_day, london_date
 from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
 from domain.spot_checks import without_withdrawn
-from integrations.plots import FunnelPoint, funnel_png
+from integrations.plots import FunnelPoint, funnel_layout, funnel_png
 from integrations.spreadsheets.evidence import EvidencePack, QualityRow, write_evidence_pack
 from models import repo, reviews
 from models.audit import append_audit
@@ -133,6 +133,12 @@ def _accepted_months(session: Session, *, periods: list[Period]) -> dict[str, in
 
 
 FUNNELS = ((Z_95, "95% limits"), (Z_998, "99.8% limits"))
+# Each point's colour says the partner's standing in the review.
+REVIEW_STATUSES = {
+    Standing.clear: ("tab:blue", "partner: clear"),
+    Standing.watch: ("tab:purple", "partner: on the watch list"),
+    Standing.flagged: ("tab:orange", "partner: flagged for formal review"),
+}
 
 
 def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | None = None) -> bytes:
@@ -141,7 +147,7 @@ def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | N
             label=_name(contract, s.partner_id),
             expected=s.performance.expected,
             ratio=s.performance.ratio or 0.0,
-            flagged=s.flagged,
+            status=s.standing,
         )
         for s in assessment.standings
         if s.performance.ratio is not None
@@ -152,12 +158,16 @@ def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | N
         funnels.append((configured, f"review limit (z = {configured:g})"))
     od = assessment.performance.overdispersion
     note = f"\nlimits allow for overdispersion (tau² = {od.tau2:.4f})" if od.applied else ""
+    performance = assessment.performance
     return funnel_png(
-        points,
-        limits=assessment.performance.funnel,
-        funnels=funnels,
-        title=f"Outcomes for case mix, {year_label(contract, assessment.year)}{note}",
-        highlight=highlight,
+        funnel_layout(
+            points,
+            limits=performance.funnel if performance.drawable else None,
+            funnels=funnels,
+            statuses=REVIEW_STATUSES,
+            title=f"Outcomes for case mix, {year_label(contract, assessment.year)}{note}",
+            highlight=highlight,
+        )
     )
 
 

@@ -403,3 +403,30 @@ def test_winsorised_ten_values_moves_one_at_each_end() -> None:
     values = [5.0, -9.0, 1.0, 2.0, 3.0, 4.0, 0.0, 6.0, 7.0, 40.0]
     assert winsorised(values) == [5.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 6.0, 7.0, 7.0]
     assert winsorised(values, percent=20) == [5.0, 1.0, 1.0, 2.0, 3.0, 4.0, 1.0, 6.0, 6.0, 6.0]
+
+
+def test_a_point_is_drawn_on_the_side_of_the_funnel_its_own_limits_put_it() -> None:
+    from domain.performance import DRAWN_MARGIN, Against, against, on_its_side
+
+    assert against(0.5, (0.6, 1.4)) is Against.below and against(1.5, (0.6, 1.4)) is Against.above
+    assert against(0.6, (0.6, 1.4)) is Against.within
+    # Rounded to 0.7, a partner below its own limits would sit on the drawn line at 0.7: it is drawn just below.
+    assert on_its_side(0.7, (0.7, 1.3), Against.below) == 0.7 - DRAWN_MARGIN
+    assert on_its_side(1.3, (0.7, 1.3), Against.above) == 1.3 + DRAWN_MARGIN
+    assert on_its_side(0.65, (0.7, 1.3), Against.within) == 0.7 + DRAWN_MARGIN
+    assert on_its_side(0.5, (0.7, 1.3), Against.below) == 0.5  # already on its side: where it is
+
+
+def test_the_funnel_has_no_limits_at_zero_expected_or_without_spread() -> None:
+    """Issue 30: a month with one return gave E = 0 after rounding and the plot divided by it."""
+    counts = [BandCounts("a", Period(2026, 4), "standard", 3, {"m": 0})]
+    nothing = assess(counts, {"m": Decimal(1)}, ["a"])
+    assert not nothing.drawable  # no outcome anywhere: no spread to draw
+    with pytest.raises(ValueError):
+        nothing.funnel(10.0, 1.96)
+    some = assess([BandCounts("a", Period(2026, 4), "standard", 30, {"m": 12})], {"m": Decimal(1)}, ["a"])
+    assert some.drawable
+    with pytest.raises(ValueError):
+        some.funnel(0.0, 1.96)
+    low, high = some.funnel(12.0, 1.96)
+    assert low < 1 < high

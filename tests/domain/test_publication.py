@@ -73,7 +73,6 @@ def test_the_alliance_total_is_published_exactly_and_the_partner_cells_take_the_
         assert total.value == sum(values) if sum(values) >= 5 else total.text == "<5"
 
 
-
 def test_parts_add_up_to_the_total_or_are_refused() -> None:
     with pytest.raises(ValueError):
         show_with_total({"a": 3}, 4, 5)
