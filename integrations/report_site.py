@@ -188,8 +188,13 @@ Generated {_e(doc.generated_at.strftime("%d/%m/%Y %H:%M"))} UTC.</p><nav>{nav}</
 <main>
 {sections}
 </main>
-<footer><p>Counts under {doc.threshold} are shown as &lt;{doc.threshold}; {WITHHELD} marks a figure withheld so that a
-small count cannot be worked out from a total. No participant-level value is published. Money is in pounds;
+<footer><h2 id="small-numbers">How small numbers are protected</h2>
+<p>The alliance's own figures (each outcome each month and year to date, against its target, and every
+"All partners" row) are published exactly. So that no one can be picked out, the protection is in the partners'
+figures: a partner's count under {doc.threshold} is shown as &lt;{doc.threshold}, and beside it at least one
+other partner's figure is withheld ({WITHHELD}), so that taking the other partners from the alliance's total
+cannot give the small count away. A partner's year to date is shown only when every one of its months was;
+otherwise it is withheld too, whatever its size. No participant-level value is published. Money is in pounds;
 the figures are also in <a href="figures.json">figures.json</a> and one CSV per table.</p>
 <p><a href="../index.html">Other reports for {_e(AUDIENCE_NAMES[audience])}</a></p></footer>
 </body></html>

@@ -72,13 +72,38 @@ def regex_search(pattern: str, text: str) -> str:
     return found.group(1)
 
 
-def test_the_demo_pays_exactly(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The demo of four months, run once for the tests that read it."""
     lines: list[str] = []
 
     def run_cycle(period: Period, deps: Deps) -> object:
         return monthly_cycle(period=str(period), deps=deps)
 
-    run_demo(tmp_path / "demo", partners=6, months=4, seed=7, echo=lines.append, run_cycle=run_cycle, slack="local")
+    root = tmp_path_factory.mktemp("demo-run")
+    run_demo(root / "demo", partners=6, months=4, seed=7, echo=lines.append, run_cycle=run_cycle, slack="local")
+    return root, lines
+
+
+def test_the_demos_year_report_publishes_every_alliance_wide_count(demo: tuple[Path, list[str]]) -> None:
+    """Issue 28: each outcome each month and year to date, and every 'All partners' row, is a number (none
+    withheld) for every audience; the protection of small counts is in the partners' cells."""
+    root, _ = demo
+    for audience in ("public", "alliance", "officers"):
+        page = json.loads((root / "demo" / "out" / "report" / audience / "year-1" / "figures.json").read_text())
+        figures = {f["id"]: f for f in page["figures"]}
+        outcomes = figures["alliance_outcomes"]["rows"]
+        assert len(outcomes) == 3 * (4 + 1)  # three outcomes, four months and the year to date
+        cells = [r["achieved"] for r in outcomes]
+        for figure in (figures["partner_volumes"], figures["partner_outcomes"]):
+            counted = [c["key"] for c in figure["columns"] if c["kind"] == "count"]
+            cells += [r[k] for r in figure["rows"] if r["partner"] == "All partners" for k in counted]
+        assert [c for c in cells if not isinstance(c, int)] == [], audience
+        assert all(isinstance(r["of_target"], float) for r in outcomes)
+
+
+def test_the_demo_pays_exactly(demo: tuple[Path, list[str]]) -> None:
+    tmp_path, lines = demo
     workspace = Workspace(root=tmp_path / "demo", database_url=f"sqlite:///{tmp_path / 'demo' / 'alliance.db'}")
     contract = workspace.load_contract()
     engine = production_deps(workspace).engine

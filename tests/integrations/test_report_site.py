@@ -10,3 +10,15 @@ def test_ratios_and_percentages_on_the_page_round_half_even_from_their_exact_val
     assert text_value("ratio", Decimal("0.965")) == "0.96"
     assert text_value("percent", 0.125) == "12%"
     assert text_value("percent", Decimal("0.135")) == "14%"
+
+
+def test_the_page_tells_its_reader_how_small_numbers_are_protected() -> None:
+    from datetime import UTC, datetime
+
+    from domain.publication import Grade
+    from integrations.report_site import ReportDoc, page_html
+
+    doc = ReportDoc("2026-10", "A report", "sub", datetime(2026, 11, 1, tzinfo=UTC), 5, figures=())
+    page = page_html(doc, Grade.public, [])
+    assert 'id="small-numbers"' in page and "How small numbers are protected" in page
+    assert "published exactly" in page and "shown as &lt;5" in page and "withheld (*)" in page
