@@ -1,7 +1,6 @@
 """Running it: the outbox, the database, the audit chain, the report, the scheduler, the demo."""
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from cli.common import (
     notifications_app,
     workspace_at,
 )
+from cli.progress import Steps, VerboseOpt, quiet_prefect
 
 
 @notifications_app.callback(invoke_without_command=True)
@@ -198,19 +198,22 @@ def serve(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path(
-        "alliance-demo"
-    ),
-    partners: Annotated[int, typer.Option(min=2, max=40)] = 6,
-    months: Annotated[int, typer.Option(min=1, max=12)] = 3,
-    seed: int = 7,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the demo workspace (a new or empty folder).")
+    ] = Path(".demo"),
+    partners: Annotated[int, typer.Option(min=2, max=40, help="How many partners the demo alliance has.")] = 6,
+    months: Annotated[
+        int, typer.Option(min=1, max=12, help="How many months of returns, from 2026-04 (12: also the review).")
+    ] = 3,
+    seed: Annotated[int, typer.Option(help="The seed of the returns' contents: the same seed, the same demo.")] = 7,
     slack: Annotated[
         str, typer.Option(help="none: messages stay in the outbox; local: deliver to a local Slack test server")
     ] = "none",
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
     allow("demo")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
+    quiet_prefect(verbose)  # the demo prints its own steps; Prefect's lines stay in its UI
     from flows.monthly_cycle import monthly_cycle
     from services.demo import run_demo
 
@@ -236,13 +239,16 @@ def demo(
 
         return run_with_board(deps, year=1, answer=board)
 
-    run_demo(
-        directory,
-        partners=partners,
-        months=months,
-        seed=seed,
-        echo=typer.echo,
-        run_cycle=run_cycle,
-        slack=slack,
-        run_review=run_review,
-    )
+    steps = Steps(tasks=False)
+    with steps.following_prefect():
+        run_demo(
+            directory,
+            partners=partners,
+            months=months,
+            seed=seed,
+            echo=typer.echo,
+            step=steps.line,
+            run_cycle=run_cycle,
+            slack=slack,
+            run_review=run_review,
+        )

@@ -15,6 +15,7 @@ from cli.common import (
     deps_for,
     workspace_at,
 )
+from cli.progress import Steps, VerboseOpt, quiet_prefect
 
 if TYPE_CHECKING:
     from domain.return_status import Rates
@@ -124,15 +125,22 @@ def cycle_run(
             "(needs PREFECT_API_URL and the deployments: README, National scale).",
         ),
     ] = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
+    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify); its steps are shown on
+    standard error as they end."""
     allow("cycle run", workspace)
+    quiet_prefect(verbose)
     from domain.periods import Period, contract_month
     from flows.monthly_cycle import monthly_cycle
 
     deps = deps_for(workspace)
     contract_month(Period.parse(period), deps.contract.alliance.start)
-    report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
+    steps = Steps()
+    steps.line(f"monthly cycle for {period} ...")
+    with steps.following_prefect():
+        report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
+    steps.line(f"monthly cycle for {period}: done")
     for row in report.status:
         typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
