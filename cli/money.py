@@ -186,7 +186,7 @@ def checks_list(
 
     deps = deps_for(workspace)
     with session_scope(deps.engine) as session:
-        rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner)
+        rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner, contract=deps.contract)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
