@@ -168,7 +168,7 @@ def status(
     workspace: WorkspaceOpt = Path("."),
     period: Annotated[str | None, typer.Option("--period", help="One month, YYYY-MM.")] = None,
     year: Annotated[int | None, typer.Option("--year", help="A contract year (default: this one).")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the grid as JSON.")] = False,
 ) -> None:
     """Who has returned what: each partner's return per month, with reporting and on-time rates."""
     principal = allow("status", workspace)

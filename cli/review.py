@@ -20,7 +20,7 @@ from cli.common import (
 def review_show(
     year: YearOpt,
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the year's table as JSON.")] = False,
 ) -> None:
     """Per partner: O, E, O/E, z, control limits, flagged, watch and why (a preview before the review runs)."""
     principal = allow("review show", workspace)

@@ -156,7 +156,7 @@ def test_approve_export_and_unlock_from_the_command_line(workspace: Workspace) -
     assert "locked returns: harbour-trust" in approved.stdout
     assert (workspace.out / "statements" / "2026-10" / "v1" / "harbour-trust-2026-10-v1.xlsx").is_file()
 
-    exported = alliance("payments", "export", *period, "--csv", cwd=workspace.root)
+    exported = alliance("payments", "export", *period, cwd=workspace.root)
     assert exported.returncode == 0, exported.stderr
     header, *rows = exported.stdout.splitlines()
     assert header.startswith("reference,period,run_version,status,partner_id")
