@@ -160,7 +160,11 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
         state = "queued" if item.new else "already queued"
         typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
     if not report.queued:
-        typer.echo("no reminders due today")
+        typer.echo(f"no reminders due today: {report.rule}")
+    for period, missing in report.missing:
+        typer.echo(f"{period} is past its due day; without an accepted return:")
+        for partner_id, outstanding in missing:
+            typer.echo(f"  {partner_id:24} {outstanding}")
 
 
 @app.command()
