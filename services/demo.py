@@ -27,8 +27,6 @@ from models.db import session_scope
 from services.accounts import create_with_password
 from services.demo_scenario import (
     CONTRACT_START,
-    ERRORS_PARTNER,
-    LATE_PARTNER,
     RESEND_FROM_MONTHS,
     RESENDING_PARTNER,
     REVIEW_AT,
@@ -51,9 +49,6 @@ from services.payments import is_provisional
 from services.report import build_cycle_reports, build_report
 from services.spot_checks import DrawMade, record_check
 from services.statements import pay_period, write_statements
-
-# Also read from here by tests and benches.
-__all__ = ["ERRORS_PARTNER", "LATE_PARTNER", "contract_yaml", "demo_accounts", "run_demo"]
 
 DEFAULT_DIR = ".demo"  # as `make demo` and the README
 

@@ -336,3 +336,24 @@ def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> Non
     empty = alliance("report", "--period", "2027-02", "-w", ws, cwd=tmp_path)
     assert_one_clear_line(empty, 2, "2027-02 has no accepted return or payment run yet: nothing to report")
     assert not (Path(ws) / "out" / "report" / "public" / "2027-02").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("checks", "list", "--period", "2026-10", "--partner", "harbor-trust"),
+        ("notifications", "--partner", "harbor-trust"),
+        ("period", "send-back", "--period", "2026-10", "--partner", "harbor-trust", "--feedback", "x", "--by", "Ada"),
+    ],
+)
+def test_an_unknown_partner_is_refused_with_the_valid_ids(workspace: Workspace, args: tuple[str, ...]) -> None:
+    assert_one_clear_line(
+        alliance(*args, cwd=workspace.root),
+        2,
+        "no partner 'harbor-trust'",
+        "city-mind, harbour-trust, northfield-works",
+    )
+
+
+def test_review_show_refuses_a_year_not_begun(workspace: Workspace) -> None:
+    assert_one_clear_line(alliance("review", "show", "--year", "9", cwd=workspace.root), 2, "has not begun")
