@@ -15,27 +15,33 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # The embedded Prefect server starts in 6-19 s here, longer on a busy machine: do not give up at 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-app = typer.Typer(
+
+def group(**options: Any) -> typer.Typer:
+    """A command group; help in plain columns (typer's rich panels print `<bool>` after every flag)."""
+    return typer.Typer(rich_markup_mode=None, **options)
+
+
+app = group(
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Administration of an alliance contract.",
 )
-cycle_app = typer.Typer(no_args_is_help=True, help="Run the monthly cycle.")
-payments_app = typer.Typer(no_args_is_help=True, help="Payment runs.")
-db_app = typer.Typer(no_args_is_help=True, help="The application database.")
-audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
-period_app = typer.Typer(no_args_is_help=True, help="Locking and unlocking partners' returns for a period.")
-notifications_app = typer.Typer(help="Notifications (Slack and email): the outbox, sending, retrying.")
+cycle_app = group(no_args_is_help=True, help="Run the monthly cycle.")
+payments_app = group(no_args_is_help=True, help="Payment runs.")
+db_app = group(no_args_is_help=True, help="The application database.")
+audit_app = group(no_args_is_help=True, help="The audit log.")
+period_app = group(no_args_is_help=True, help="Locking and unlocking partners' returns for a period.")
+notifications_app = group(help="Notifications (Slack and email): the outbox, sending, retrying.")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(payments_app, name="payments")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(period_app, name="period")
 app.add_typer(notifications_app, name="notifications")
-review_app = typer.Typer(no_args_is_help=True, help="The annual review of the worst-performing tenth.")
+review_app = group(no_args_is_help=True, help="The annual review of the worst-performing tenth.")
 app.add_typer(review_app, name="review")
-checks_app = typer.Typer(no_args_is_help=True, help="Spot checks of claimed outcomes against evidence.")
+checks_app = group(no_args_is_help=True, help="Spot checks of claimed outcomes against evidence.")
 app.add_typer(checks_app, name="checks")
 YearOpt = Annotated[
     int, typer.Option("--year", help="Contract year: 1 is the first twelve months from contract_start.")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def payments_show(
     period: PeriodOpt,
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """The latest payment run for a period, per partner (a partner: its own lines and the alliance's figures)."""
     principal = allow("payments show", workspace)
@@ -106,7 +106,6 @@ def payments_approve(
 def payments_export(
     period: PeriodOpt,
     workspace: WorkspaceOpt = Path("."),
-    csv_format: Annotated[bool, typer.Option("--csv", help="CSV for the finance system (the only format).")] = True,
     version: Annotated[int | None, typer.Option(help="A payable run version (default: the last one).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
 ) -> None:
@@ -176,7 +175,7 @@ def checks_list(
     period: PeriodOpt,
     partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's claims.")] = None,
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the claims as a JSON list.")] = False,
 ) -> None:
     """The claims drawn for a period, with each one's finding (to_check until an officer records one)."""
     allow("checks list", workspace)
@@ -186,7 +185,7 @@ def checks_list(
 
     deps = deps_for(workspace)
     with session_scope(deps.engine) as session:
-        rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner)
+        rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner, contract=deps.contract)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -1,7 +1,6 @@
 """Running it: the outbox, the database, the audit chain, the report, the scheduler, the demo."""
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,39 +17,56 @@ from cli.common import (
     notifications_app,
     workspace_at,
 )
+from cli.progress import Steps, VerboseOpt, quiet_prefect
 
 
 @notifications_app.callback(invoke_without_command=True)
 def notifications(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path("."),
-    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    status: Annotated[str | None, typer.Option(help="Only messages pending, sent or failed.")] = None,
+    partner: Annotated[
+        str | None, typer.Option("--partner", help="Only the messages to this partner (its id).")
+    ] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Only the messages about this month, YYYY-MM.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Each message whole, not its first line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the messages as a JSON list, each one whole.")] = False,
 ) -> None:
     """The outbox: every message, whether it reached Slack, and why not yet."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = workspace  # `alliance notifications -w DIR send` means DIR too
         return
     principal = allow("notifications", workspace)
-    if status not in (None, "pending", "sent", "failed"):
-        from domain.errors import UsageError
+    from domain.periods import Period
+    from services.outbox_view import outbox_entries
 
-        raise UsageError(f"--status must be pending, sent or failed, not {status!r}")
-    from models import repo
-    from models.db import session_scope
-
-    deps = deps_for(workspace)
-    with session_scope(deps.engine) as session:
-        # A partner sees the messages to its own channel only (routing puts only its own in them).
-        rows = [n for n in repo.notifications(session, status=status) if principal.sees(n.partner_id or "")]
-        for n in rows:
-            first_line = n.text.splitlines()[0] if n.text else ""
-            state = n.status if n.status != "pending" or not n.attempts else f"retry {n.attempts}"
-            typer.echo(f"{n.id:5} {state:8} {n.channel:22} {n.kind:22} {first_line}")
-            if n.last_error and n.status != "sent":
-                when = f", next try {n.next_attempt_at:%Y-%m-%d %H:%M} UTC" if n.next_attempt_at else ""
-                typer.echo(f"{'':14} last error: {n.last_error}{when}")
+    rows = outbox_entries(
+        deps_for(workspace),
+        principal,
+        status=status,
+        partner_id=partner,
+        period=Period.parse(period) if period else None,
+    )
+    if as_json:
+        typer.echo(json.dumps([n.as_dict() for n in rows], indent=2))
+        return
+    for n in rows:
+        first_line = n.text.splitlines()[0] if n.text else ""
+        state = n.status if n.status != "pending" or not n.attempts else f"retry {n.attempts}"
+        typer.echo(f"{n.id:5} {state:8} {n.channel:22} {n.kind:22} {n.period or '':8} {first_line}")
+        if full:
+            for line in n.text.splitlines()[1:]:
+                typer.echo(f"{'':14} {line}")
+        if n.last_error and n.status != "sent":
+            when = f", next try {n.next_attempt_at:%Y-%m-%d %H:%M} UTC" if n.next_attempt_at else ""
+            typer.echo(f"{'':14} last error: {n.last_error}{when}")
     if not rows:
-        typer.echo("no notifications")
+        typer.echo("no notifications" + _narrowed(status, partner, period))
+
+
+def _narrowed(status: str | None, partner: str | None, period: str | None) -> str:
+    said = [f"{status}" if status else "", f"to {partner}" if partner else "", f"about {period}" if period else ""]
+    return (" " + " ".join(part for part in said if part)) if any(said) else ""
 
 
 @notifications_app.command("send")
@@ -132,7 +148,7 @@ def audit_show(
     workspace: WorkspaceOpt = Path("."),
     action: Annotated[str | None, typer.Option("--action", help="Only actions starting so, e.g. review.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
 ) -> None:
     """Who did what and when, newest first (the chain itself is checked by `alliance audit verify`)."""
     allow("audit show", workspace)
@@ -198,19 +214,22 @@ def serve(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo workspace.")] = Path(
-        "alliance-demo"
-    ),
-    partners: Annotated[int, typer.Option(min=2, max=40)] = 6,
-    months: Annotated[int, typer.Option(min=1, max=12)] = 3,
-    seed: int = 7,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the demo workspace (a new or empty folder).")
+    ] = Path(".demo"),
+    partners: Annotated[int, typer.Option(min=2, max=40, help="How many partners the demo alliance has.")] = 6,
+    months: Annotated[
+        int, typer.Option(min=1, max=12, help="How many months of returns, from 2026-04 (12: also the review).")
+    ] = 3,
+    seed: Annotated[int, typer.Option(help="The seed of the returns' contents: the same seed, the same demo.")] = 7,
     slack: Annotated[
         str, typer.Option(help="none: messages stay in the outbox; local: deliver to a local Slack test server")
     ] = "none",
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build a demo alliance, fill its partners' returns, run the monthly cycles, show the results."""
     allow("demo")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own progress
+    quiet_prefect(verbose)  # the demo prints its own steps; Prefect's lines stay in its UI
     from flows.monthly_cycle import monthly_cycle
     from services.demo import run_demo
 
@@ -236,13 +255,16 @@ def demo(
 
         return run_with_board(deps, year=1, answer=board)
 
-    run_demo(
-        directory,
-        partners=partners,
-        months=months,
-        seed=seed,
-        echo=typer.echo,
-        run_cycle=run_cycle,
-        slack=slack,
-        run_review=run_review,
-    )
+    steps = Steps(tasks=False)
+    with steps.following_prefect():
+        run_demo(
+            directory,
+            partners=partners,
+            months=months,
+            seed=seed,
+            echo=typer.echo,
+            step=steps.line,
+            run_cycle=run_cycle,
+            slack=slack,
+            run_review=run_review,
+        )

@@ -5,9 +5,9 @@ from typing import Annotated
 
 import typer
 
-from cli.common import WorkspaceOpt, allow, app, deps_for
+from cli.common import WorkspaceOpt, allow, app, deps_for, group
 
-users_app = typer.Typer(no_args_is_help=True, help="Accounts of the people who sign in to the portal.")
+users_app = group(no_args_is_help=True, help="Accounts of the people who sign in to the portal.")
 app.add_typer(users_app, name="users")
 
 EmailOpt = Annotated[str, typer.Option("--email", help="The person's email address (their sign-in).")]

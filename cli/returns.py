@@ -15,6 +15,7 @@ from cli.common import (
     deps_for,
     workspace_at,
 )
+from cli.progress import Steps, VerboseOpt, quiet_prefect
 
 if TYPE_CHECKING:
     from domain.return_status import Rates
@@ -124,15 +125,22 @@ def cycle_run(
             "(needs PREFECT_API_URL and the deployments: README, National scale).",
         ),
     ] = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify)."""
+    """Run the monthly cycle for a period (collect, validate, feed back, pay, notify); its steps are shown on
+    standard error as they end."""
     allow("cycle run", workspace)
+    quiet_prefect(verbose)
     from domain.periods import Period, contract_month
     from flows.monthly_cycle import monthly_cycle
 
     deps = deps_for(workspace)
     contract_month(Period.parse(period), deps.contract.alliance.start)
-    report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
+    steps = Steps()
+    steps.line(f"monthly cycle for {period} ...")
+    with steps.following_prefect():
+        report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
+    steps.line(f"monthly cycle for {period}: done")
     for row in report.status:
         typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
@@ -152,7 +160,11 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
         state = "queued" if item.new else "already queued"
         typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
     if not report.queued:
-        typer.echo("no reminders due today")
+        typer.echo(f"no reminders due today: {report.rule}")
+    for period, missing in report.missing:
+        typer.echo(f"{period} is past its due day; without an accepted return:")
+        for partner_id, outstanding in missing:
+            typer.echo(f"  {partner_id:24} {outstanding}")
 
 
 @app.command()
@@ -160,7 +172,7 @@ def status(
     workspace: WorkspaceOpt = Path("."),
     period: Annotated[str | None, typer.Option("--period", help="One month, YYYY-MM.")] = None,
     year: Annotated[int | None, typer.Option("--year", help="A contract year (default: this one).")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the grid as JSON.")] = False,
 ) -> None:
     """Who has returned what: each partner's return per month, with reporting and on-time rates."""
     principal = allow("status", workspace)

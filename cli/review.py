@@ -20,20 +20,21 @@ from cli.common import (
 def review_show(
     year: YearOpt,
     workspace: WorkspaceOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the year's table as JSON.")] = False,
 ) -> None:
     """Per partner: O, E, O/E, z, control limits, flagged, watch and why (a preview before the review runs)."""
     principal = allow("review show", workspace)
-    from services.review import review_table, year_label
+    from services.review import review_table, year_label, year_so_far
 
     deps = deps_for(workspace)
+    so_far = year_so_far(deps, year)  # refused before the year begins
     stored, rows = review_table(deps, year=year)
     rows = [r for r in rows if principal.sees(r["partner"])]  # a partner: its own row only
     if as_json:
-        typer.echo(json.dumps({"year": year, "stored": stored, "partners": rows}, indent=2))
+        typer.echo(json.dumps({"year": year, "stored": stored, "ended": so_far is None, "partners": rows}, indent=2))
         return
     state = "as reviewed" if stored else "preview: the review has not been run"
-    typer.echo(f"{year_label(deps.contract, year)} ({state})")
+    typer.echo(f"{year_label(deps.contract, year)} ({state}{'; ' + so_far if so_far and not stored else ''})")
     for r in rows:
         standing = "FLAGGED" if r["flagged"] else ("watch" if r["watch"] else "clear")
         typer.echo(

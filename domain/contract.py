@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.errors import ConfigError
+from domain.errors import ConfigError, UnknownPartner
 from domain.money import pounds_to_pence
 from domain.periods import Period
 from domain.publication import DEFAULT_THRESHOLD, FIGURES, Grade
@@ -324,6 +324,14 @@ class Contract(Frozen):
 
     def partner(self, partner_id: str) -> Partner | None:
         return next((p for p in self.partners if p.id == partner_id), None)
+
+    def known_partner(self, partner_id: str) -> Partner:
+        """The partner with this id; refused, naming the ids there are, if the contract has none (every command and
+        page that takes a partner id asks here)."""
+        partner = self.partner(partner_id)
+        if partner is None:
+            raise UnknownPartner(f"no partner {partner_id!r} in this contract; partners: {', '.join(self.partner_ids)}")
+        return partner
 
     @property
     def partner_ids(self) -> list[str]:

@@ -24,6 +24,10 @@ class UsageError(AllianceError):
     exit_code = 2
 
 
+class UnknownPartner(UsageError):
+    """A partner id the contract does not have; the message lists the ids it has (Contract.known_partner)."""
+
+
 class ReturnRejected(AllianceError):
     """A return was read but has errors, or could not be read at all."""
 

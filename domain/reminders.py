@@ -57,6 +57,17 @@ def reminders_for(
     ]
 
 
+def queueing_rule(deadlines: Deadlines) -> str:
+    """When reminders are queued, in a sentence (as reminder_on and reminder_periods decide)."""
+    before = sorted(deadlines.reminder_days_before, reverse=True)
+    days = " and ".join(str(d) for d in before)
+    ahead = f"{days} day(s) before the due day" if before else "no reminder before the due day"
+    return (
+        f"reminders go {ahead} (the {deadlines.due_day}th of the month after the period), overdue notices the day "
+        f"after it and then every {OVERDUE_EVERY_DAYS} days, for the last {OVERDUE_PERIODS} months overdue"
+    )
+
+
 def reminder_periods(today: date, *, start: Period, deadlines: Deadlines) -> list[Period]:
     """Periods worth looking at today: due within the largest reminder window, or recently overdue."""
     last_month = Period(today.year, today.month).plus(-1)

@@ -1,5 +1,6 @@
 """Flow `monthly-cycle`: collect, validate, feed back, accept, pay, notify. Orchestration only."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +156,10 @@ def monthly_cycle(
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
     report.outcomes = process_in_shares(deps, files, shares)
+    if report.outcomes:
+        logger.info(
+            "%d file(s) read and checked: %s", len(report.outcomes), _counted(o.status for o in report.outcomes)
+        )
     checked = sorted(
         {target} | {Period.parse(o.period) for o in report.outcomes if o.period and o.period < str(target)}
     )
@@ -169,7 +174,14 @@ def monthly_cycle(
         due = periods_with_outcome_due(session, contract=deps.contract, now=deps.clock())
         recoveries += [p for p in due if p < target and p not in recoveries]
     report.runs = [pay(deps, p) for p in periods_to_pay(target, report.outcomes, paid_before, recoveries)]
+    for made in report.runs:
+        logger.info(
+            "payment run %s v%d (%s)", made.run.period, made.run.version, "new" if made.created else "unchanged"
+        )
     report.spot_checks = [d for p in periods_to_draw(deps, target, checked) for d in spot_checks(deps, p)]
+
+    if report.spot_checks:
+        logger.info("%d claim(s) drawn for spot checks", sum(len(d.sample) for d in report.spot_checks))
 
     with session_scope(deps.engine) as session:
         report.status = period_status(session, contract=deps.contract, period=target, now=deps.clock())
@@ -184,4 +196,13 @@ def monthly_cycle(
     )
     report.delivery = deliver(deps)  # first: a report that fails to be written must not hold up the statements
     report.published = publish(deps, target, [Period.parse(r.run.period) for r in report.runs], year_to_date)
+    logger.info("returns for %s: %s", target, _counted(row["status"] for row in report.status))
     return report
+
+
+def _counted(statuses: Iterable[str]) -> str:
+    """`accepted 3, rejected 1`, in the order first met."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{status} {n}" for status, n in counts.items())

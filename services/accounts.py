@@ -197,8 +197,7 @@ def invite(deps: Deps, *, email: str, name: str, role: str, partner_id: str | No
     if kind is Role.partner:
         if not partner_id:
             raise UsageError("a partner's account needs --partner (the partner's id)")
-        if deps.contract.partner(partner_id) is None:
-            raise UsageError(f"{partner_id} is not a partner id (partners: {', '.join(deps.contract.partner_ids)})")
+        deps.contract.known_partner(partner_id)
     elif partner_id:
         whose = "an officer's" if kind is Role.officer else "a board member's"
         raise UsageError(f"{whose} account acts for no partner: leave --partner out")

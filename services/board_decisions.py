@@ -64,6 +64,7 @@ def decide(
     except ValueError:
         options = ", ".join(k.value for k in DecisionKind)
         raise UsageError(f"decision {kind!r} is not one of {options}") from None
+    contract.known_partner(partner_id)
     member_key = ""
     if isinstance(decided_by, Principal):
         authorise_impartial(contract.roles, decided_by, partner_id)

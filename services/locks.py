@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from domain.access import Principal, authorise_person
 from domain.contract import Partner
-from domain.errors import NotFound, UsageError
+from domain.errors import UsageError
 from domain.findings import Finding
 from domain.periods import Period
 from domain.return_status import SENT_BACK
@@ -31,10 +31,7 @@ FEEDBACK_LIMIT = 2000  # characters of an officer's feedback
 
 def unlock_return(deps: Deps, period: Period, *, partner_id: str, reason: str, by: "str | Principal") -> None:
     """Re-open one partner's locked return for the period so that a correction can be accepted."""
-    partner = deps.contract.partner(partner_id)
-    if partner is None:
-        known = ", ".join(deps.contract.partner_ids)
-        raise UsageError(f"no partner {partner_id!r} in this contract; partners: {known}")
+    partner = deps.contract.known_partner(partner_id)
     if not reason.strip():
         raise UsageError("give the reason for unlocking: --reason TEXT (it is kept in the audit log)")
     if isinstance(by, str) and not by.strip():
@@ -78,9 +75,7 @@ def send_back(
 ) -> SentBack:
     """Send the partner's accepted return for ``period`` back with ``feedback``: it no longer counts for the month
     until the partner sends a corrected version. A locked return (its run approved) must be unlocked first."""
-    partner = deps.contract.partner(partner_id)
-    if partner is None:
-        raise NotFound(f"no partner {partner_id!r} in this contract; partners: {', '.join(deps.contract.partner_ids)}")
+    partner = deps.contract.known_partner(partner_id)
     feedback = " ".join(feedback.split())
     if not feedback:
         raise UsageError("write the feedback for the partner: what is wrong and what to send instead")

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from domain.contract import Contract
 from domain.periods import Period, due_date, format_day, london_date
-from domain.reminders import Reminder, ReminderKind, reminder_periods, reminders_for
+from domain.reminders import Reminder, ReminderKind, queueing_rule, reminder_periods, reminders_for
 from domain.return_status import ReturnStatus
 from models import repo
 from models.db import session_scope
@@ -32,6 +32,10 @@ class ReminderReport:
     day: date
     periods: list[str]
     queued: list[Queued] = field(default_factory=list)
+    # Each period looked at whose due day has passed: (period, [(partner id, what is outstanding)]), also on a day
+    # with no reminder to queue.
+    missing: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    rule: str = ""  # when reminders are queued, in words
 
     @property
     def repeats(self) -> int:
@@ -57,7 +61,7 @@ def send_reminders(deps: Deps, *, today: date | None = None) -> ReminderReport:
     day = today or london_date(now)
     contract = deps.contract
     periods = reminder_periods(day, start=contract.alliance.start, deadlines=contract.deadlines)
-    report = ReminderReport(day=day, periods=[str(p) for p in periods])
+    report = ReminderReport(day=day, periods=[str(p) for p in periods], rule=queueing_rule(contract.deadlines))
     with session_scope(deps.engine) as session:
         repo.sync_partners(session, contract=contract)
         chase: list[tuple[Period, list[PartnerReturn]]] = []
@@ -72,6 +76,9 @@ def send_reminders(deps: Deps, *, today: date | None = None) -> ReminderReport:
                 chase.append((period, [r for r in returns.values() if r.state.status is not ReturnStatus.accepted]))
         if overdue_today:
             report.queued.append(_tell_officers(session, contract, day, chase, now))
+    report.missing = [
+        (str(period), [(r.partner.id, _outstanding(r)) for r in entries]) for period, entries in chase if entries
+    ]
     return report
 
 

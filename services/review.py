@@ -23,7 +23,7 @@ from domain.access import Principal, authorise_person
 from domain.contract import Contract
 from domain.errors import UsageError
 from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
-from domain.periods import LONDON, Period, format_day, london_date
+from domain.periods import LONDON, Period, contract_month, format_day, london_date
 from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
 from domain.spot_checks import without_withdrawn
 from integrations.plots import FunnelPoint, funnel_layout, funnel_png
@@ -53,6 +53,29 @@ def year_periods(contract: Contract, year: int) -> list[Period]:
 def year_label(contract: Contract, year: int) -> str:
     periods = year_periods(contract, year)
     return f"contract year {year} ({periods[0]} to {periods[-1]})"
+
+
+def year_so_far(deps: Deps, year: int) -> str | None:
+    """Whether a year's figures can be shown yet: refused (UsageError) before the year begins; for a year not yet
+    ended, the words saying so (its figures are a preview of the months so far); None once it has ended."""
+    contract = deps.contract
+    periods = year_periods(contract, year)
+    today = london_date(deps.clock())
+    if today < periods[0].first_day:
+        this_year, _ = contract_month(
+            max(Period(today.year, today.month), contract.alliance.start), contract.alliance.start
+        )
+        now = (
+            "the contract has not begun yet"
+            if today < contract.alliance.start.first_day
+            else f"this is contract year {this_year}"
+        )
+        raise UsageError(
+            f"{year_label(contract, year)} has not begun: it begins on {format_day(periods[0].first_day)} ({now})"
+        )
+    if today <= periods[-1].last_day:
+        return f"the year runs until {format_day(periods[-1].last_day)}; it is reviewed after it ends"
+    return None
 
 
 @dataclass(frozen=True)
@@ -445,9 +468,7 @@ def method_lines(contract: Contract, od: Overdispersion) -> list[str]:
 def _flagged_case(
     session: Session, *, contract: Contract, year: int, partner_id: str
 ) -> tuple[ReviewRecord, ReviewCase]:
-    if contract.partner(partner_id) is None:
-        known = ", ".join(contract.partner_ids)
-        raise UsageError(f"{partner_id!r} is not a partner in the contract (partners: {known})")
+    contract.known_partner(partner_id)
     review = reviews.review_of(session, year=year)
     if review is None or review.id is None:
         raise UsageError(f"there is no review for {year_label(contract, year)} yet: run `alliance review run`")

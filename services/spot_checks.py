@@ -188,9 +188,7 @@ def record_check(
 ) -> CheckRecorded:
     """An officer's finding on a claim drawn: ``verified``, or ``not_verified`` (withdrawn, the partner told)."""
     contract = deps.contract
-    partner = contract.partner(partner_id)
-    if partner is None:
-        raise UsageError(f"no partner {partner_id!r} in this contract; partners: {', '.join(contract.partner_ids)}")
+    contract.known_partner(partner_id)
     try:
         outcome = Result(result)
     except ValueError:
@@ -300,8 +298,13 @@ def _recovery(session: Session, period: str, partner_id: str, claim: Claim) -> t
     return recovery, None
 
 
-def checks_table(session: Session, *, periods: list[Period], partner_id: str | None = None) -> list[dict[str, object]]:
-    """Every claim drawn in ``periods`` with its finding, as `alliance checks list --json` prints it."""
+def checks_table(
+    session: Session, *, periods: list[Period], partner_id: str | None = None, contract: Contract | None = None
+) -> list[dict[str, object]]:
+    """Every claim drawn in ``periods`` with its finding, as `alliance checks list --json` prints it; ``partner_id``
+    one partner's only (with ``contract``: refused if it has no such partner)."""
+    if partner_id is not None and contract is not None:
+        contract.known_partner(partner_id)
     draws = checks.draws_in(session, periods=[str(p) for p in periods], partner_id=partner_id)
     versions = {d.id: d for d in draws}
     table: list[dict[str, object]] = []

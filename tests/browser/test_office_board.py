@@ -112,7 +112,7 @@ def test_an_officer_reads_the_grid_records_spot_checks_and_approves_a_draft_run(
     _needs_a_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    from services.demo import ERRORS_PARTNER, LATE_PARTNER
+    from services.demo_scenario import ERRORS_PARTNER, LATE_PARTNER
     from tests.browser_helpers import launch_chromium, local_prefect_server
 
     root = tmp_path / "demo"

@@ -156,7 +156,7 @@ def test_approve_export_and_unlock_from_the_command_line(workspace: Workspace) -
     assert "locked returns: harbour-trust" in approved.stdout
     assert (workspace.out / "statements" / "2026-10" / "v1" / "harbour-trust-2026-10-v1.xlsx").is_file()
 
-    exported = alliance("payments", "export", *period, "--csv", cwd=workspace.root)
+    exported = alliance("payments", "export", *period, cwd=workspace.root)
     assert exported.returncode == 0, exported.stderr
     header, *rows = exported.stdout.splitlines()
     assert header.startswith("reference,period,run_version,status,partner_id")
@@ -336,3 +336,24 @@ def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> Non
     empty = alliance("report", "--period", "2027-02", "-w", ws, cwd=tmp_path)
     assert_one_clear_line(empty, 2, "2027-02 has no accepted return or payment run yet: nothing to report")
     assert not (Path(ws) / "out" / "report" / "public" / "2027-02").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("checks", "list", "--period", "2026-10", "--partner", "harbor-trust"),
+        ("notifications", "--partner", "harbor-trust"),
+        ("period", "send-back", "--period", "2026-10", "--partner", "harbor-trust", "--feedback", "x", "--by", "Ada"),
+    ],
+)
+def test_an_unknown_partner_is_refused_with_the_valid_ids(workspace: Workspace, args: tuple[str, ...]) -> None:
+    assert_one_clear_line(
+        alliance(*args, cwd=workspace.root),
+        2,
+        "no partner 'harbor-trust'",
+        "city-mind, harbour-trust, northfield-works",
+    )
+
+
+def test_review_show_refuses_a_year_not_begun(workspace: Workspace) -> None:
+    assert_one_clear_line(alliance("review", "show", "--year", "9", cwd=workspace.root), 2, "has not begun")

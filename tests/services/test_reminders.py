@@ -105,3 +105,19 @@ def test_a_day_an_explicit_date_is_given_for(engine: Engine, contract: Contract,
     report = send_reminders(deps_on(engine, contract, tmp_path, morning(20)), today=date(2026, 11, 13))
     assert report.counts() == {"reminder_before_deadline": 3}
     assert all(n.dedup_key.endswith("2026-11-13") for n in outbox(engine))
+
+
+def test_a_day_with_no_reminder_due_still_says_who_is_missing_what_and_when_reminders_go(
+    engine: Engine, contract: Contract, tmp_path: Path
+) -> None:
+    store(engine, contract, "harbour-trust", at=ON_TIME)  # October's, accepted
+    store(engine, contract, "city-mind", status="rejected", errors=2, at=ON_TIME)
+    report = send_reminders(deps_on(engine, contract, tmp_path, datetime(2027, 1, 8, 8, tzinfo=LONDON)))
+    assert report.queued == []  # not a reminder day for any period
+    everyone = ("city-mind", "harbour-trust", "northfield-works")
+    assert report.missing == [
+        ("2026-09", [(p, "nothing received") for p in everyone]),
+        ("2026-10", [("city-mind", "version 1 not accepted, 2 error(s)"), ("northfield-works", "nothing received")]),
+        ("2026-11", [(p, "nothing received") for p in everyone]),
+    ]
+    assert report.rule.startswith("reminders go 3 and 1 day(s) before the due day (the 14th")
