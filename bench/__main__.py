@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from bench.progress import step
 from domain.money import largest_remainder
 
 
@@ -214,7 +215,12 @@ def main(argv: list[str]) -> int:
             "database_url": args.database_url,
         },
     }
-    print(json.dumps({name: BENCHES[name](**options.get(name, {})) for name in names}, indent=2))
+    results = {}
+    for number, name in enumerate(names, 1):
+        step(f"{name} ({number} of {len(names)}) ...")
+        results[name] = BENCHES[name](**options.get(name, {}))
+        step(f"{name}: done")
+    print(json.dumps(results, indent=2))
     return 0
 
 

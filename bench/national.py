@@ -159,12 +159,15 @@ def benchmark(
     import time
 
     from bench.national_stages import STAGES
+    from bench.progress import step
 
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         root = Path(scratch) / "alliance"
         start = time.perf_counter()
+        step(f"generating {partners} returns of {rows:,} rows ...")
         national = generate(root, partners=partners, rows=rows, seed=seed)
         generated = time.perf_counter() - start
+        step(f"generated {len(national.files)} files in {generated:.1f} s")
         figures: dict[str, Any] = {
             "partners": partners,
             "rows_per_return": rows,
@@ -173,7 +176,9 @@ def benchmark(
             "inbox_mib": round(sum(p.stat().st_size for p in national.files) / 2**20, 1),
             "generate_seconds": round(generated, 1),
         }
-        for stage in stages or STAGES:
+        chosen = stages or STAGES
+        for number, stage in enumerate(chosen, 1):
+            step(f"stage {stage} ({number} of {len(chosen)}) ...")
             done = subprocess.run(
                 [sys.executable, "-m", "bench.national_stages", stage, str(root)],
                 capture_output=True,
@@ -184,6 +189,7 @@ def benchmark(
             if done.returncode != 0:
                 raise RuntimeError(f"stage {stage} failed:\n{done.stderr[-3000:]}")
             figures[stage] = json.loads(done.stdout.strip().splitlines()[-1])
+            step(f"stage {stage}: {figures[stage].get('seconds', '?')} s")
     floor = figures.get("floor", {}).get("seconds")
     if floor:
         figures["ratio_to_floor"] = {

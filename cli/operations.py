@@ -189,7 +189,10 @@ def report(
     from domain.periods import Period
     from services.report import build_report
 
-    written = build_report(deps_for(workspace), period=Period.parse(period) if period else None, year=year)
+    steps = Steps()
+    written = build_report(
+        deps_for(workspace), period=Period.parse(period) if period else None, year=year, progress=steps.line
+    )
     for audience, page in written.pages.items():
         typer.echo(f"{audience.value:9} {page}")
 

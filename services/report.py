@@ -9,7 +9,7 @@ payment over the alliance's price per point is its points exactly, and for a sma
 public sees the alliance's totals. No participant id is ever read into a figure.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,8 +57,12 @@ class ReportWritten:
     pages: dict[Grade, Path]
 
 
-def build_report(deps: Deps, *, period: Period | None = None, year: int | None = None) -> ReportWritten:
-    """Write the report of a period (``period``) or of a contract year to date (``year``) for every audience."""
+def build_report(
+    deps: Deps, *, period: Period | None = None, year: int | None = None, progress: Callable[[str], None] | None = None
+) -> ReportWritten:
+    """Write the report of a period (``period``) or of a contract year to date (``year``) for every audience;
+    ``progress`` hears a line after each step (records read, figures built, pages written)."""
+    told = progress or (lambda _text: None)
     if (period is None) == (year is None):
         raise UsageError("give either --period YYYY-MM or --year N")
     contract = deps.contract
@@ -73,7 +77,13 @@ def build_report(deps: Deps, *, period: Period | None = None, year: int | None =
             assert year is not None
             books = _books(session, deps, year=year, through=None, alert_periods=None)
             doc = _year_doc(session, deps, books)
-    return ReportWritten(doc.label, write_report(deps.workspace.out / "report", doc))
+        told(
+            f"records read: {len(books.periods)} month(s), {len({(r.partner_id, r.period) for r in books.counted})} "
+            f"accepted return(s); {len(doc.figures)} figure(s) and {len(doc.plots)} plot(s) built"
+        )
+    pages = write_report(deps.workspace.out / "report", doc)
+    told(f"report {doc.label} written for {len(pages)} audience(s)")
+    return ReportWritten(doc.label, pages)
 
 
 def build_cycle_reports(

@@ -332,6 +332,12 @@ def test_spot_checks_and_the_report_from_the_command_line(tmp_path: Path) -> Non
     built = alliance("report", "--year", "1", "-w", ws, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert [line.split()[0] for line in built.stdout.splitlines()] == ["public", "alliance", "officers"]
+    steps = built.stderr.splitlines()  # progress on standard error, each line with the seconds since the start
+    assert [line.split("s  ", 1)[1].split(":")[0] for line in steps] == [
+        "records read",
+        "report year-1 written for 3 audience(s)",
+    ]
+    assert "10 figure(s) and 4 plot(s) built" in steps[0]
     assert_one_clear_line(alliance("report", "-w", ws, cwd=tmp_path), 2, "either --period YYYY-MM or --year N")
     empty = alliance("report", "--period", "2027-02", "-w", ws, cwd=tmp_path)
     assert_one_clear_line(empty, 2, "2027-02 has no accepted return or payment run yet: nothing to report")
