@@ -64,7 +64,7 @@ def check_file(
     if file.content is None:
         too_large = Finding("FILE_TOO_LARGE", params={"filename": file.name, "detail": f"{MAX_FILE_BYTES:,} bytes"})
         return None, [too_large], None
-    result = read_return(file.name, file.content)
+    result = read_return(file.name, file.content, headers=contract.framework.header_aliases)
     if result.raw is None:
         return None, result.findings, None
     sender = file.sender if file.sender and contract.partner(file.sender) else None
@@ -427,7 +427,9 @@ def _changes(deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
     before = _recent_rows.get(latest.sha256)
     if before is None:
         try:
-            read = read_return(latest.filename, Path(latest.stored_path).read_bytes()).raw
+            read = read_return(
+                latest.filename, Path(latest.stored_path).read_bytes(), headers=deps.contract.framework.header_aliases
+            ).raw
         except OSError:
             read = None
         if read is None:
