@@ -18,7 +18,7 @@ from domain.access import Principal, authorise, refuse_other_partners
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
 from domain.errors import IntegrityError, UsageError
-from domain.findings import Finding, Severity, has_errors, ordered
+from domain.findings import Finding, Severity, has_errors, in_partners_words, ordered
 from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
@@ -72,7 +72,7 @@ def check_file(
     findings = result.findings + validated.findings
     if received_at is not None and validated.period is not None:
         findings += timing(validated.period, received_at, contract)
-    return validated, ordered(findings), result.raw
+    return validated, in_partners_words(ordered(findings), contract.framework.names), result.raw
 
 
 @dataclass(frozen=True)
