@@ -319,6 +319,15 @@ CATALOGUE: dict[str, CodeSpec] = {
 }
 
 
+# The checks only the monthly cycle can run, needing the records the self-check (`alliance validate`) does not have.
+CYCLE_ONLY = {
+    "an outcome already claimed for the participant in an earlier month": ("OUTCOME_CLAIMED_BEFORE",),
+    "the same participant in another partner's return for the month": ("DUPLICATE_CLAIM",),
+    "numbers far from your own recent months": ("VOLUME_UNUSUAL", "RATE_UNUSUAL"),
+    "whether the return is late, or its month locked": ("RETURN_LATE", "RETURN_LOCKED"),
+}
+
+
 # Findings an officer adds after the checks accepted a return (no return's content carries them).
 AFTER_ACCEPTANCE = frozenset({"RETURN_SENT_BACK"})
 
