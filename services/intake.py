@@ -19,6 +19,7 @@ from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
 from domain.errors import IntegrityError, UsageError
 from domain.findings import Finding, Severity, has_errors, in_partners_words, ordered
+from domain.notifications import is_partner_file
 from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
@@ -339,6 +340,9 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                 measure_ids=contract.framework.measure_ids,
             )
             if partner is not None:
+                payload = _with_feedback_file(
+                    deps, partner, {"submission_id": submission.id, "feedback": str(feedback)}, feedback
+                )
                 outbox.tell_partner(
                     session,
                     partner,
@@ -354,8 +358,9 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                         findings=findings,
                         late=late,
                         feedback=feedback.name if feedback else None,
+                        attached="file" in payload,
                     ),
-                    payload={"submission_id": submission.id, "feedback": str(feedback)},
+                    payload=payload,
                 )
             else:
                 repo.enqueue(
@@ -529,6 +534,20 @@ def _tell_other_claimants(
             ),
             payload={"submission_id": other_id, "claimed_again_by": submission.id},
         )
+
+
+def _with_feedback_file(
+    deps: Deps, partner: Partner, payload: dict[str, object], feedback: Path | None
+) -> dict[str, object]:
+    """The message carries its feedback workbook (uploaded to the partner's channel, attached to its email); one
+    for a file no month could be found for is named after the partner's file, so it stays in the outbox folder."""
+    if feedback is None or not is_partner_file(feedback.name, partner.id):
+        return payload
+    try:
+        relative = feedback.relative_to(deps.workspace.feedback_dir)
+    except ValueError:
+        return payload
+    return {**payload, "file": relative.as_posix(), "folder": "feedback"}
 
 
 def _feedback_path(deps: Deps, file: InboxFile, period: Period | None, partner: Partner, version: int | None) -> Path:
