@@ -158,11 +158,16 @@ def cycle_run(
 
 @app.command()
 def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
-    """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    """Queue today's reminders and overdue notices, and this month's templates not yet sent (a second run the same
+    day queues nothing)."""
     allow("reminders", workspace)
     from services.reminders import send_reminders
+    from services.template_issue import send_templates
 
-    report = send_reminders(deps_for(workspace))
+    deps = deps_for(workspace)
+    report = send_reminders(deps)
+    for partner_id in send_templates(deps):
+        typer.echo(f"{'queued':14} {'template_issued':24} {partner_id}")
     typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
     for item in report.queued:
         state = "queued" if item.new else "already queued"

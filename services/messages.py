@@ -54,6 +54,15 @@ def return_processed(
     return "\n".join(lines)
 
 
+def template_issued(*, partner_name: str, month: str, due: str, ways: Sequence[str]) -> str:
+    """A month's return template, sent to the partner at the start of the month (the workbook attached)."""
+    return (
+        f"*{escape(partner_name)}*: your return template for *{month}* is attached (it is in the portal too). "
+        f"Fill in one row for each participant you work with this month and send it by *{due}*. "
+        + " ".join(escape(way) for way in ways)
+    )
+
+
 def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:
     ids = ", ".join(f"{code(f.value)}" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
     more = f" and {len(findings) - TOP_FINDINGS} more" if len(findings) > TOP_FINDINGS else ""
