@@ -166,14 +166,14 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
 
     deps = deps_for(workspace)
     report = send_reminders(deps)
-    for partner_id in send_templates(deps):
-        typer.echo(f"{'queued':14} {'template_issued':24} {partner_id}")
     typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
     for item in report.queued:
         state = "queued" if item.new else "already queued"
         typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
     if not report.queued:
         typer.echo("no reminders due today")
+    for partner_id, new in send_templates(deps):
+        typer.echo(f"{'queued' if new else 'already queued':14} {'template_issued':24} {partner_id}")
 
 
 @app.command()

@@ -17,7 +17,7 @@ def remind(deps: Deps) -> ReminderReport:
 
 @task(cache_policy=NONE)
 def templates(deps: Deps) -> list[str]:
-    return send_templates(deps)
+    return [partner_id for partner_id, new in send_templates(deps) if new]
 
 
 @flow(name="reminders", validate_parameters=False)

@@ -270,7 +270,7 @@ def template(deps: Deps, principal: Principal, period_text: str) -> tuple[str, b
         raise NotFound(NOT_FOUND) from None
     if period > _last_month(deps, partner):  # a month that has not begun has no return yet
         raise NotFound(NOT_FOUND)
-    book = build_template(deps.contract, partner, period)
+    book = build_template(deps.contract, partner, period, portal_url=deps.workspace.base_url)
     buffer = BytesIO()
     book.save(buffer)
     return f"{partner.id}-{period}.xlsx", buffer.getvalue()

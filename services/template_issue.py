@@ -18,12 +18,17 @@ def template_key(period: Period, partner: Partner) -> str:
     return f"template:{period}:{partner.id}"
 
 
-def send_templates(deps: Deps, *, today: date | None = None) -> list[str]:
-    """Queue this month's template for every partner not yet sent it (the daily `reminders` flow): the partners."""
+def send_templates(deps: Deps, *, today: date | None = None) -> list[tuple[str, bool]]:
+    """Queue this month's template for every partner not yet sent it (the daily `reminders` flow): each partner of
+    the month, and whether it was sent now (False: sent before)."""
     now = deps.clock()
+    day = today or london_date(now)
     with session_scope(deps.engine) as session:
         repo.sync_partners(session, contract=deps.contract)
-        return [p for p, _ in issue_templates(deps, session, day=today or london_date(now), now=now)]
+        sent = {p for p, _ in issue_templates(deps, session, day=day, now=now)}
+    if Period(day.year, day.month) < deps.contract.alliance.start:
+        return []
+    return [(p.id, p.id in sent) for p in sorted(deps.contract.partners, key=lambda p: p.id)]
 
 
 def issue_templates(deps: Deps, session: Session, *, day: date, now: datetime) -> list[tuple[str, str]]:

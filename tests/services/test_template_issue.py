@@ -18,8 +18,10 @@ def test_each_partner_is_sent_its_template_once_at_the_start_of_the_month(
 ) -> None:
     first_of_november = datetime(2026, 11, 1, 8, tzinfo=LONDON)
     deps = deps_on(engine, contract, tmp_path, first_of_november)
-    assert send_templates(deps) == ["city-mind", "harbour-trust", "northfield-works"]
-    assert send_templates(deps_on(engine, contract, tmp_path, first_of_november.replace(day=2))) == []
+    partners = ["city-mind", "harbour-trust", "northfield-works"]
+    assert send_templates(deps) == [(p, True) for p in partners]
+    later = deps_on(engine, contract, tmp_path, first_of_november.replace(day=2))
+    assert send_templates(later) == [(p, False) for p in partners]
     with session_scope(engine) as session:
         sent = [n for n in repo.notifications(session) if n.kind == "template_issued"]
     assert {(n.channel, n.dedup_key) for n in sent} == {
