@@ -42,29 +42,39 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Return workbooks (.xlsx) to check.")],
     workspace: WorkspaceOpt = Path("."),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file, as a list.")] = False,
+    feedback: Annotated[
+        Path | None, typer.Option("--feedback", help="Also write each file's feedback workbook into this folder.")
+    ] = None,
 ) -> None:
     """Check returns offline, exactly as the cycle reads them (exit 0 all accepted, 1 any rejected)."""
     principal = allow("validate", workspace)
     from domain.errors import UsageError
+    from domain.findings import CYCLE_ONLY
     from integrations.inbox import read_file
-    from services.intake import self_check
+    from services.intake import self_check, self_check_feedback
 
     contract = workspace_at(workspace).load_contract()
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
+    if feedback is not None and feedback.exists() and not feedback.is_dir():
+        raise UsageError(f"--feedback {feedback} is a file, not a folder")
     # Every file is checked before any is shown: a partner's own only (another partner's refuses them all).
-    checked = [(file, self_check(read_file(file), contract, principal)) for file in files]
+    checked = [(file, read_file(file)) for file in files]
+    checked = [(file, inbox, self_check(inbox, contract, principal)) for file, inbox in checked]
     results = []
-    for file, check in checked:
+    for file, inbox, check in checked:
         findings = check.findings
+        written = self_check_feedback(check, inbox, feedback) if feedback is not None else None
         results.append(
             {
                 "file": str(file),
                 "status": "accepted" if check.accepted else "rejected",
                 "partner": check.partner_id,
                 "period": check.period,
-                "findings": [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in findings],
+                "findings": [f.as_dict() for f in findings],
+                "feedback": str(written) if written else None,
+                "checked_only_in_the_cycle": list(CYCLE_ONLY),
             }
         )
         if not as_json:
@@ -75,8 +85,14 @@ def validate(
             for f in findings:
                 where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
                 typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
+                typer.echo(f"  {'':7} {'':24} {'':18} How to fix: {f.fix}")
+            if written:
+                typer.echo(f"  feedback workbook: {written}")
+    only_cycle = "; ".join(CYCLE_ONLY)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
+    else:
+        typer.echo(f"Checked offline. Only the cycle checks, when the return is sent: {only_cycle}.")
     raise typer.Exit(0 if all(r["status"] == "accepted" for r in results) else 1)
 
 
@@ -150,11 +166,14 @@ def cycle_run(
 
 @app.command()
 def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
-    """Queue today's reminders and overdue notices (a second run the same day queues nothing)."""
+    """Queue today's reminders and overdue notices, and this month's templates not yet sent (a second run the same
+    day queues nothing)."""
     allow("reminders", workspace)
     from services.reminders import send_reminders
+    from services.template_issue import send_templates
 
-    report = send_reminders(deps_for(workspace))
+    deps = deps_for(workspace)
+    report = send_reminders(deps)
     typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
     for item in report.queued:
         state = "queued" if item.new else "already queued"
@@ -165,6 +184,8 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
         typer.echo(f"{period} is past its due day; without an accepted return:")
         for partner_id, outstanding in missing:
             typer.echo(f"  {partner_id:24} {outstanding}")
+    for partner_id, new in send_templates(deps):
+        typer.echo(f"{'queued' if new else 'already queued':14} {'template_issued':24} {partner_id}")
 
 
 @app.command()

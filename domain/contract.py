@@ -26,6 +26,7 @@ from domain.errors import ConfigError, UnknownPartner
 from domain.money import pounds_to_pence
 from domain.periods import Period
 from domain.publication import DEFAULT_THRESHOLD, FIGURES, Grade
+from domain.return_layout import FIELD_HEADERS, SUMMARY_PARTICIPANTS, SUMMARY_PARTICIPANTS_LABEL, canonical_header
 
 SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 
@@ -43,6 +44,12 @@ class PartnerSize(StrEnum):
     large = "large"
 
 
+# An email address as the contract gives it (lower-cased when read): something@somewhere.tld, no spaces.
+EmailAddress = Annotated[
+    str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+]
+
+
 class AllianceInfo(Frozen):
     name: str = Field(min_length=1)
     commissioner: str = Field(min_length=1)
@@ -51,6 +58,13 @@ class AllianceInfo(Frozen):
     currency: str = "GBP"
     officers_channel: str = Field(default="#alliance-officers", pattern=r"^#[a-z0-9][a-z0-9._-]*$")
     board_channel: str = Field(default="#alliance-board", pattern=r"^#[a-z0-9][a-z0-9._-]*$")
+    # Where partners may email their returns, if the alliance takes them so (on every template's Guidance sheet).
+    returns_email: EmailAddress | None = None
+
+    @field_validator("returns_email", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().casefold() if isinstance(value, str) else value
 
     @field_validator("contract_start", mode="before")
     @classmethod
@@ -67,12 +81,6 @@ class AllianceInfo(Frozen):
     @property
     def start(self) -> Period:
         return Period.parse(self.contract_start)
-
-
-# An email address as the contract gives it (lower-cased when read): something@somewhere.tld, no spaces.
-EmailAddress = Annotated[
-    str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
-]
 
 
 class Partner(Frozen):
@@ -155,7 +163,36 @@ class Framework(Frozen):
         clashes = sorted(set(ids) & set(PARTICIPANT_FIELDS + OPTIONAL_FIELDS))
         if clashes:
             raise ValueError(f"measure ids clash with participant fields: {', '.join(clashes)}")
+        # A header is read back to its column whether it is the label or the id: no two columns may read alike.
+        seen: dict[str, str] = {}
+        for column, header in self.headers.items():
+            for name in {canonical_header(column), canonical_header(header)}:
+                if seen.setdefault(name, column) != column:
+                    raise ValueError(f"the column headers of {seen[name]} and {column} read alike ({name})")
         return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Each column id and the header the template shows for it: a measure's label, a field's plain name."""
+        labels = {m.id: m.label for m in self.measures}
+        return {c: labels.get(c) or FIELD_HEADERS.get(c, c) for c in self.columns}
+
+    @property
+    def header_aliases(self) -> dict[str, str]:
+        """A header as read (canonical: lower case, underscores) -> its column id; the id itself reads too."""
+        aliases = {canonical_header(column): column for column in self.columns}
+        aliases.update({canonical_header(header): column for column, header in self.headers.items()})
+        return aliases
+
+    @property
+    def summary_items(self) -> dict[str, str]:
+        """The Summary sheet's items: key -> what column A shows."""
+        return {SUMMARY_PARTICIPANTS: SUMMARY_PARTICIPANTS_LABEL, **{m.id: m.label for m in self.measures}}
+
+    @property
+    def names(self) -> dict[str, str]:
+        """How a partner's sheets name each column and Summary item, for the words of a finding."""
+        return {**self.headers, **self.summary_items}
 
     @property
     def measure_ids(self) -> list[str]:
@@ -359,7 +396,7 @@ NOT_PAYMENT_TERMS = ("roles", "report", "spot_checks")
 # How overpayments are recovered and when a partner is told (issue 27): never in the fingerprint.
 SETTLEMENT_TERMS = ("recovery_max_share", "notify_change_pence")
 # How a partner is reached pays it no differently either (slack_channel predates this rule and stays covered).
-CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}}
+CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}, "alliance": {"returns_email"}}
 # How the board reaches a decision (not what it decides) pays no one differently.
 PROCEDURE: dict[str, Any] = {"review": {"decision_quorum"}}
 

@@ -4,7 +4,8 @@ The catalogue below is the only place a finding's severity, message and fix are 
 code elsewhere says *which* finding and *where*, with the parameters the message needs.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -210,7 +211,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "DATE_INVALID": CodeSpec(
         Severity.error,
         "A referral date is not a date, or not written in a way that reads as one date.",
-        "'{value}' in {column} is not a date.",
+        "'{value}' under {column} is not a date.",
         "Enter the date as a date, or as day/month/year (e.g. 03/10/2026).",
     ),
     "DATE_AFTER_PERIOD": CodeSpec(
@@ -228,7 +229,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "DATE_AMBIGUOUS": CodeSpec(
         Severity.error,
         "A date is written with a two-digit year, so more than one date fits.",
-        "'{value}' in {column} can be read as more than one date.",
+        "'{value}' under {column} can be read as more than one date.",
         "Enter the date as a date, or as day/month/year with a four-digit year (e.g. 03/10/2026).",
     ),
     "BAND_UNKNOWN": CodeSpec(
@@ -240,7 +241,7 @@ CATALOGUE: dict[str, CodeSpec] = {
     "YESNO_INVALID": CodeSpec(
         Severity.error,
         "An outcome cell is not Yes or No.",
-        "'{value}' in {column} is not Yes or No.",
+        "'{value}' under {column} is not Yes or No.",
         "Enter Yes or No.",
     ),
     "POSTCODE_INVALID": CodeSpec(
@@ -306,7 +307,7 @@ CATALOGUE: dict[str, CodeSpec] = {
         Severity.warning,
         "An outcome's rate is far from the partner's own recent months.",
         "{column} achieved for {value} of participants this month; {expected} over your last {months} accepted months.",
-        "Check the {column} column (e.g. Yes/No swapped or filled down); if the change is real, nothing to do.",
+        "Check {column} (e.g. Yes/No swapped or filled down); if the change is real, nothing to do.",
     ),
     # After acceptance
     "RETURN_SENT_BACK": CodeSpec(
@@ -315,6 +316,15 @@ CATALOGUE: dict[str, CodeSpec] = {
         "The alliance office sent this return back: {value}",
         "Correct the return as the office asks and upload it again; until then it does not count for the month.",
     ),
+}
+
+
+# The checks only the monthly cycle can run, needing the records the self-check (`alliance validate`) does not have.
+CYCLE_ONLY = {
+    "an outcome already claimed for the participant in an earlier month": ("OUTCOME_CLAIMED_BEFORE",),
+    "the same participant in another partner's return for the month": ("DUPLICATE_CLAIM",),
+    "numbers far from your own recent months": ("VOLUME_UNUSUAL", "RATE_UNUSUAL"),
+    "whether the return is late, or its month locked": ("RETURN_LATE", "RETURN_LOCKED"),
 }
 
 
@@ -331,6 +341,8 @@ class Finding:
     column: str | None = None
     value: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # How the partner's sheets name columns and Summary items (column id -> header): the words of the message.
+    names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
@@ -345,7 +357,7 @@ class Finding:
         return self.spec.severity
 
     def _fields(self) -> dict[str, Any]:
-        return {
+        fields = {
             "sheet": self.sheet,
             "cell": self.cell,
             "row": self.row,
@@ -353,6 +365,11 @@ class Finding:
             "value": self.value,
             **self.params,
         }
+        for key in NAMED:
+            name = fields.get(key)
+            if isinstance(name, str) and name in self.names:
+                fields[key] = self.names[name]
+        return fields
 
     @property
     def message(self) -> str:
@@ -374,6 +391,15 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
         }
+
+
+# The parameters that hold a column id or a Summary item, shown in the partner's words where names are given.
+NAMED = ("column", "field")
+
+
+def in_partners_words(findings: list[Finding], names: Mapping[str, str]) -> list[Finding]:
+    """The findings with messages that name columns as the partner's sheet does (``Contract.framework.names``)."""
+    return [replace(f, names=names) for f in findings]
 
 
 class _Blank(dict[str, Any]):
@@ -407,6 +433,59 @@ def catalogue_rows() -> list[tuple[str, str, str, str]]:
     of the documentation sees them before any finding fills them in.
     """
     return [(code, spec.severity.value, spec.meaning, spec.fix) for code, spec in CATALOGUE.items()]
+
+
+# What a partner's own typing causes, most often first: the template's Guidance sheet lists these before the rest.
+ROW_MISTAKES = (
+    "VALUE_REQUIRED",
+    "YESNO_INVALID",
+    "BAND_UNKNOWN",
+    "DATE_INVALID",
+    "DATE_AMBIGUOUS",
+    "DATE_AFTER_PERIOD",
+    "DATE_TOO_EARLY",
+    "ID_DUPLICATE",
+    "POSTCODE_INVALID",
+    "CELL_ERROR",
+    "FORMULA_NO_VALUE",
+    "SUMMARY_MISMATCH",
+    "SUMMARY_BLANK",
+    "OUTCOME_CLAIMED_BEFORE",
+    "DUPLICATE_CLAIM",
+    "VOLUME_UNUSUAL",
+    "RATE_UNUSUAL",
+    "RETURN_LATE",
+)
+# Problems with the file itself (its format, its size), rarely met by a partner who saves the template: listed last.
+FILE_PROBLEMS = tuple(c for c in CATALOGUE if c.startswith("FILE_") or c in ("NOT_A_RETURN", "SHEET_TOO_LARGE"))
+
+BLOCKS = {Severity.error: "Yes", Severity.warning: "No, but please look", Severity.info: "No"}
+
+
+@dataclass(frozen=True)
+class GuidanceSection:
+    title: str
+    rows: list[tuple[str, str, str, str]]  # (what was found, how to fix it, blocks acceptance?, code)
+
+
+def guidance_sections(fill: Mapping[str, str], fill_for: Mapping[str, Mapping[str, str]]) -> list[GuidanceSection]:
+    """The catalogue for a template's Guidance sheet: the partner's usual mistakes first, then changes to the
+    template and when it is sent, then problems with the file itself; each fix with its placeholders filled
+    (``fill``, and ``fill_for`` a code: the words a template can give before any finding exists)."""
+
+    def row(code: str) -> tuple[str, str, str, str]:
+        spec = CATALOGUE[code]
+        fix = spec.fix.format_map(_Blank({**fill, **fill_for.get(code, {})}))
+        return (spec.meaning, fix, BLOCKS[spec.severity], code)
+
+    rest = [c for c in CATALOGUE if c not in ROW_MISTAKES and c not in FILE_PROBLEMS]
+    return [
+        GuidanceSection("Mistakes in the rows (the most common)", [row(c) for c in ROW_MISTAKES]),
+        GuidanceSection("Changes to the template, and sending it", [row(c) for c in rest]),
+        GuidanceSection(
+            "Problems with the file itself (rare if you save the template as .xlsx)", [row(c) for c in FILE_PROBLEMS]
+        ),
+    ]
 
 
 def catalogue_markdown() -> str:

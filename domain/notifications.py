@@ -74,10 +74,12 @@ def partner_destinations(contract: Contract, partner_id: str) -> list[str]:
 
 
 def is_partner_file(file_name: str, partner_id: str) -> bool:
-    """Statements are named ``<partner>-<YYYY-MM>-v<n>.xlsx`` and evidence packs ``<partner>-review-<year>.xlsx``;
-    an id that prefixes another's does not match."""
+    """Statements are named ``<partner>-<YYYY-MM>-v<n>.xlsx``, feedback workbooks ``<partner>-<YYYY-MM>-v<n>-feedback
+    .xlsx``, templates ``<partner>-<YYYY-MM>.xlsx`` and evidence packs ``<partner>-review-<year>.xlsx``; an id that
+    prefixes another's does not match."""
     partner = re.escape(partner_id)
-    return re.fullmatch(rf"{partner}-(\d{{4}}-\d{{2}}-v\d+|review-\d+)\.xlsx", file_name) is not None
+    kinds = r"\d{4}-\d{2}(-v\d+(-feedback)?)?|review-\d+"
+    return re.fullmatch(rf"{partner}-({kinds})\.xlsx", file_name) is not None
 
 
 def next_attempt(*, now: datetime, attempts: int, retry_after: float | None = None) -> datetime:

@@ -56,6 +56,13 @@ def contract_month(period: Period, contract_start: Period) -> tuple[int, int]:
     return offset // 12 + 1, offset % 12 + 1
 
 
+EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
+
+
+def earliest_referral(contract_start: Period) -> date:
+    return date(contract_start.year - EARLIEST_REFERRAL_YEARS, contract_start.month, 1)
+
+
 def due_date(period: Period, due_day: int) -> date:
     """The London calendar day on which ``period``'s return is due (in the following month)."""
     following = period.next()

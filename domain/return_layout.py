@@ -20,9 +20,27 @@ ABOUT_FIELDS = (
 )
 
 SUMMARY_PARTICIPANTS = "participants"
+# What the Summary sheet calls its count of rows (its other items are the measures, by label).
+SUMMARY_PARTICIPANTS_LABEL = "Participant rows"
+
+# What the template's Participants sheet calls the fields that are not outcome measures (measures show their labels).
+FIELD_HEADERS = {
+    "participant_id": "Participant ID",
+    "referral_date": "Referral date",
+    "complexity_band": "Complexity band",
+    "postcode_district": "Postcode district",
+}
+
+# The workbook property in which a template records which header is which column id (for filling it in by id).
+COLUMNS_PROPERTY = "alliance_columns"
 
 # Rows a template offers for data (drop-downs and formats reach this far).
 TEMPLATE_ROWS = 5000
+
+
+def canonical_header(text: str) -> str:
+    """'Participant ID ' and 'participant-id' are the template's 'participant_id'."""
+    return "_".join(text.replace("-", " ").split()).lower()
 
 
 def template_id(*, alliance: str, partner_id: str, period: str, framework_version: str) -> str:

@@ -1,7 +1,7 @@
 """A partner's accepted return as typed rows, and the outcome points it earns."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,22 @@ class RawReturn:
     cell_findings: list[Finding] = field(default_factory=list)
     # The sheets read, as the partner wrote them (values from A1), for the feedback workbook.
     grids: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def with_column_ids(self, aliases: dict[str, str]) -> "RawReturn":
+        """The same return with each column under its id where it was read under another name (a measure's label,
+        read without the contract's aliases). Usually nothing to rename: then the return itself."""
+        rename = {name: aliases[name] for name in self.columns if aliases.get(name, name) != name}
+        if not rename or any(target in self.columns for target in rename.values()):
+            return self  # nothing to do, or a header given twice over (the reader with the aliases reports it)
+        return replace(
+            self,
+            columns={rename.get(k, k): v for k, v in self.columns.items()},
+            labels={rename.get(k, k): v for k, v in self.labels.items()},
+            rows=[RawRow(r.row, {rename.get(k, k): v for k, v in r.values.items()}) for r in self.rows],
+            cell_findings=[
+                replace(f, column=rename[f.column]) if f.column in rename else f for f in self.cell_findings
+            ],
+        )
 
 
 @dataclass(frozen=True)

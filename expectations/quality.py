@@ -23,14 +23,13 @@ from domain import return_layout as layout
 from domain.contract import Framework
 from domain.errors import AllianceError
 from domain.findings import Finding
-from domain.periods import Period
+from domain.periods import EARLIEST_REFERRAL_YEARS, Period, earliest_referral  # noqa: F401 (used by the checks)
 
 SUITE_NAME = "participants"
 ROW_INDEX = "row"  # the frame's index: the sheet's row numbers
 CLAIMED_ELSEWHERE = "claimed by another partner"  # spaces: cannot clash with a framework column
 REFERRAL_AS_READ = "referral date as read"  # not checked: the date a finding shows
 POSTCODE_DISTRICT = r"^[A-Z]{1,2}[0-9][A-Z0-9]?$"
-EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
 
 
 def claimed_in_column(measure_id: str) -> str:
@@ -103,10 +102,6 @@ def suite_json(framework: Framework) -> dict[str, Any]:
 
 def suite_text(framework: Framework) -> str:
     return json.dumps(suite_json(framework), indent=2, sort_keys=True) + "\n"
-
-
-def earliest_referral(contract_start: Period) -> date:
-    return date(contract_start.year - EARLIEST_REFERRAL_YEARS, contract_start.month, 1)
 
 
 @dataclass(frozen=True)
@@ -299,6 +294,8 @@ def display(value: Any) -> str | None:
         return None
     if isinstance(value, pd.Timestamp | date):
         return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 21 typed is read as 21.0: shown as typed
     return str(value)
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
-from domain.findings import Finding, has_errors, ordered
+from domain.findings import Finding, has_errors, in_partners_words, ordered
 from domain.periods import Period, format_day
 from domain.returns import ParticipantRow, RawReturn, ReturnContext
 from expectations.about import identify
@@ -41,6 +41,7 @@ def validate_return(
 ) -> ValidatedReturn:
     """Every layer, every finding. Without ``context_for`` (the offline self-check) the checks that need
     the records (claims before, claims by others, the partner's history) find nothing."""
+    raw = raw.with_column_ids(contract.framework.header_aliases)
     identity = identify(raw.about, contract, sender=sender)
     columns = contract.framework.columns
     # A notes column is ignored whole, its error cells included.
@@ -61,7 +62,8 @@ def validate_return(
             findings += reconcile_summary(raw, contract.framework)
         if context is not None and context.locked_on is not None:
             findings.append(locked(identity.period, context.locked_on))
-    return ValidatedReturn(identity.partner, identity.period, rows, ordered(findings))
+    named = in_partners_words(ordered(findings), contract.framework.names)
+    return ValidatedReturn(identity.partner, identity.period, rows, named)
 
 
 def locked(period: Period, locked_on: date) -> Finding:

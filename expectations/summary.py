@@ -7,6 +7,7 @@ from typing import Any
 from domain import return_layout as layout
 from domain.contract import Framework
 from domain.findings import Finding
+from domain.return_layout import canonical_header
 from domain.returns import RawReturn
 from expectations.participants import normalise_yes_no
 
@@ -20,6 +21,23 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
+def display_number(value: Any) -> str | None:
+    """A value as the partner typed it: 21 typed is read as 21.0, and shown as 21."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _row(cell: str | None) -> int:
+    return int(cell[1:]) if cell else 0
+
+
+def _key_cell(cell: str | None) -> str | None:
+    return f"A{cell[1:]}" if cell else None
+
+
 def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
     """The Summary's totals against the rows as written (rows with other problems still count)."""
     expected = {layout.SUMMARY_PARTICIPANTS: len(raw.rows)}
@@ -27,13 +45,34 @@ def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
         # Each distinct value read once (True, 1 and 1.0 are one key, and all of them read as Yes).
         seen = Counter(r.values.get(measure.id) for r in raw.rows)
         expected[measure.id] = sum(n for value, n in seen.items() if normalise_yes_no(value) is True)
-    if all(raw.summary.get(key) is None for key in expected):
-        return [Finding("SUMMARY_BLANK", sheet=layout.SUMMARY)]
-    findings = []
+    # An item is read under what the template shows (a measure's label) or under its id.
+    read_as = {canonical_header(shown): key for key, shown in framework.summary_items.items()}
+    read_as |= {canonical_header(key): key for key in framework.summary_items}
+    stated_as: dict[str, tuple[Any, str | None]] = {}
+    repeated = []
+    for written, value in sorted(raw.summary.items(), key=lambda item: _row(raw.summary_cells.get(item[0]))):
+        key = read_as.get(canonical_header(written))
+        if key is None:
+            continue
+        cell = raw.summary_cells.get(written)
+        if key in stated_as:  # the same item under its label and its id: unclear, and the last one is read
+            repeated.append(
+                Finding(
+                    "KEY_REPEATED",
+                    sheet=layout.SUMMARY,
+                    cell=_key_cell(cell),
+                    row=_row(cell),
+                    value=written,
+                    params={"field": written},
+                )
+            )
+        stated_as[key] = (value, cell)
+    if all(stated_as.get(key, (None, None))[0] is None for key in expected):
+        return [*repeated, Finding("SUMMARY_BLANK", sheet=layout.SUMMARY)]
+    findings = repeated
     for key, count in expected.items():
-        stated = raw.summary.get(key)
+        stated, cell = stated_as.get(key, (None, None))
         if _number(stated) != count:
-            cell = raw.summary_cells.get(key)
             findings.append(
                 Finding(
                     "SUMMARY_MISMATCH",
@@ -41,7 +80,7 @@ def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
                     cell=cell,
                     row=int(cell[1:]) if cell else None,
                     column=key,
-                    value=None if stated is None else str(stated),
+                    value=display_number(stated),
                     params={"field": key, "expected": count},
                 )
             )

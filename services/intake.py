@@ -18,7 +18,8 @@ from domain.access import Principal, authorise, refuse_other_partners
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
 from domain.errors import IntegrityError, UsageError
-from domain.findings import Finding, Severity, has_errors, ordered
+from domain.findings import Finding, Severity, has_errors, in_partners_words, ordered
+from domain.notifications import is_partner_file
 from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
@@ -64,7 +65,7 @@ def check_file(
     if file.content is None:
         too_large = Finding("FILE_TOO_LARGE", params={"filename": file.name, "detail": f"{MAX_FILE_BYTES:,} bytes"})
         return None, [too_large], None
-    result = read_return(file.name, file.content)
+    result = read_return(file.name, file.content, headers=contract.framework.header_aliases)
     if result.raw is None:
         return None, result.findings, None
     sender = file.sender if file.sender and contract.partner(file.sender) else None
@@ -72,7 +73,7 @@ def check_file(
     findings = result.findings + validated.findings
     if received_at is not None and validated.period is not None:
         findings += timing(validated.period, received_at, contract)
-    return validated, ordered(findings), result.raw
+    return validated, in_partners_words(ordered(findings), contract.framework.names), result.raw
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class SelfCheck:
     validated: ValidatedReturn | None
     findings: list[Finding]
     accepted: bool
+    raw: RawReturn | None = None
 
     @property
     def partner_id(self) -> str | None:
@@ -97,10 +99,31 @@ def self_check(file: InboxFile, contract: Contract, principal: Principal) -> Sel
     partners' returns, history, lateness). A partner checks its own returns only: another partner's is refused
     without a word of what it holds."""
     authorise(principal, "validate")
-    validated, findings, _ = check_file(file, contract)
+    validated, findings, raw = check_file(file, contract)
     if validated and validated.partner and not principal.sees(validated.partner.id):
         raise refuse_other_partners(principal, file.name)
-    return SelfCheck(validated, findings, is_accepted(validated, findings))
+    return SelfCheck(validated, findings, is_accepted(validated, findings), raw)
+
+
+def self_check_feedback(check: SelfCheck, file: InboxFile, folder: Path) -> Path:
+    """The feedback workbook the cycle would write for this file (no changes: nothing is compared offline)."""
+    validated = check.validated
+    partner = validated.partner if validated else None
+    period = validated.period if validated else None
+    stem = Path(file.name).stem
+    return write_feedback(
+        folder / f"{stem}-feedback.xlsx",
+        heading=FeedbackHeading(
+            partner_name=partner.name if partner else "unknown partner",
+            period=str(period) if period else "an unknown period",
+            version=None,
+            filename=file.name,
+            status="accepted (self-check)" if check.accepted else "not accepted (self-check)",
+        ),
+        findings=check.findings,
+        grids=check.raw.grids if check.raw else None,
+        changes_note="A self-check is not compared with earlier versions: the cycle does that when you send it.",
+    )
 
 
 class RecordsContext:
@@ -317,6 +340,9 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                 measure_ids=contract.framework.measure_ids,
             )
             if partner is not None:
+                payload = _with_feedback_file(
+                    deps, partner, {"submission_id": submission.id, "feedback": str(feedback)}, feedback
+                )
                 outbox.tell_partner(
                     session,
                     partner,
@@ -332,8 +358,9 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                         findings=findings,
                         late=late,
                         feedback=feedback.name if feedback else None,
+                        attached="file" in payload,
                     ),
-                    payload={"submission_id": submission.id, "feedback": str(feedback)},
+                    payload=payload,
                 )
             else:
                 repo.enqueue(
@@ -427,7 +454,9 @@ def _changes(deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
     before = _recent_rows.get(latest.sha256)
     if before is None:
         try:
-            read = read_return(latest.filename, Path(latest.stored_path).read_bytes()).raw
+            read = read_return(
+                latest.filename, Path(latest.stored_path).read_bytes(), headers=deps.contract.framework.header_aliases
+            ).raw
         except OSError:
             read = None
         if read is None:
@@ -505,6 +534,20 @@ def _tell_other_claimants(
             ),
             payload={"submission_id": other_id, "claimed_again_by": submission.id},
         )
+
+
+def _with_feedback_file(
+    deps: Deps, partner: Partner, payload: dict[str, object], feedback: Path | None
+) -> dict[str, object]:
+    """The message carries its feedback workbook (uploaded to the partner's channel, attached to its email); one
+    for a file no month could be found for is named after the partner's file, so it stays in the outbox folder."""
+    if feedback is None or not is_partner_file(feedback.name, partner.id):
+        return payload
+    try:
+        relative = feedback.relative_to(deps.workspace.feedback_dir)
+    except ValueError:
+        return payload
+    return {**payload, "file": relative.as_posix(), "folder": "feedback"}
 
 
 def _feedback_path(deps: Deps, file: InboxFile, period: Period | None, partner: Partner, version: int | None) -> Path:

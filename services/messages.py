@@ -25,13 +25,16 @@ def return_processed(
     findings: list[Finding],
     late: bool,
     feedback: str | None = None,
+    attached: bool = False,
 ) -> str:
+    """The partner's message for a return checked: the counts, the first findings and how many more the feedback
+    workbook holds (``attached``: the workbook goes with the message)."""
     errors = sum(1 for f in findings if f.severity is Severity.error)
     warnings = sum(1 for f in findings if f.severity is Severity.warning)
     verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
     if status == "accepted" and warnings:
         verdict = ":warning: accepted with warnings"
-    where = f" ({code(feedback)})" if feedback else ""
+    where = f" ({code(feedback)}{', attached' if attached else ''})" if feedback else ""
     lines = [
         f"*{escape(partner_name)}*: your return for *{period}* "
         f"({f'version {version}, ' if version else ''}{code(filename)}) "
@@ -39,12 +42,25 @@ def return_processed(
         f"{errors} error(s), {warnings} warning(s). The feedback workbook{where} lists every one with its cell"
         f"{' and what changed since your previous version' if version and version > 1 else ''}.",
     ]
-    for finding in [f for f in findings if f.severity is not Severity.info][:TOP_FINDINGS]:
+    shown = [f for f in findings if f.severity is not Severity.info]
+    for finding in shown[:TOP_FINDINGS]:
         where = f"{finding.sheet}!{finding.cell}" if finding.cell else (finding.sheet or "file")
         lines.append(f"• {finding.severity.value} `{finding.code}` at {escape(where)}: {escape(finding.message)}")
+    if len(shown) > TOP_FINDINGS:
+        more = len(shown) - TOP_FINDINGS
+        lines.append(f"… and {more} more {'finding' if more == 1 else 'findings'} in the feedback workbook.")
     if status != "accepted":
         lines.append("Please correct the file and send it again; only the new version will be checked.")
     return "\n".join(lines)
+
+
+def template_issued(*, partner_name: str, month: str, due: str, ways: Sequence[str]) -> str:
+    """A month's return template, sent to the partner at the start of the month (the workbook attached)."""
+    return (
+        f"*{escape(partner_name)}*: your return template for *{month}* is attached (it is in the portal too). "
+        f"Fill in one row for each participant you work with this month and send it by *{due}*. "
+        + " ".join(escape(way) for way in ways)
+    )
 
 
 def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:

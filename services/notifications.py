@@ -158,7 +158,12 @@ def _routed(deps: Deps, row: Notification) -> Path | None:
         raise _Refusal(refused)
     if not relative:
         return None
-    folder = deps.workspace.reviews_dir if payload.get("folder") == "reviews" else deps.workspace.statements_dir
+    folders = {
+        "reviews": deps.workspace.reviews_dir,
+        "feedback": deps.workspace.feedback_dir,
+        "templates": deps.workspace.templates_dir,
+    }
+    folder = folders.get(payload.get("folder", ""), deps.workspace.statements_dir)
     return folder / relative
 
 

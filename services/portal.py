@@ -210,6 +210,7 @@ def version(deps: Deps, principal: Principal, submission_id: int) -> VersionDeta
             submission.stored_path,
             submission.filename,
             tuple(deps.contract.framework.columns),
+            tuple(deps.contract.framework.header_aliases.items()),
         )
     has_feedback = bool(submission.feedback_path) and Path(submission.feedback_path or "").is_file()
     return VersionDetail(submission, findings, counts, changes, note, has_feedback)
@@ -228,12 +229,19 @@ def _previous(session: Session, submission: Submission) -> Submission | None:
 
 @lru_cache(maxsize=64)
 def changes_between(
-    before_path: str, before_name: str, before_version: int, after_path: str, after_name: str, columns: tuple[str, ...]
+    before_path: str,
+    before_name: str,
+    before_version: int,
+    after_path: str,
+    after_name: str,
+    columns: tuple[str, ...],
+    aliases: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Changes | None, str | None]:
     """What changed from one version to the next, read again from the archive (as the feedback workbook says)."""
     try:
-        before = read_return(before_name, Path(before_path).read_bytes()).raw
-        after = read_return(after_name, Path(after_path).read_bytes()).raw
+        headers = dict(aliases)
+        before = read_return(before_name, Path(before_path).read_bytes(), headers=headers).raw
+        after = read_return(after_name, Path(after_path).read_bytes(), headers=headers).raw
     except OSError:
         return None, "The earlier version could not be read again, so the two are not compared."
     if before is None or after is None:
@@ -262,7 +270,7 @@ def template(deps: Deps, principal: Principal, period_text: str) -> tuple[str, b
         raise NotFound(NOT_FOUND) from None
     if period > _last_month(deps, partner):  # a month that has not begun has no return yet
         raise NotFound(NOT_FOUND)
-    book = build_template(deps.contract, partner, period)
+    book = build_template(deps.contract, partner, period, portal_url=deps.workspace.base_url)
     buffer = BytesIO()
     book.save(buffer)
     return f"{partner.id}-{period}.xlsx", buffer.getvalue()

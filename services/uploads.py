@@ -242,7 +242,7 @@ def warm_up(deps: Deps) -> None:
     today = london_date(deps.clock())
     period = max(Period(today.year, today.month), deps.contract.alliance.start)
     buffer = BytesIO()
-    build_template(deps.contract, partner, period).save(buffer)
+    build_template(deps.contract, partner, period, portal_url=deps.workspace.base_url).save(buffer)
     content = buffer.getvalue()
     sha = hashlib.sha256(content).hexdigest()
     check_file(InboxFile("warm-up.xlsx", "warm-up", deps.clock(), len(content), sha, content), deps.contract)

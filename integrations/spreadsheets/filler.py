@@ -1,6 +1,7 @@
 """Filling a template the way a person would (used by the demo and by tests)."""
 
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,11 @@ def fill_return(
     """Write ``rows`` (header -> value) under the header; return the saved workbook's bytes."""
     sheet = book[layout.PARTICIPANTS]
     headers = {str(c.value): c.column for c in sheet[1] if c.value is not None}
+    # Rows and the Summary may name columns and items by id: the template records what each id shows as.
+    shown: dict[str, str] = {}
+    if layout.COLUMNS_PROPERTY in book.custom_doc_props.names:
+        shown = json.loads(book.custom_doc_props[layout.COLUMNS_PROPERTY].value)
+        headers |= {column: headers[header] for column, header in shown.items() if header in headers}
     excel_row = 2
     for index, row in enumerate(rows):
         for name, value in row.items():
@@ -37,10 +43,11 @@ def fill_return(
             set_value(sheet.cell(row=offset, column=column), value)
     if summary is not None:
         sheet = book[layout.SUMMARY]
+        items = {shown.get(key, key): value for key, value in summary.items()}
         for cells in sheet.iter_rows(min_row=2, max_col=2):
             key = cells[0].value
-            if key in summary:
-                set_value(cells[1], summary[key])
+            if key in items:
+                set_value(cells[1], items[key])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ import io
 import math
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -24,6 +25,7 @@ from python_calamine import CalamineWorkbook
 
 from domain import return_layout as layout
 from domain.findings import Finding
+from domain.return_layout import canonical_header
 from domain.returns import RawReturn, RawRow
 from integrations.spreadsheets.package import Refused, minimal_workbook, open_package
 from integrations.spreadsheets.scan import SheetMalformed, SheetScan, SheetTooLarge, scan_sheet
@@ -51,11 +53,6 @@ _CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
 class ReadResult:
     raw: RawReturn | None
     findings: list[Finding]
-
-
-def canonical_header(text: str) -> str:
-    """'Participant ID ' and 'participant-id' are the template's 'participant_id'."""
-    return "_".join(text.replace("-", " ").split()).lower()
 
 
 def _clean(value: Any) -> Any:
@@ -178,14 +175,16 @@ def _read_about(sheet: Sheet, raw: RawReturn) -> list[Finding]:
     return findings
 
 
-def _read_participants(sheet: Sheet, raw: RawReturn) -> list[Finding]:
-    """Rows under the header row, by canonical header; a notes column's cells are read but not judged here."""
+def _read_participants(sheet: Sheet, raw: RawReturn, aliases: Mapping[str, str]) -> list[Finding]:
+    """Rows under the header row, by column id (a header read canonically, then through ``aliases``: a measure's
+    label is its id); a notes column's cells are read but not judged here."""
     findings: list[Finding] = []
     positions: dict[str, int] = {}
     for column, label in enumerate(sheet.row(1), start=1):
         if label is None:
             continue
         name = canonical_header(str(label))
+        name = aliases.get(name, name)
         if name in positions:
             findings.append(
                 Finding(
@@ -228,7 +227,8 @@ def _read_summary(sheet: Sheet, raw: RawReturn) -> list[Finding]:
     return findings
 
 
-def read_return(filename: str, content: bytes) -> ReadResult:
+def read_return(filename: str, content: bytes, *, headers: Mapping[str, str] | None = None) -> ReadResult:
+    """The return's values; ``headers`` (``Framework.header_aliases``) reads each column's header as its id."""
     try:
         book = ReturnWorkbook(filename, content)
         names = book.sheet_names
@@ -244,7 +244,7 @@ def read_return(filename: str, content: bytes) -> ReadResult:
 
     raw = RawReturn(grids={name: sheet.grid for name, sheet in loaded.items()})
     findings = _read_about(about, raw)
-    findings += _read_participants(participants, raw)
+    findings += _read_participants(participants, raw, headers or {})
     raw.cell_findings += about.findings({2: None})
     if summary is not None:
         findings += _read_summary(summary, raw)

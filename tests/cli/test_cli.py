@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from integrations.workspace import Workspace
 from tests.helpers import clean_rows, return_bytes
@@ -77,9 +78,17 @@ def test_validate_json_for_an_accepted_return(workspace: Workspace) -> None:
     result = alliance("validate", str(path), "--json", cwd=workspace.root)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data == [
-        {"file": str(path), "status": "accepted", "partner": "harbour-trust", "period": "2026-10", "findings": []}
-    ]
+    [entry] = data
+    only_cycle = entry.pop("checked_only_in_the_cycle")
+    assert entry == {
+        "file": str(path),
+        "status": "accepted",
+        "partner": "harbour-trust",
+        "period": "2026-10",
+        "findings": [],
+        "feedback": None,
+    }
+    assert any("earlier month" in check for check in only_cycle) and any("late" in check for check in only_cycle)
 
 
 def test_validate_a_non_excel_file(workspace: Workspace) -> None:
@@ -90,7 +99,7 @@ def test_validate_a_non_excel_file(workspace: Workspace) -> None:
     [data] = json.loads(result.stdout)
     assert data["status"] == "rejected"
     assert [f["code"] for f in data["findings"]] == ["FILE_TEXT"]
-    assert set(data["findings"][0]) == {"code", "severity", "sheet", "cell", "row", "column", "value", "message"}
+    assert set(data["findings"][0]) == {"code", "severity", "sheet", "cell", "row", "column", "value", "message", "fix"}
 
 
 def test_validate_several_files_exits_1_if_any_is_rejected(workspace: Workspace) -> None:
@@ -111,6 +120,28 @@ def test_validate_rejects_a_return_with_a_reader_error(workspace: Workspace) -> 
     assert result.returncode == 1
     [data] = json.loads(result.stdout)
     assert (data["status"], [f["code"] for f in data["findings"]]) == ("rejected", ["COLUMN_DUPLICATE"])
+
+
+def test_validate_shows_each_fix_writes_the_feedback_workbook_and_names_the_checks_only_the_cycle_runs(
+    workspace: Workspace,
+) -> None:
+    rows = clean_rows()
+    rows[0]["into_work"] = "N/A"
+    path = workspace.root / "mine.xlsx"
+    path.write_bytes(return_bytes(workspace.load_contract(), rows=rows))
+    folder = workspace.root / "checked"
+    result = alliance("validate", str(path), "--feedback", str(folder), cwd=workspace.root)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "YESNO_INVALID" in line)
+    assert "'N/A' under Started work or training is not Yes or No." in lines[at]
+    assert lines[at + 1].strip() == "How to fix: Enter Yes or No."
+    written = folder / "mine-feedback.xlsx"
+    assert f"feedback workbook: {written}" in result.stdout and written.is_file()
+    issues = load_workbook(written)["Issues"]
+    assert any(c.value == "YESNO_INVALID" for row in issues.iter_rows() for c in row)
+    assert lines[-1].startswith("Checked offline. Only the cycle checks, when the return is sent:")
+    assert "earlier month" in lines[-1] and "another partner" in lines[-1] and "late" in lines[-1]
 
 
 def test_validate_a_missing_file(workspace: Workspace) -> None:

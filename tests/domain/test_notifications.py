@@ -119,7 +119,9 @@ def test_officers_may_receive_their_own_summary(contract: Contract) -> None:
         ("city-mind-2026-10-v1.xlsx.zip", "city-mind", False),
         ("city-mind-2026-10-v.xlsx", "city-mind", False),
         ("city-mind-2026-1-v1.xlsx", "city-mind", False),
-        ("city-mind-2026-10-v1-feedback.xlsx", "city-mind", False),
+        ("city-mind-2026-10-v1-feedback.xlsx", "city-mind", True),  # its feedback workbook (issue 28)
+        ("city-mind-2026-10.xlsx", "city-mind", True),  # its template
+        ("city-2026-10-v1-feedback.xlsx", "city-mind", False),
     ],
 )
 def test_a_statement_belongs_only_to_the_partner_it_is_named_after(

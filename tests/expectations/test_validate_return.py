@@ -146,7 +146,7 @@ def test_claims_known_to_the_records_are_findings_at_their_cells(contract: Contr
     assert codes(validated) == [("OUTCOME_CLAIMED_BEFORE", "D2"), ("DUPLICATE_CLAIM", "A4")]
     again, elsewhere = validated.findings
     assert again.severity.value == "error" and again.value == "P000"
-    assert "2026-06" in again.message and "housing_sustained" in again.message
+    assert "2026-06" in again.message and "Housing sustained 3 months" in again.message  # as the sheet names it
     assert elsewhere.severity.value == "warning" and "P002" in elsewhere.message
     assert not validated.accepted
 

@@ -113,7 +113,12 @@ def test_no_partner_ever_receives_another_partners_message_or_file(tmp_path: Pat
     crossings += [(channel, "file", f.name) for channel, f in shares if not f.name.startswith(owner[channel].id + "-")]
     assert crossings == []
     assert kinds_by_audience == {"partner": PARTNER_KINDS, "officers": OFFICER_KINDS}
-    assert sorted(channel for channel, _ in shares) == sorted(p.slack_channel for p in contract.partners)
+    statements = [channel for channel, f in shares if not f.name.endswith("-feedback.xlsx")]
+    assert sorted(statements) == sorted(p.slack_channel for p in contract.partners)
+    # Each return's feedback workbook went with its message (issue 28), to its own partner only (crossings above).
+    assert {channel for channel, f in shares if f.name.endswith("-feedback.xlsx")} == {
+        p.slack_channel for p in contract.partners
+    }
     assert all(received.get(p.slack_channel) for p in contract.partners)
 
 
@@ -126,7 +131,7 @@ def test_partner_text_arrives_escaped_in_the_message_and_its_blocks(tmp_path: Pa
     submit(deps, "<!channel> *bold* _x_.xlsx", return_bytes(deps.contract, partner.id, rows=rows))
     with running(channels_of(deps.contract)) as slack:
         deliver_notifications(relaying(deps, slack, clock))
-        [message] = slack.received()[partner.slack_channel]
+        [message] = [m for m in slack.received()[partner.slack_channel] if m.thread_ts is None]
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     for text in (message.text, "\n".join(sections)):
         assert "<" not in text and ">" not in text  # no mention, no link can form

@@ -23,7 +23,7 @@ def rows_of(contract: Contract, content: bytes) -> list[ParticipantRow]:
 
 
 def codes_at(contract: Contract, content: bytes) -> list[tuple[str, str | None]]:
-    result = read_return("r.xlsx", content)
+    result = read_return("r.xlsx", content, headers=contract.framework.header_aliases)
     assert result.raw is not None, result.findings
     validated = validate_return(result.raw, contract)
     return [(f.code, f.cell) for f in result.findings + validated.findings]

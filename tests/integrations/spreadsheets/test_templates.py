@@ -37,7 +37,13 @@ def test_the_about_sheet_is_locked_and_says_whose_template_it_is(contract: Contr
 
 def test_the_participants_sheet_guides_entry(contract: Contract) -> None:
     sheet = load_workbook(io.BytesIO(saved(contract)))[layout.PARTICIPANTS]
-    assert [c.value for c in sheet[1]] == list(contract.framework.columns)
+    assert [c.value for c in sheet[1]] == [
+        "Participant ID",
+        "Referral date",
+        "Complexity band",
+        *(m.label for m in contract.framework.measures),
+        "Postcode district",
+    ]
     assert sheet.freeze_panes == "A2"
     lists = {dv.formula1 for dv in sheet.data_validations.dataValidation if dv.type == "list"}
     assert '"Yes,No"' in lists and f'"{",".join(contract.framework.bands)}"' in lists
