@@ -154,7 +154,12 @@ def show_count(count: int, threshold: int) -> Shown:
 
 
 def show_with_total(
-    counts: Mapping[K, int], total: int, threshold: int, *, withheld: frozenset[K] = frozenset()
+    counts: Mapping[K, int],
+    total: int,
+    threshold: int,
+    *,
+    withheld: frozenset[K] = frozenset(),
+    known: Mapping[K, tuple[int, int]] | None = None,
 ) -> tuple[dict[K, Shown], Shown]:
     """Parts and their total, so that no hidden part can be worked out from the total and the parts shown.
 
@@ -166,6 +171,10 @@ def show_with_total(
     (all 0, say). While a hidden part is still pinned down (its least and greatest possible value agree), the
     next smallest is withheld too, until none is left shown. A reader who replays these steps can still tell,
     in rare tables, that small parts sat at 0 or at 4, never at 1 to 3 (tests/domain/test_publication.py).
+
+    ``known``: bounds a reader has on a part from other tables (a partner's outcome count is at most its
+    participants; its participants at least its largest outcome count), taken as the true values' bounds, which
+    is at least what a reader can know: the parts are withheld until none is pinned within them too.
     """
     if sum(counts.values()) != total:
         raise ValueError("the parts must add up to the total")
@@ -177,7 +186,7 @@ def show_with_total(
     # A hidden total (under the threshold: so is every part) gives a reader nothing to subtract from.
     if not total_shown.hidden and primary and order:
         chosen.add(order.pop(0))
-    while not total_shown.hidden and order and _pinned(counts, primary, external, chosen, threshold):
+    while not total_shown.hidden and order and _pinned(counts, primary, external, chosen, threshold, known or {}):
         chosen.add(order.pop(0))
     parts = {
         k: Shown(None, small(threshold))
@@ -190,7 +199,14 @@ def show_with_total(
     return parts, total_shown
 
 
-def _pinned(counts: Mapping[K, int], primary: set[K], external: set[K], chosen: set[K], threshold: int) -> bool:
+def _pinned(
+    counts: Mapping[K, int],
+    primary: set[K],
+    external: set[K],
+    chosen: set[K],
+    threshold: int,
+    known: Mapping[K, tuple[int, int]],
+) -> bool:
     """Whether a reader who knows the total, the parts shown and each hidden part's bounds could tell one's value:
     the hidden parts add up to what the shown ones leave of the total."""
     hidden = primary | external | chosen
@@ -201,13 +217,17 @@ def _pinned(counts: Mapping[K, int], primary: set[K], external: set[K], chosen: 
         # Chosen before every part shown, in the order (count, key): a shown part sorting first by key is larger.
         return min((c if str(key) < name else c - 1 for c, name in shown), default=remaining)
 
-    bounds = {
+    by_rule = {
         k: (0, threshold - 1)
         if k in primary
         else (threshold, remaining)
         if k in external
         else (threshold, chosen_at_most(k))
         for k in hidden
+    }
+    bounds = {
+        k: (max(low, known.get(k, (low, high))[0]), min(high, known.get(k, (low, high))[1]))
+        for k, (low, high) in by_rule.items()
     }
     for k, (own_low, own_high) in bounds.items():
         others_low = sum(low for j, (low, _) in bounds.items() if j != k)
@@ -245,14 +265,20 @@ class Grid:
     year_total: Shown
 
 
-def grid(values: Mapping[Any, Mapping[str, int]], threshold: int) -> Grid:
+def grid(
+    values: Mapping[Any, Mapping[str, int]],
+    threshold: int,
+    known: Mapping[Any, Mapping[str, tuple[int, int]]] | None = None,
+) -> Grid:
     """``values``: month -> partner -> count, months in order (a partner without an accepted return has no
     cell). Each month's partner cells beside the alliance's total, exact; the year to date per partner exact
     where every month of it was shown, else withheld; the alliance's year to date the sum of its months."""
     months: dict[Any, dict[str, Shown]] = {}
     totals: dict[Any, Shown] = {}
     for period, parts in values.items():
-        months[period], totals[period] = show_with_total(parts, sum(parts.values()), threshold)
+        months[period], totals[period] = show_with_total(
+            parts, sum(parts.values()), threshold, known=(known or {}).get(period)
+        )
     partners = sorted({pid for parts in values.values() for pid in parts})
     year = {
         pid: show_over_months(
@@ -262,3 +288,29 @@ def grid(values: Mapping[Any, Mapping[str, int]], threshold: int) -> Grid:
     }
     total = sum(sum(parts.values()) for parts in values.values())
     return Grid(months, totals, year, show_year_total(list(totals.values()), total, threshold))
+
+
+def count_grids(
+    participants: Mapping[Any, Mapping[str, int]],
+    achieved: Mapping[Any, Mapping[str, Mapping[str, int]]],
+    threshold: int,
+) -> tuple[Grid, dict[str, Grid]]:
+    """The participants grid and each outcome's (``achieved``: month -> measure -> partner -> count), published
+    together: an outcome count is at most the partner's participants that month, and its participants at least
+    its largest outcome count, so each table's cells are withheld until none is pinned within those bounds too
+    (a reader holding both tables knows them)."""
+    measures = sorted({m for by_measure in achieved.values() for m in by_measure})
+    floor = {
+        p: {pid: max((achieved[p][m].get(pid, 0) for m in achieved.get(p, {})), default=0) for pid in parts}
+        for p, parts in participants.items()
+    }
+    ceiling = {p: {pid: (0, n) for pid, n in parts.items()} for p, parts in participants.items()}
+    volumes = grid(
+        participants,
+        threshold,
+        known={
+            p: {pid: (low, sum(parts.values())) for pid, low in floor[p].items()} for p, parts in participants.items()
+        },
+    )
+    outcomes = {m: grid({p: achieved[p][m] for p in achieved}, threshold, known=ceiling) for m in measures}
+    return volumes, outcomes

@@ -22,7 +22,7 @@ from domain.monitors import Alert
 from domain.periods import Period, contract_month
 from domain.publication import (
     Grade,
-    grid,
+    count_grids,
 )
 from integrations.report_site import ReportDoc, write_report, written_at
 from models import checks, ledger, repo
@@ -218,10 +218,9 @@ def _documents(
     contract = deps.contract
     threshold = contract.report.suppress_below
     gathered = books.gathered
-    volumes = grid({p: gathered.rows[p] for p in periods}, threshold)
-    outcomes = {
-        m: grid({p: gathered.achieved[p][m] for p in periods}, threshold) for m in contract.framework.measure_ids
-    }
+    volumes, outcomes = count_grids(
+        {p: gathered.rows[p] for p in periods}, {p: gathered.achieved[p] for p in periods}, threshold
+    )
     to_date = [p for p in books.periods if p <= periods[-1]]  # O/E and the factor: the year so far
     counted = [r for r in books.counted if Period.parse(r.period) <= periods[-1]]
     performance = performance_of(contract, counted)

@@ -10,7 +10,7 @@ from domain.periods import Period
 from domain.publication import (
     WITHHELD,
     Shown,
-    grid,
+    count_grids,
 )
 from integrations.plots import FunnelLayout, FunnelPoint, funnel_layout, funnel_png
 from integrations.report_site import Column, Figure
@@ -23,12 +23,13 @@ def hid_a_count(contract: Contract, gathered: Gathered, periods: list[Period]) -
     ``periods``: their O/E and E are published only roughly (``rough``). Which counts were hidden, the month
     reports say anyway."""
     threshold = contract.report.suppress_below
-    tables = [{p: gathered.rows[p] for p in periods}]
-    tables += [{p: gathered.achieved[p][m] for p in periods} for m in contract.framework.measure_ids]
+    volumes, outcomes = count_grids(
+        {p: gathered.rows[p] for p in periods}, {p: gathered.achieved[p] for p in periods}, threshold
+    )
     return frozenset(
         pid
-        for table in tables
-        for month in grid(table, threshold).months.values()
+        for published in [volumes, *outcomes.values()]
+        for month in published.months.values()
         for pid, cell in month.items()
         if cell.hidden
     )

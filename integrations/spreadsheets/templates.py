@@ -132,7 +132,8 @@ def how_to_send(contract: Contract, portal_url: str | None) -> list[str]:
     if portal_url:
         ways.append(f"Upload it in the portal: {portal_url.rstrip('/')}/ (sign in, then 'Upload a return').")
     if contract.alliance.returns_email:
-        ways.append(f"Or email it, as an attachment, to {contract.alliance.returns_email}.")
+        email = f"mail it, as an attachment, to {contract.alliance.returns_email}."
+        ways.append(f"Or e{email}" if ways else f"E{email}")
     if not ways:
         ways.append(f"Send it to {contract.alliance.name}'s office the way your contract officer asked.")
     return ways

@@ -285,3 +285,52 @@ def test_every_report_of_a_year_together_pins_no_small_partner_cell_between_its_
     assert g.year_total.value == sum(map(sum, (m.values() for m in values))) or any(
         t.hidden for t in g.month_totals.values()
     )
+
+
+def _solutions(cells: Mapping[str, Any], total: int, upper: Mapping[str, int]) -> list[dict[str, int]]:
+    """Every value of a table's hidden cells a reader finds consistent with what is shown and the rule's bounds
+    (``<5``: 0 to 4, ``*``: 5 or more), each cell at most ``upper`` (what another table tells of it)."""
+    shown = {k: c.value for k, c in cells.items() if not c.hidden}
+    hidden = [k for k, c in cells.items() if c.hidden]
+    ranges = [
+        range(0, min(4, upper[k]) + 1) if cells[k].text.startswith("<") else range(5, min(total, upper[k]) + 1)
+        for k in hidden
+    ]
+    left = total - sum(shown.values())
+    return [
+        {**shown, **dict(zip(hidden, values, strict=True))}
+        for values in itertools.product(*ranges)
+        if sum(values) == left
+    ]
+
+
+@pytest.mark.parametrize(
+    ("participants", "achieved"),
+    [
+        ({"A": 10, "B": 5, "C": 30}, {"A": 2, "B": 5, "C": 20}),  # the reviewer's: B withheld at 5 is all its people
+        (  # a month a solver found: participants pin p0's outcome, which pins its participants
+            {"p0": 2, "p1": 54, "p2": 13, "p3": 12, "p4": 5, "p5": 26},
+            {"p0": 2, "p1": 33, "p2": 8, "p3": 8, "p4": 4, "p5": 20},
+        ),
+    ],
+)
+def test_an_outcome_count_no_larger_than_its_participants_pins_no_small_cell_across_the_two_tables(
+    participants: dict[str, int], achieved: dict[str, int]
+) -> None:
+    from domain.publication import count_grids
+
+    volumes, outcomes = count_grids({"m": participants}, {"m": {"housing": achieved}}, 5)
+    people, housing = volumes.months["m"], outcomes["housing"].months["m"]
+    people_total, housing_total = sum(participants.values()), sum(achieved.values())
+    readings = [
+        (p, h)
+        for p in _solutions(people, people_total, dict.fromkeys(participants, people_total))
+        for h in _solutions(housing, housing_total, p)  # an outcome count is at most the partner's participants
+        if all(h[k] <= p[k] for k in p)
+    ]
+    assert (participants, achieved) in readings
+    for table, cells in (("participants", people), ("housing", housing)):
+        for pid, cell in cells.items():
+            if cell.hidden and cell.text.startswith("<"):
+                seen = {(p if table == "participants" else h)[pid] for p, h in readings}
+                assert len(seen) > 1 or seen <= {0, 4}, (table, pid, seen)

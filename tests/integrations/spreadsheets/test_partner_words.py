@@ -99,3 +99,21 @@ def test_a_yes_no_finding_names_the_column_as_the_sheet_does_and_a_number_as_typ
     assert messages["E2"] == "'N/A' under Started work or training is not Yes or No."
     assert messages["E3"] == "'21' under Started work or training is not Yes or No."
     assert messages["B2"] == "Summary says 21 for 'Participant rows' but the Participants rows give 4."
+
+
+def test_how_to_send_names_the_portal_then_the_email_and_reads_alone_without_the_portal(contract: Contract) -> None:
+    from integrations.spreadsheets.templates import how_to_send
+
+    emailed = contract.model_copy(
+        update={"alliance": contract.alliance.model_copy(update={"returns_email": "returns@example.org"})}
+    )
+    both = how_to_send(emailed, "https://portal.example.org")
+    assert both == [
+        "Upload it in the portal: https://portal.example.org/ (sign in, then 'Upload a return').",
+        "Or email it, as an attachment, to returns@example.org.",
+    ]
+    assert how_to_send(emailed, None) == ["Email it, as an attachment, to returns@example.org."]
+    nowhere = contract.model_copy(update={"alliance": contract.alliance.model_copy(update={"returns_email": None})})
+    assert how_to_send(nowhere, None) == [
+        f"Send it to {contract.alliance.name}'s office the way your contract officer asked."
+    ]
