@@ -317,7 +317,12 @@ def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace
         any(m.startswith(f"*{p.name}*: payment statement") for m in received[p.slack_channel])
         for p in contract.partners
     )
-    assert sorted(channel for channel, _ in shares) == sorted(p.slack_channel for p in contract.partners)
+    statements = sorted(channel for channel, file in shares if "feedback" not in file.name)
+    assert statements == sorted(p.slack_channel for p in contract.partners)
+    # Harbour Trust's message carries its feedback workbook, to its own channel only.
+    assert [(c, f.name) for c, f in shares if "feedback" in f.name] == [
+        ("#harbour-trust", "harbour-trust-2026-10-v1-feedback.xlsx")
+    ]
 
 
 def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: Workspace) -> None:

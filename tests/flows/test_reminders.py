@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 from domain.periods import LONDON
@@ -33,7 +34,11 @@ def test_the_daily_run_chases_overdue_partners_once(workspace: Workspace) -> Non
     assert first.counts() == {"reminder_overdue": 2, "overdue_summary": 1}
     assert again.counts() == {} and again.repeats == 3
     with session_scope(deps.engine) as session:
-        sent = {n.channel: n.text for n in repo.notifications(session) if n.kind != "return_processed"}
+        notes = repo.notifications(session)
+        sent = {n.channel: n.text for n in notes if n.kind not in ("return_processed", "template_issued")}
+        templates = sorted((n.channel, json.loads(n.payload)["period"]) for n in notes if n.kind == "template_issued")
     assert set(sent) == {"#city-mind", "#northfield-works", "#alliance-officers"}
+    # The month begun is each partner's template, once, however often the daily run comes.
+    assert templates == sorted((p.slack_channel, "2026-11") for p in deps.contract.partners)
     assert "`city-mind-2026-10-v1-feedback.xlsx`" in sent["#city-mind"]
     assert "8 day(s) overdue" in sent["#northfield-works"]
