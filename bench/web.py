@@ -52,7 +52,7 @@ from models.tables import Submission
 from services import accounts
 from services.demo import contract_yaml
 from services.deps import Deps, production_deps
-from services.intake import self_check
+from services.self_check import self_check
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 5, 10, tzinfo=UTC)  # October's returns are due by the 14th: uploads now are on time

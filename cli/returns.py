@@ -51,7 +51,7 @@ def validate(
     from domain.errors import UsageError
     from domain.findings import CYCLE_ONLY
     from integrations.inbox import read_file
-    from services.intake import self_check, self_check_feedback
+    from services.self_check import self_check, self_check_feedback
 
     contract = workspace_at(workspace).load_contract()
     missing = [str(f) for f in files if not f.is_file()]
@@ -100,7 +100,7 @@ def validate(
 def findings() -> None:
     """Print the findings catalogue as Markdown (the source of docs/findings.md)."""
     allow("findings")
-    from domain.findings import catalogue_markdown
+    from domain.findings_guide import catalogue_markdown
 
     typer.echo(catalogue_markdown(), nl=False)
 

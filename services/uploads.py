@@ -30,8 +30,9 @@ from models import repo
 from models.db import read_scope, session_scope
 from models.portal_tables import PortalUpload
 from services.deps import Deps
-from services.intake import SelfCheck, process_file, self_check
+from services.intake import process_file
 from services.portal import NOT_FOUND, own_partner, shown_from
+from services.self_check import SelfCheck, self_check
 
 UPLOAD_LIMIT = MAX_FILE_BYTES  # the reader refuses anything larger anyway
 NAME_LIMIT = 100  # characters of the partner's file name kept, and at most NAME_BYTES bytes of it in UTF-8

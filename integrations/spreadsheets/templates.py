@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from domain import return_layout as layout
 from domain.contract import OPTIONAL_FIELDS, Contract, Partner
-from domain.findings import GuidanceSection, guidance_sections
+from domain.findings_guide import GuidanceSection, guidance_sections
 from domain.periods import Period, due_date, earliest_referral, format_day
 from integrations.spreadsheets.cells import set_text, set_value
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from domain import return_layout as layout
 from domain.contract import Contract
-from domain.findings import CATALOGUE, Finding, catalogue_markdown
+from domain.findings import CATALOGUE, Finding
+from domain.findings_guide import catalogue_markdown
 from domain.monitors import MonitorCode
 from domain.notifications import RouteProblem
 from domain.periods import Period
