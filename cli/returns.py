@@ -60,8 +60,8 @@ def validate(
     if feedback is not None and feedback.exists() and not feedback.is_dir():
         raise UsageError(f"--feedback {feedback} is a file, not a folder")
     # Every file is checked before any is shown: a partner's own only (another partner's refuses them all).
-    checked = [(file, read_file(file)) for file in files]
-    checked = [(file, inbox, self_check(inbox, contract, principal)) for file, inbox in checked]
+    read = [(file, read_file(file)) for file in files]
+    checked = [(file, inbox, self_check(inbox, contract, principal)) for file, inbox in read]
     results = []
     for file, inbox, check in checked:
         findings = check.findings

@@ -5,6 +5,7 @@ import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
@@ -26,7 +27,7 @@ class FunnelPoint:
 Limits = Callable[[float, float], tuple[float, float]]
 
 # status -> (colour, what the legend says); a status not listed is drawn in the first colour.
-Statuses = Mapping[str, tuple[str, str]]
+Statuses = Mapping[Any, tuple[str, str]]  # a standing (a str enum) -> (colour, label)
 
 LABEL_HEIGHT = 0.045  # a partner's name on the plot, as a fraction of the axes' height and (per character) width
 LABEL_CHAR_WIDTH = 0.0105
