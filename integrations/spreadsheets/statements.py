@@ -5,6 +5,7 @@ workbook without passing through a float.
 """
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,11 +131,12 @@ def _print_on_one_page_wide(sheet: Worksheet) -> None:
 
 
 def _save(book: Workbook, path: Path, stamp: datetime) -> Path:
-    """Written beside its name and moved into place: a file under the final name is always whole."""
+    """Written beside its name and moved into place: a file under the final name is always whole. The staging name
+    is the writer's own: two cycles writing the same statement at once must not move each other's file away."""
     book.properties.created = stamp.replace(tzinfo=None)
     book.properties.modified = stamp.replace(tzinfo=None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial")
+    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
     book.save(staging)
     os.replace(staging, path)
     return path

@@ -24,11 +24,12 @@ from integrations.workspace import Workspace
 from models import ledger, repo
 from models.audit import verify_chain
 from models.db import session_scope
-from models.tables import AuditEntry, Notification, PaymentApproval, ReturnLock
-from services.deps import Deps
-from services.intake import Outcome
+from models.tables import AuditEntry, Notification, PaymentApproval, PaymentRun, ReturnLock
+from services.deps import Deps, production_deps
+from services.intake import Outcome, process_file
 from services.payment_approval import ApprovalResult, approve_run
-from services.payments import current_inputs, run_payments
+from services.payments import RunResult, current_inputs, run_payments
+from services.statements import pay_period, statements_folder
 from tests.helpers import clean_rows, return_bytes
 from tests.services.conftest import CYCLE_AT
 from tests.services.payments_helpers import LATER, submit, with_approval
@@ -161,3 +162,49 @@ def test_an_approval_racing_a_late_correction_either_pays_it_or_locks_it_out(
     # The cycle after: the correction is paid by a new version, and only then can it be approved.
     again = run_payments(deps, OCTOBER)
     assert again.created == (first == "late return")
+
+
+def test_two_cycles_for_the_same_period_at_once_post_one_run_and_tell_each_partner_once(
+    engine: Engine, workspace: Workspace
+) -> None:
+    deps = on(engine, production_deps(workspace, clock=lambda: CYCLE_AT))
+    inbox = deps.workspace.inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    for partner in deps.contract.partners:
+        (inbox / f"{partner.id}.xlsx").write_bytes(return_bytes(deps.contract, partner.id))
+
+    def cycle() -> tuple[list[Outcome], RunResult]:
+        """The monthly cycle's steps for the period: intake of the inbox, then the payment step."""
+        with session_scope(deps.engine) as session:
+            files = [f for f in deps.inbox.files() if repo.submission_by_sha(session, sha256=f.sha256) is None]
+        outcomes = [process_file(deps, f) for f in files]
+        return outcomes, pay_period(deps, OCTOBER)
+
+    results = at_once(cycle, cycle)
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    statuses: dict[str, list[str]] = {}
+    for outcomes, _ in results:
+        for o in outcomes:
+            statuses.setdefault(o.filename, []).append(o.status)
+    assert all(s in (["accepted"], ["accepted", "duplicate"]) for s in map(sorted, statuses.values())), statuses
+    assert sorted(statuses) == sorted(f"{p.id}.xlsx" for p in deps.contract.partners)
+    runs = [run for _, run in results]
+    assert sorted(r.created for r in runs) == [False, True]
+    assert runs[0].run.id == runs[1].run.id
+    with session_scope(engine) as session:
+        posted = list(session.exec(select(PaymentRun)))
+        assert [(r.period, r.version) for r in posted] == [(str(OCTOBER), 1)]
+        inputs = current_inputs(session, contract=deps.contract, period=OCTOBER, now=CYCLE_AT)
+        assert posted[0].inputs_hash == inputs.digest and len(inputs.accepted) == len(deps.contract.partners)
+        assert len(audited(session, "payment_run.created")) == 1
+        statements = told(session, "statement_issued")
+        assert set(statements.values()) == {1} and {p for p, _ in statements} == set(deps.contract.partner_ids)
+        processed = told(session, "return_processed")
+        assert set(processed.values()) == {1} and {p for p, _ in processed} == set(deps.contract.partner_ids)
+        assert verify_chain(session).ok
+    # Both cycles wrote the same statements: each whole, under its own name, with nothing half-written left.
+    written = sorted(p.name for p in statements_folder(deps, runs[0].run).iterdir())
+    assert written == sorted(
+        [*(f"{p}-2026-10-v1.xlsx" for p in deps.contract.partner_ids), "officers-summary-2026-10-v1.xlsx"]
+    )
