@@ -29,7 +29,7 @@ from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
 from services.payment_approval import ApprovalResult, approve_run
 from services.payments import RunResult, current_inputs, run_payments
-from services.statements import pay_period, statements_folder
+from services.statements import pay_period, statements_folder, write_statements
 from tests.helpers import clean_rows, return_bytes
 from tests.services.conftest import CYCLE_AT
 from tests.services.payments_helpers import LATER, submit, with_approval
@@ -81,9 +81,13 @@ def test_two_officers_approving_the_same_draft_at_once_record_one_approval(
     submit(deps, "a.xlsx", return_bytes(deps.contract, "harbour-trust"))
     draft = run_payments(deps, OCTOBER).run
 
-    results = at_once(
-        lambda: approve_run(deps, OCTOBER, by="Ada Officer"), lambda: approve_run(deps, OCTOBER, by="Grace Officer")
-    )
+    def officer(name: str) -> ApprovalResult:
+        """What `alliance payments approve` does: approve, then write the statements (also when approved already)."""
+        result = approve_run(deps, OCTOBER, by=name)
+        write_statements(deps, result.run)
+        return result
+
+    results = at_once(lambda: officer("Ada Officer"), lambda: officer("Grace Officer"))
 
     assert all(isinstance(r, ApprovalResult) for r in results), results  # no IntegrityError, no traceback
     winner, loser = sorted(results, key=lambda r: not r.new)
