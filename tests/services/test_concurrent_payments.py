@@ -127,6 +127,7 @@ def test_an_approval_racing_a_late_correction_either_pays_it_or_locks_it_out(
 
     def serialise_period(session: Session, *, period: str) -> None:
         real(session, period=period)
+        session.connection()  # on SQLite the lock is the transaction's BEGIN IMMEDIATE: take it now, before telling
         if getattr(leader, "is_first", False):
             holding.set()
 
