@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli.common import app
+from cli.common import app, echo
 from domain.errors import AllianceError
 
 # isort: off
@@ -28,14 +28,14 @@ def main() -> None:
         source = getattr(exc, "source", None)
         if problems and source:
             for problem in problems:
-                typer.echo(f"{source}: {problem}", err=True)
+                echo(f"{source}: {problem}", err=True)
         else:
-            typer.echo(f"alliance: error: {exc}", err=True)
+            echo(f"alliance: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("alliance: aborted", err=True)
+        echo("alliance: aborted", err=True)
         sys.exit(130)
     except Exception as exc:  # click usage errors carry their own exit code
         import click
@@ -46,9 +46,7 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if os.environ.get("ALLIANCE_DEBUG"):
             raise
-        typer.echo(
-            f"alliance: internal error: {type(exc).__name__}: {exc} (set ALLIANCE_DEBUG=1 for details)", err=True
-        )
+        echo(f"alliance: internal error: {type(exc).__name__}: {exc} (set ALLIANCE_DEBUG=1 for details)", err=True)
         sys.exit(3)
     sys.exit(result if isinstance(result, int) else 0)
 

@@ -98,3 +98,11 @@ def allow(action: str, workspace: Path | None = None) -> "Principal":
 def group_workspace(ctx: typer.Context, workspace: Path) -> Path:
     """The subcommand's --workspace, else one given before the subcommand."""
     return workspace if workspace != Path(".") else (ctx.obj or workspace)
+
+
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """Every line the CLI prints: its line breaks kept, any control character in it (a partner's text may carry
+    one) shown escaped, so nothing printed can act on the terminal (domain.text)."""
+    from domain.text import printable_lines
+
+    typer.echo(printable_lines(message), err=err, nl=nl)

@@ -13,6 +13,7 @@ from cli.common import (
     allow,
     checks_app,
     deps_for,
+    echo,
     payments_app,
     period_app,
 )
@@ -43,20 +44,18 @@ def payments_show(
     report["debts"] = [d for d in report["debts"] if principal.sees(d["partner"])]
     report["not_returned"] = [p for p in report["not_returned"] if principal.sees(p)]
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
         return
-    typer.echo(
+    echo(
         f"{report['period']} (period {report['period_state'] or 'open'}) "
         f"run v{report['version']} ({report['status']}): "
         f"alliance factor {Decimal(report['alliance_factor']):.4f}, "
         f"pool {format_pounds(report['pool_pence'])}, payable {format_pounds(report['payable_pence'])}"
     )
     if report["outcome"] == "provisional":
-        typer.echo(
-            "  outcome pool provisional: nothing is paid from it until every return is in or the due date passes"
-        )
+        echo("  outcome pool provisional: nothing is paid from it until every return is in or the due date passes")
     if report["not_returned"]:
-        typer.echo(f"  not returned: {', '.join(report['not_returned'])}")
+        echo(f"  not returned: {', '.join(report['not_returned'])}")
     for p in report["partners"]:
         outcome = (
             f"outcome {format_pounds(p['outcome_pence']):>11} "
@@ -64,7 +63,7 @@ def payments_show(
             else f"outcome provisional {format_pounds(p['provisional_outcome_pence'])} "
         )
         settled = p["carried_pence"] + p["recovery_pence"] + p["brought_forward_pence"]
-        typer.echo(
+        echo(
             f"  {p['partner']:24} core {format_pounds(p['core_pence']):>12} {outcome}"
             f"adjustment {format_pounds(p['adjustment_pence']):>12} "
             + (f"held back/recovered {format_pounds(settled)} " if settled else "")
@@ -73,7 +72,7 @@ def payments_show(
     if report["debts"]:
         for debt in report["debts"]:
             action = "INVOICE: the instalments left cannot repay it" if debt["invoice"] else "recovered from payments"
-            typer.echo(f"  owed by {debt['partner']}: {format_pounds(debt['owed_pence'])} ({action})")
+            echo(f"  owed by {debt['partner']}: {format_pounds(debt['owed_pence'])} ({action})")
 
 
 @payments_app.command("approve")
@@ -96,10 +95,10 @@ def payments_approve(
     result = approve_run(deps, Period.parse(period), by=by or "")
     write_statements(deps, result.run)  # also when approved already: the first attempt may have died before it
     if not result.new:
-        typer.echo(f"{period} run v{result.run.version} was already approved by {result.approved_by}")
+        echo(f"{period} run v{result.run.version} was already approved by {result.approved_by}")
         return
-    typer.echo(f"{period} run v{result.run.version} approved by {result.approved_by}")
-    typer.echo(f"locked returns: {', '.join(result.locked) or 'none (all were locked already)'}")
+    echo(f"{period} run v{result.run.version} approved by {result.approved_by}")
+    echo(f"locked returns: {', '.join(result.locked) or 'none (all were locked already)'}")
 
 
 @payments_app.command("export")
@@ -119,12 +118,12 @@ def payments_export(
     with session_scope(deps.engine) as session:
         text, note = export_csv(session, contract=deps.contract, period=Period.parse(period), version=version)
     if note:
-        typer.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if out is None:
-        typer.echo(text, nl=False)
+        echo(text, nl=False)
         return
     out.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {out}")
+    echo(f"wrote {out}")
 
 
 @period_app.command("unlock")
@@ -145,7 +144,7 @@ def period_unlock(
     deps = deps_for(workspace)
     by = recorded_name(allow("period unlock", workspace), by) or getpass.getuser()
     unlock_return(deps, Period.parse(period), partner_id=partner, reason=reason, by=by)
-    typer.echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
+    echo(f"{partner}'s return for {period} is unlocked; a corrected return will be paid as a correction")
 
 
 @period_app.command("send-back")
@@ -167,7 +166,7 @@ def period_send_back(
     by = recorded_name(allow("period send-back", workspace), by) or getpass.getuser()
     result = send_back(deps, Period.parse(period), partner_id=partner, feedback=feedback, by=by)
     paid = "; the month's payment run was made again without it" if result.rerun else ""
-    typer.echo(f"{partner}'s return for {period} (version {result.submission.version}) was sent back{paid}")
+    echo(f"{partner}'s return for {period} (version {result.submission.version}) was sent back{paid}")
 
 
 @checks_app.command("list")
@@ -180,6 +179,7 @@ def checks_list(
     """The claims drawn for a period, with each one's finding (to_check until an officer records one)."""
     allow("checks list", workspace)
     from domain.periods import Period
+    from domain.text import printable
     from models.db import session_scope
     from services.spot_checks import checks_table
 
@@ -187,13 +187,14 @@ def checks_list(
     with session_scope(deps.engine) as session:
         rows = checks_table(session, periods=[Period.parse(period)], partner_id=partner, contract=deps.contract)
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     for r in rows:
         row = f"row {r['sheet_row']}" if r["sheet_row"] else ""
-        typer.echo(f"{r['partner']:24} {r['participant_id']:16} {r['measure']:20} {r['band']:14} {row:9} {r['result']}")
+        participant = printable(r["participant_id"])  # the partner's own id for the participant, as returned
+        echo(f"{r['partner']:24} {participant:16} {r['measure']:20} {r['band']:14} {row:9} {r['result']}")
     if not rows:
-        typer.echo(f"no claims drawn for {period}" + (f" from {partner}" if partner else ""))
+        echo(f"no claims drawn for {period}" + (f" from {partner}" if partner else ""))
 
 
 @checks_app.command("record")
@@ -227,18 +228,18 @@ def checks_record(
     )
     finding = recorded.result
     if recorded.created:
-        typer.echo(f"{partner} {participant} {measure} for {period}: {finding.result} recorded")
+        echo(f"{partner} {participant} {measure} for {period}: {finding.result} recorded")
     else:
-        typer.echo(
+        echo(
             f"{partner} {participant} {measure} for {period}: {finding.result} was already recorded by {finding.by} "
             f"on {finding.recorded_at:%d/%m/%Y}" + (f" ({finding.reason})" if finding.reason else "")
         )
         if reason.strip() and reason.strip() != finding.reason:
-            typer.echo("  your --reason was not recorded: a spot check's finding is recorded once")
+            echo("  your --reason was not recorded: a spot check's finding is recorded once")
     if recorded.recovery is not None:
-        typer.echo(f"  the claim is withdrawn; {_recovery_words(recorded.recovery, period, recorded.run_version)}")
+        echo(f"  the claim is withdrawn; {_recovery_words(recorded.recovery, period, recorded.run_version)}")
     if recorded.created:
-        typer.echo(f"  {period}'s report counts it from the next cycle (now: `alliance report --period {period}`)")
+        echo(f"  {period}'s report counts it from the next cycle (now: `alliance report --period {period}`)")
 
 
 def _recovery_words(recovery: "Recovery", period: str, version: int | None) -> str:

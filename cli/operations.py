@@ -13,6 +13,7 @@ from cli.common import (
     audit_app,
     db_app,
     deps_for,
+    echo,
     group_workspace,
     notifications_app,
     workspace_at,
@@ -48,20 +49,20 @@ def notifications(
         period=Period.parse(period) if period else None,
     )
     if as_json:
-        typer.echo(json.dumps([n.as_dict() for n in rows], indent=2))
+        echo(json.dumps([n.as_dict() for n in rows], indent=2))
         return
     for n in rows:
         first_line = n.text.splitlines()[0] if n.text else ""
         state = n.status if n.status != "pending" or not n.attempts else f"retry {n.attempts}"
-        typer.echo(f"{n.id:5} {state:8} {n.channel:22} {n.kind:22} {n.period or '':8} {first_line}")
+        echo(f"{n.id:5} {state:8} {n.channel:22} {n.kind:22} {n.period or '':8} {first_line}")
         if full:
             for line in n.text.splitlines()[1:]:
-                typer.echo(f"{'':14} {line}")
+                echo(f"{'':14} {line}")
         if n.last_error and n.status != "sent":
             when = f", next try {n.next_attempt_at:%Y-%m-%d %H:%M} UTC" if n.next_attempt_at else ""
-            typer.echo(f"{'':14} last error: {n.last_error}{when}")
+            echo(f"{'':14} last error: {n.last_error}{when}")
     if not rows:
-        typer.echo("no notifications" + _narrowed(status, partner, period))
+        echo("no notifications" + _narrowed(status, partner, period))
 
 
 def _narrowed(status: str | None, partner: str | None, period: str | None) -> str:
@@ -88,9 +89,9 @@ def notifications_send(
             "(see `alliance notifications`)"
         )
     report = deliver_notifications(deps, limit=limit)
-    typer.echo(report.summary())
+    echo(report.summary())
     for notification_id, error in report.retrying + report.failed:
-        typer.echo(f"{notification_id:5} {error}")
+        echo(f"{notification_id:5} {error}")
     if report.failed:
         raise typer.Exit(1)
 
@@ -109,7 +110,7 @@ def notifications_retry(
     deps = deps_for(group_workspace(ctx, workspace))
     with session_scope(deps.engine) as session:
         requeued = repo.requeue_failed(session, notification_ids=ids or None)
-    typer.echo(f"queued again: {', '.join(map(str, requeued)) or 'nothing (no failed notification)'}")
+    echo(f"queued again: {', '.join(map(str, requeued)) or 'nothing (no failed notification)'}")
 
 
 @db_app.command("upgrade")
@@ -121,7 +122,7 @@ def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
     ws = workspace_at(workspace)
     ws.load_contract()
     upgrade(make_engine(ws.database_url))
-    typer.echo("database is at the newest schema")
+    echo("database is at the newest schema")
 
 
 @audit_app.command("verify")
@@ -135,12 +136,10 @@ def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
     with session_scope(deps.engine) as session:
         check = verify_chain(session)
     if not check.ok:
-        typer.echo(
-            f"audit log broken at entry {check.first_bad_id} ({check.entries} checked): {check.problem}", err=True
-        )
+        echo(f"audit log broken at entry {check.first_bad_id} ({check.entries} checked): {check.problem}", err=True)
         raise typer.Exit(1)
     # The head hash, kept elsewhere, shows later whether the newest entries were removed or added to.
-    typer.echo(f"audit log intact: {check.entries} entries, head {check.head}")
+    echo(f"audit log intact: {check.entries} entries, head {check.head}")
 
 
 @audit_app.command("show")
@@ -152,6 +151,7 @@ def audit_show(
 ) -> None:
     """Who did what and when, newest first (the chain itself is checked by `alliance audit verify`)."""
     allow("audit show", workspace)
+    from domain.text import printable
     from models.audit import entries
     from models.db import session_scope
 
@@ -170,12 +170,12 @@ def audit_show(
         for e in found
     ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        typer.echo(f"{r['id']:>6} {r['at'][:19]} {r['actor']:24} {r['action']:28} {r['subject']}")
+        echo(f"{r['id']:>6} {r['at'][:19]} {r['actor']:24} {r['action']:28} {printable(r['subject'])}")
     if not rows:
-        typer.echo("no audit entries" + (f" for actions starting {action!r}" if action else ""))
+        echo("no audit entries" + (f" for actions starting {action!r}" if action else ""))
 
 
 @app.command()
@@ -194,7 +194,7 @@ def report(
         deps_for(workspace), period=Period.parse(period) if period else None, year=year, progress=steps.line
     )
     for audience, page in written.pages.items():
-        typer.echo(f"{audience.value:9} {page}")
+        echo(f"{audience.value:9} {page}")
 
 
 @app.command()
@@ -265,7 +265,7 @@ def demo(
             partners=partners,
             months=months,
             seed=seed,
-            echo=typer.echo,
+            echo=echo,
             step=steps.line,
             run_cycle=run_cycle,
             slack=slack,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import WorkspaceOpt, allow, app, deps_for, group
+from cli.common import WorkspaceOpt, allow, app, deps_for, echo, group
 
 users_app = group(no_args_is_help=True, help="Accounts of the people who sign in to the portal.")
 app.add_typer(users_app, name="users")
@@ -29,8 +29,8 @@ def users_invite(
     account = invited.account
     what = "a new invitation for" if invited.again else "account created for"
     for_whom = f" for {account.partner_id}" if account.partner_id else ""
-    typer.echo(f"{what} {account.email} ({account.role}{for_whom})")
-    typer.echo(f"invitation link (emailed; works once, for 48 hours): {invited.link}")
+    echo(f"{what} {account.email} ({account.role}{for_whom})")
+    echo(f"invitation link (emailed; works once, for 48 hours): {invited.link}")
 
 
 @users_app.command("list")
@@ -42,9 +42,9 @@ def users_list(workspace: WorkspaceOpt = Path(".")) -> None:
     found = list_accounts(deps_for(workspace), by=principal)
     for a in found:
         state = "disabled" if a.disabled_at else ("active" if a.password_hash else "invited")
-        typer.echo(f"{a.email:40} {a.role:8} {a.partner_id or '':24} {state:9} {a.name}")
+        echo(f"{a.email:40} {a.role:8} {a.partner_id or '':24} {state:9} {a.name}")
     if not found:
-        typer.echo("no accounts yet: `alliance users invite --email ... --role ... --name ...`")
+        echo("no accounts yet: `alliance users invite --email ... --role ... --name ...`")
 
 
 @users_app.command("disable")
@@ -54,7 +54,7 @@ def users_disable(email: EmailOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     from services.accounts import disable
 
     ended = disable(deps_for(workspace), email=email, by=principal)
-    typer.echo(f"{email.strip().lower()} is disabled; {ended} session(s) ended")
+    echo(f"{email.strip().lower()} is disabled; {ended} session(s) ended")
 
 
 @users_app.command("reset")
@@ -64,7 +64,7 @@ def users_reset(email: EmailOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     from services.accounts import reset_link
 
     link = reset_link(deps_for(workspace), email=email, by=principal)
-    typer.echo(f"link (emailed; works once): {link}")
+    echo(f"link (emailed; works once): {link}")
 
 
 @app.command()
@@ -84,6 +84,6 @@ def web(
     from web.app import create_app
 
     application = create_app(deps=deps_for(workspace), checker_threads=checkers, runs=PrefectRuns())
-    typer.echo(f"the portal is at http://{host}:{port}/ (stop with Ctrl+C)")
+    echo(f"the portal is at http://{host}:{port}/ (stop with Ctrl+C)")
     # Behind a reverse proxy on this machine: its X-Forwarded-For/Proto are trusted (uvicorn's default: 127.0.0.1).
     uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="warning")

@@ -16,6 +16,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from domain.text import printable_lines
 
 VerboseOpt = Annotated[
     bool,
@@ -55,7 +58,9 @@ class Steps:
 
     def line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        self.console.print(f"[dim]{elapsed:7.1f}s[/dim]  {text}", markup=True, emoji=False)
+        # A step's text can quote a partner's (a file's name): no markup of its own, no control character acts.
+        shown = escape(printable_lines(text))
+        self.console.print(f"[dim]{elapsed:7.1f}s[/dim]  {shown}", markup=True, emoji=False)
 
     @contextmanager
     def following_prefect(self) -> Iterator[None]:

@@ -13,6 +13,7 @@ from cli.common import (
     app,
     cycle_app,
     deps_for,
+    echo,
     workspace_at,
 )
 from cli.progress import Steps, VerboseOpt, quiet_prefect
@@ -34,7 +35,7 @@ def templates(period: PeriodOpt, workspace: WorkspaceOpt = Path(".")) -> None:
     target = Period.parse(period)
     contract_month(target, contract.alliance.start)
     for path in write_templates(contract, target, ws.templates_dir):
-        typer.echo(str(path))
+        echo(str(path))
 
 
 @app.command()
@@ -50,6 +51,7 @@ def validate(
     principal = allow("validate", workspace)
     from domain.errors import UsageError
     from domain.findings import CYCLE_ONLY
+    from domain.text import printable
     from integrations.inbox import read_file
     from services.self_check import self_check, self_check_feedback
 
@@ -78,21 +80,22 @@ def validate(
             }
         )
         if not as_json:
-            typer.echo(
-                f"{file.name}: {results[-1]['status']} (partner {results[-1]['partner']}, "
-                f"period {results[-1]['period']})"
+            # The file's name, the sheet's and the values findings quote are the partner's: shown on one line each.
+            echo(
+                f"{printable(file.name)}: {results[-1]['status']} (partner {printable(results[-1]['partner'])}, "
+                f"period {printable(results[-1]['period'])})"
             )
             for f in findings:
-                where = f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file")
-                typer.echo(f"  {f.severity.value:7} {f.code:24} {where:18} {f.message}")
-                typer.echo(f"  {'':7} {'':24} {'':18} How to fix: {f.fix}")
+                where = printable(f"{f.sheet}!{f.cell}" if f.cell else (f.sheet or "file"))
+                echo(f"  {f.severity.value:7} {f.code:24} {where:18} {printable(f.message)}")
+                echo(f"  {'':7} {'':24} {'':18} How to fix: {printable(f.fix)}")
             if written:
-                typer.echo(f"  feedback workbook: {written}")
+                echo(f"  feedback workbook: {printable(written)}")
     only_cycle = "; ".join(CYCLE_ONLY)
     if as_json:
-        typer.echo(json.dumps(results, indent=2))
+        echo(json.dumps(results, indent=2))
     else:
-        typer.echo(f"Checked offline. Only the cycle checks, when the return is sent: {only_cycle}.")
+        echo(f"Checked offline. Only the cycle checks, when the return is sent: {only_cycle}.")
     raise typer.Exit(0 if all(r["status"] == "accepted" for r in results) else 1)
 
 
@@ -102,7 +105,7 @@ def findings() -> None:
     allow("findings")
     from domain.findings_guide import catalogue_markdown
 
-    typer.echo(catalogue_markdown(), nl=False)
+    echo(catalogue_markdown(), nl=False)
 
 
 @app.command()
@@ -119,14 +122,14 @@ def expectations(
 
     generated = suite_text(workspace_at(workspace).load_contract().framework)
     if check is None:
-        typer.echo(generated, nl=False)
+        echo(generated, nl=False)
         return
     if not check.is_file():
         raise UsageError(f"no such file: {check}")
     if check.read_text(encoding="utf-8") != generated:
-        typer.echo(f"{check} differs from the suite this framework generates; regenerate it", err=True)
+        echo(f"{check} differs from the suite this framework generates; regenerate it", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{check} matches the framework")
+    echo(f"{check} matches the framework")
 
 
 @cycle_app.command("run")
@@ -158,10 +161,10 @@ def cycle_run(
         report = monthly_cycle(period=period, workspace=str(workspace), shares=shares, deps=deps)
     steps.line(f"monthly cycle for {period}: done")
     for row in report.status:
-        typer.echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
+        echo(f"{row['partner']:24} {row['status']:9} {row['timeliness']:11} versions {row['versions']}")
     for result in report.runs:
         state = "new" if result.created else "unchanged"
-        typer.echo(f"payment run {result.run.period} v{result.run.version} ({state})")
+        echo(f"payment run {result.run.period} v{result.run.version} ({state})")
 
 
 @app.command()
@@ -174,18 +177,18 @@ def reminders(workspace: WorkspaceOpt = Path(".")) -> None:
 
     deps = deps_for(workspace)
     report = send_reminders(deps)
-    typer.echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
+    echo(f"{report.day.isoformat()}: looked at {', '.join(report.periods) or 'no period'}")
     for item in report.queued:
         state = "queued" if item.new else "already queued"
-        typer.echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
+        echo(f"{state:14} {item.kind:24} {item.channel:22} {item.period or ''}")
     if not report.queued:
-        typer.echo(f"no reminders due today: {report.rule}")
+        echo(f"no reminders due today: {report.rule}")
     for period, missing in report.missing:
-        typer.echo(f"{period} is past its due day; without an accepted return:")
+        echo(f"{period} is past its due day; without an accepted return:")
         for partner_id, outstanding in missing:
-            typer.echo(f"  {partner_id:24} {outstanding}")
+            echo(f"  {partner_id:24} {outstanding}")
     for partner_id, new in send_templates(deps):
-        typer.echo(f"{'queued' if new else 'already queued':14} {'template_issued':24} {partner_id}")
+        echo(f"{'queued' if new else 'already queued':14} {'template_issued':24} {partner_id}")
 
 
 @app.command()
@@ -209,10 +212,10 @@ def status(
     else:
         grid = returns_grid(deps, principal, year=year if year is not None else current_year(deps))
     if as_json:
-        typer.echo(json.dumps(grid.as_dict(), indent=2))
+        echo(json.dumps(grid.as_dict(), indent=2))
         return
     for line in _grid_lines(grid):
-        typer.echo(line)
+        echo(line)
 
 
 def _cell_words(cell: "Cell") -> str:

@@ -12,6 +12,7 @@ from cli.common import (
     YearOpt,
     allow,
     deps_for,
+    echo,
     review_app,
 )
 
@@ -31,17 +32,17 @@ def review_show(
     stored, rows = review_table(deps, year=year)
     rows = [r for r in rows if principal.sees(r["partner"])]  # a partner: its own row only
     if as_json:
-        typer.echo(json.dumps({"year": year, "stored": stored, "ended": so_far is None, "partners": rows}, indent=2))
+        echo(json.dumps({"year": year, "stored": stored, "ended": so_far is None, "partners": rows}, indent=2))
         return
     state = "as reviewed" if stored else "preview: the review has not been run"
-    typer.echo(f"{year_label(deps.contract, year)} ({state}{'; ' + so_far if so_far and not stored else ''})")
+    echo(f"{year_label(deps.contract, year)} ({state}{'; ' + so_far if so_far and not stored else ''})")
     for r in rows:
         standing = "FLAGGED" if r["flagged"] else ("watch" if r["watch"] else "clear")
-        typer.echo(
+        echo(
             f"  {r['partner']:24} O {r['O']:>9.1f}  E {r['E']:>9.1f}  O/E {_fmt(r['ratio'])}  z {_fmt(r['z'], 6)}  "
             f"limits {_fmt(r['lower_limit'])}-{_fmt(r['upper_limit'])}  {standing}"
         )
-        typer.echo(f"      {r['reason']}")
+        echo(f"      {r['reason']}")
 
 
 def _fmt(value: float | None, width: int = 5) -> str:
@@ -60,11 +61,11 @@ def review_run(
 
     deps = deps_for(workspace)
     report = partner_review(year=year, workspace=str(workspace), deps=deps, poll_seconds=poll)
-    typer.echo(f"flagged: {', '.join(report.flagged) or 'none'}; watch: {', '.join(report.watch) or 'none'}")
+    echo(f"flagged: {', '.join(report.flagged) or 'none'}; watch: {', '.join(report.watch) or 'none'}")
     for partner_id, decision in report.decisions.items():
-        typer.echo(f"  {partner_id}: {decision}")
+        echo(f"  {partner_id}: {decision}")
     for partner_id in report.timed_out:
-        typer.echo(f"  {partner_id}: no board decision by the deadline; funding unchanged, chair told")
+        echo(f"  {partner_id}: no board decision by the deadline; funding unchanged, chair told")
 
 
 @review_app.command("reply")
@@ -84,7 +85,7 @@ def review_reply(
     authorise_partner(principal, partner, "this reply")
     by = recorded_name(principal, by)
     saved = reply(deps_for(workspace), year=year, partner_id=partner, by=by, text=text, file=file)
-    typer.echo(f"reply {saved.id} recorded for {partner}" + (f" with {saved.filename}" if saved.filename else ""))
+    echo(f"reply {saved.id} recorded for {partner}" + (f" with {saved.filename}" if saved.filename else ""))
 
 
 @review_app.command("decide")
@@ -122,15 +123,15 @@ def review_decide(
     if record is None:
         assert result.confirmations is not None
         confirmed = result.confirmations
-        typer.echo(
+        echo(
             f"confirmation recorded ({', '.join(confirmed.members)}): the decision takes effect once "
             f"{confirmed.needed - len(confirmed.members)} more board member(s) confirm the same decision"
         )
         return
-    typer.echo(f"decision {record.id} {'recorded' if result.created else 'was already recorded'}: {record.kind}")
+    echo(f"decision {record.id} {'recorded' if result.created else 'was already recorded'}: {record.kind}")
     for period in result.rerun_periods:
-        typer.echo(f"  payment run for {period} posted again: the change is paid by adjustment")
+        echo(f"  payment run for {period} posted again: the change is paid by adjustment")
     if result.created and decision != "reverse":
         resumed = resume_waiting_review(year=year, partner_id=partner, record=record)
         if resumed:
-            typer.echo(f"  resumed paused review run {resumed}")
+            echo(f"  resumed paused review run {resumed}")

@@ -64,6 +64,27 @@ def test_running_the_cycle_twice_changes_nothing(workspace: Workspace) -> None:
     assert sum(k.startswith("return-processed") for k in keys) == 1
 
 
+@pytest.mark.parametrize("achieved", ["Yes", "No"], ids=["outcomes", "no-outcome-expected"])
+def test_a_month_with_one_return_before_the_due_date_finishes_the_cycle(workspace: Workspace, achieved: str) -> None:
+    """Issue 30: a cycle run when only one partner has returned (and, the second time, with no outcome achieved,
+    so every partner's expected count is zero) pays, monitors, reports and leaves a review preview to show."""
+    from services.review import review_table
+
+    rows = [{**row, "housing_sustained": achieved, "wellbeing_up": achieved} for row in clean_rows()]
+    workspace.inbox.mkdir()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract(), rows=rows))
+    deps = production_deps(workspace, clock=lambda: datetime(2026, 11, 10, 9, tzinfo=UTC))
+    report = monthly_cycle(period="2026-10", deps=deps)
+    assert [(o.partner_id, o.status) for o in report.outcomes] == [("harbour-trust", "accepted")]
+    assert [r.run.period for r in report.runs] == ["2026-10"]
+    assert len(report.published) == 6  # the month's and the year's page for each audience
+    assert all(Path(page).is_file() for page in report.published)
+    stored, preview = review_table(deps, year=1)
+    assert not stored
+    assert sorted(r["partner"] for r in preview) == ["city-mind", "harbour-trust", "northfield-works"]
+    assert all(r["reason"] for r in preview)
+
+
 def regex_search(pattern: str, text: str) -> str:
     import re
 
