@@ -61,6 +61,8 @@ def check_file(
 
     With ``received_at``, also whether the return is on time and for a month that has begun.
     """
+    if file.refused is not None:  # a link or odd entry in the inbox: never read
+        return None, [Finding(file.refused, params={"filename": file.name})], None
     if file.content is None:
         too_large = Finding("FILE_TOO_LARGE", params={"filename": file.name, "detail": f"{MAX_FILE_BYTES:,} bytes"})
         return None, [too_large], None
