@@ -157,6 +157,7 @@ def test_a_link_to_another_partners_return_never_makes_that_return_a_duplicate(d
     city = deps.contract.partner("city-mind")
     assert harbour is not None and city is not None
     assert ("return_processed", harbour.slack_channel) in told and ("return_processed", city.slack_channel) in told
+    assert ("link_refused", deps.contract.alliance.officers_channel) in told
     assert count(deps, ParticipantRecord) == 4
     again = [process_file(deps, file) for file in FolderInbox(inbox).files()]  # the next cycle: nothing new
     assert [o.status for o in again] == ["duplicate", "duplicate"]
