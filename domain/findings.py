@@ -221,6 +221,12 @@ CATALOGUE: dict[str, CodeSpec] = {
         "{column} is empty in row {row}.",
         "Fill in {column} for every participant.",
     ),
+    "VALUE_TOO_LONG": CodeSpec(
+        Severity.error,
+        "A cell holds more characters than the alliance's records keep for its column.",
+        "{column} in row {row} is {detail} characters long; it can be at most {expected}.",
+        "Shorten {column} to {expected} characters or fewer: it is a short reference, not a name or a note.",
+    ),
     "ID_DUPLICATE": CodeSpec(
         Severity.error,
         "A participant id appears on more than one row of the same return.",
