@@ -97,11 +97,17 @@ def test_a_linked_partner_folder_is_refused_and_not_entered(tmp_path: Path) -> N
     assert [(f.name, f.sender, f.refused) for f in found] == [("city-mind", None, "FILE_SYMLINK")]
 
 
-def test_a_folder_with_a_returns_name_in_a_partner_folder_is_refused(tmp_path: Path) -> None:
+def test_a_folder_or_a_pipe_with_a_returns_name_in_a_partner_folder_is_refused_unopened(tmp_path: Path) -> None:
     (tmp_path / "city-mind" / "x.xlsx").mkdir(parents=True)
     (tmp_path / "city-mind" / "x.xlsx" / "inner.xlsx").write_bytes(b"inside")
+    os.mkfifo(tmp_path / "city-mind" / "pipe.xlsx")  # opened, it would wait for a writer for ever
+    _mtime(tmp_path / "city-mind" / "x.xlsx", 0)
+    _mtime(tmp_path / "city-mind" / "pipe.xlsx", 1)
     found = list(FolderInbox(tmp_path).files())
-    assert [(f.name, f.sender, f.refused) for f in found] == [("x.xlsx", "city-mind", "FILE_NOT_REGULAR")]
+    assert [(f.name, f.sender, f.refused) for f in found] == [
+        ("x.xlsx", "city-mind", "FILE_NOT_REGULAR"),
+        ("pipe.xlsx", "city-mind", "FILE_NOT_REGULAR"),
+    ]
 
 
 def test_odd_names_are_kept_as_written_and_attributed_to_their_folder(tmp_path: Path) -> None:
