@@ -86,6 +86,25 @@ CATALOGUE: dict[str, CodeSpec] = {
         "{filename} is larger than the limit ({detail}).",
         "Send only the Participants rows for this period in the alliance template.",
     ),
+    "FILE_SYMLINK": CodeSpec(
+        Severity.error,
+        "The upload folder holds a link (a shortcut) to a file or folder, not the file itself; links are never"
+        " followed, wherever they point.",
+        "{filename} is a link, not a file: it was not opened.",
+        "Put the return itself in your upload folder, not a link or shortcut to it.",
+    ),
+    "FILE_NOT_REGULAR": CodeSpec(
+        Severity.error,
+        "The upload folder holds something that is not a file (a folder, a device) with a return's name.",
+        "{filename} is not a file (it is a folder or another kind of entry): it was not opened.",
+        "Put the saved workbook itself in your upload folder.",
+    ),
+    "FILE_CHANGING": CodeSpec(
+        Severity.error,
+        "The file changed, or was replaced, while it was being read, so what was read may be half of it.",
+        "{filename} changed while it was being read, so it was not checked.",
+        "Let the upload finish and leave the file in place: the finished file is read at the next collection.",
+    ),
     "FILE_COMPRESSION_RATIO": CodeSpec(
         Severity.error,
         "The file expands far more than a spreadsheet does (a 'zip bomb'); it was not opened.",
@@ -201,6 +220,12 @@ CATALOGUE: dict[str, CodeSpec] = {
         "A cell every participant needs is empty.",
         "{column} is empty in row {row}.",
         "Fill in {column} for every participant.",
+    ),
+    "VALUE_TOO_LONG": CodeSpec(
+        Severity.error,
+        "A cell holds more characters than the alliance's records keep for its column.",
+        "{column} in row {row} is {detail} characters long; it can be at most {expected}.",
+        "Shorten {column} to {expected} characters or fewer: it is a short reference, not a name or a note.",
     ),
     "ID_DUPLICATE": CodeSpec(
         Severity.error,

@@ -19,6 +19,10 @@ ABOUT_FIELDS = (
     "template_format",
 )
 
+# The longest text the records keep for a field a partner types (models/tables.py sizes its columns from these;
+# PostgreSQL refuses longer, SQLite would keep it): a longer value is a finding (VALUE_TOO_LONG), never a failed write.
+TEXT_LIMITS = {"participant_id": 64}
+
 SUMMARY_PARTICIPANTS = "participants"
 # What the Summary sheet calls its count of rows (its other items are the measures, by label).
 SUMMARY_PARTICIPANTS_LABEL = "Participant rows"

@@ -145,7 +145,12 @@ def build_schema(framework: Framework) -> pa.DataFrameSchema:
     """Structure: every column there, each cell of the right type. Values are the suite's business."""
     columns: dict[str, pa.Column] = {
         "participant_id": pa.Column(
-            object, nullable=False, checks=_element(lambda v: isinstance(v, str), "VALUE_REQUIRED")
+            object,
+            nullable=False,
+            checks=[
+                _element(lambda v: isinstance(v, str), "VALUE_REQUIRED"),
+                _element(lambda v: not isinstance(v, str) or len(v) <= _ID_LIMIT, "VALUE_TOO_LONG"),
+            ],
         ),
         "referral_date": pa.Column(
             object,
@@ -256,6 +261,7 @@ _LATEST_NS = np.datetime64("2262-04-11", "D")
 
 
 _CHECK_CODES = {"not_nullable": "VALUE_REQUIRED"}
+_ID_LIMIT = layout.TEXT_LIMITS["participant_id"]
 
 
 def validate_participants(
@@ -388,7 +394,11 @@ def _from_failure_cases(cases: pd.DataFrame, raw: RawReturn) -> list[Finding]:
                 row=row,
                 column=column,
                 value=value,
-                params={"column": column},
+                params=_too_long(column, case["failure_case"]) if code == "VALUE_TOO_LONG" else {"column": column},
             )
         )
     return findings
+
+
+def _too_long(column: str, value: Any) -> dict[str, Any]:
+    return {"column": column, "detail": len(str(value)), "expected": layout.TEXT_LIMITS[column]}

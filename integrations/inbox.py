@@ -5,6 +5,7 @@ come from anyone; a file in a sub-folder named after a partner id came from that
 (their upload folder), which the About sheet must then agree with.
 """
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -30,6 +31,9 @@ class InboxFile:
     sha256: str
     content: bytes | None  # None when the file is over MAX_FILE_BYTES
     sender: str | None = None  # the sub-folder it came from (a partner id), if any
+    # Not a file the alliance reads, so never read (a symbolic link, a folder, a file still being written):
+    # the finding code it is refused with; ``content`` then describes the entry, for the archive.
+    refused: str | None = None
 
 
 @runtime_checkable
@@ -45,17 +49,80 @@ def _ignored(name: str) -> bool:
     return name.startswith(_IGNORED_PREFIXES)
 
 
+# How a local entry that is not a plain file is refused (domain/findings.py has the codes).
+SYMLINK = "FILE_SYMLINK"
+NOT_A_FILE = "FILE_NOT_REGULAR"
+CHANGING = "FILE_CHANGING"
+
+
+def _refused(
+    path: Path, code: str, info: os.stat_result | None, received_at: datetime | None, sender: str | None
+) -> InboxFile:
+    """An entry never read: recorded by what it is and where it is (its bytes are a description, for the archive)."""
+    detail = ""
+    if code == SYMLINK:
+        try:
+            detail = f" to {os.readlink(path)!r}"[:300]
+        except OSError:
+            detail = ""
+    if code == CHANGING and info is not None:  # one refusal per state seen, not one for ever per name
+        detail = f" ({info.st_size} bytes, modified {info.st_mtime_ns} ns)"
+    description = f"{code}: {str(path)!r}{detail}".encode("utf-8", "backslashreplace")
+    at = datetime.fromtimestamp(info.st_mtime, tz=UTC) if info else datetime.now(UTC)
+    return InboxFile(
+        name=path.name,
+        path=str(path),
+        received_at=received_at or at,
+        size=len(description),
+        sha256=hashlib.sha256(description).hexdigest(),
+        content=description,
+        sender=sender,
+        refused=code,
+    )
+
+
+def _same(before: os.stat_result, after: os.stat_result) -> bool:
+    return (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns) == (
+        after.st_dev,
+        after.st_ino,
+        after.st_size,
+        after.st_mtime_ns,
+    )
+
+
 def read_file(path: Path, received_at: datetime | None = None, sender: str | None = None) -> InboxFile:
-    info = path.stat()
-    digest = hashlib.sha256()
-    content: bytes | None = None
-    if info.st_size <= MAX_FILE_BYTES:
-        content = path.read_bytes()
-        digest.update(content)
-    else:
-        with path.open("rb") as handle:
+    """A plain file's bytes, read without following a link; a link, a folder or a device is refused unread, and a
+    file that changes while read is refused as still being written. FileNotFoundError: it vanished."""
+    listed = path.lstat()
+    if stat.S_ISLNK(listed.st_mode):
+        return _refused(path, SYMLINK, listed, received_at, sender)
+    if not stat.S_ISREG(listed.st_mode):
+        return _refused(path, NOT_A_FILE, listed, received_at, sender)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # not inherited (PEP 446)
+    except FileNotFoundError:
+        raise
+    except OSError:  # ELOOP: replaced by a link since it was listed
+        if os.path.islink(path):
+            return _refused(path, SYMLINK, listed, received_at, sender)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return _refused(path, NOT_A_FILE, info, received_at, sender)
+        if (info.st_dev, info.st_ino) != (listed.st_dev, listed.st_ino):  # replaced since it was listed
+            return _refused(path, CHANGING, info, received_at, sender)
+        digest = hashlib.sha256()
+        content: bytes | None = None
+        if info.st_size <= MAX_FILE_BYTES:
+            content = handle.read(MAX_FILE_BYTES + 1)
+            digest.update(content)
+        else:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+        after = os.fstat(handle.fileno())
+    if not _same(info, after) or (content is not None and len(content) != info.st_size):
+        return _refused(path, CHANGING, after, received_at, sender)
     return InboxFile(
         name=path.name,
         path=str(path),
@@ -68,7 +135,9 @@ def read_file(path: Path, received_at: datetime | None = None, sender: str | Non
 
 
 class FolderInbox:
-    """Every regular file in a folder and its partner sub-folders, oldest first (mtime = received)."""
+    """Every entry in a folder and its partner sub-folders, oldest first (mtime = received). A link is never
+    followed: a link (to a file or to a partner's folder) or anything else that is not a plain file is yielded
+    refused, so the cycle reports it; a file in a partner's real folder is attributed to that folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -76,16 +145,34 @@ class FolderInbox:
     def files(self) -> Iterator[InboxFile]:
         if not self.folder.is_dir():
             return
-        found: list[tuple[Path, str | None]] = []
+        found: list[tuple[float, str, Path, str | None]] = []
+
+        def listed(path: Path, sender: str | None) -> None:
+            with contextlib.suppress(FileNotFoundError):  # gone since the folder was listed
+                found.append((path.lstat().st_mtime, str(path), path, sender))
+
         for entry in self.folder.iterdir():
             if _ignored(entry.name):
                 continue
-            if entry.is_file():
-                found.append((entry, None))
-            elif entry.is_dir():
-                found += [(p, entry.name) for p in entry.iterdir() if p.is_file() and not _ignored(p.name)]
-        for path, sender in sorted(found, key=lambda item: (item[0].stat().st_mtime, str(item[0]))):
-            yield read_file(path, sender=sender)
+            try:
+                folder = stat.S_ISDIR(entry.lstat().st_mode)  # a link to a folder is not a partner's folder
+            except FileNotFoundError:
+                continue
+            if folder:
+                try:
+                    inside = list(entry.iterdir())
+                except FileNotFoundError:
+                    continue
+                for path in inside:
+                    if not _ignored(path.name):
+                        listed(path, entry.name)
+            else:
+                listed(entry, None)  # a loose file, or a link or odd entry, refused when read
+        for _, _, path, sender in sorted(found, key=lambda item: (item[0], item[1])):
+            try:
+                yield read_file(path, sender=sender)
+            except FileNotFoundError:
+                continue  # taken away while the cycle ran: nothing to record; sent again, it is read next cycle
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:
@@ -143,7 +230,7 @@ def open_inbox(location: str | Path) -> Inbox:
 
 def archive_original(archive: Path, file: InboxFile) -> Path:
     """Keep the original bytes, content-addressed and read-only; the same bytes are kept once."""
-    suffix = "".join(PurePosixPath(file.name).suffixes[-1:])[:10].lower()
+    suffix = ".txt" if file.refused else "".join(PurePosixPath(file.name).suffixes[-1:])[:10].lower()
     target = archive / file.sha256[:2] / f"{file.sha256}{suffix}"
     if target.exists() and target.stat().st_size == file.size:
         return target
@@ -154,7 +241,9 @@ def archive_original(archive: Path, file: InboxFile) -> Path:
     if file.content is not None:
         partial.write_bytes(file.content)
     else:
-        with fsspec.open(file.path, "rb") as source, partial.open("wb") as sink:
+        local = "://" not in file.path  # read again without following a link put in its place since
+        opened = os.fdopen(os.open(file.path, os.O_RDONLY | os.O_NOFOLLOW), "rb") if local else None
+        with opened or fsspec.open(file.path, "rb") as source, partial.open("wb") as sink:
             for block in iter(lambda: source.read(1 << 20), b""):
                 sink.write(block)
     os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)

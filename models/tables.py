@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from domain.return_layout import TEXT_LIMITS
 from models.types import UTCDateTime
 
 
@@ -79,7 +80,7 @@ class ParticipantRecord(SQLModel, table=True):
     __tablename__ = "participant_row"
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", index=True)
-    participant_id: str = Field(max_length=64, index=True)
+    participant_id: str = Field(max_length=TEXT_LIMITS["participant_id"], index=True)
     sheet_row: int | None = None  # the row on the partner's Participants sheet
     referral_date: date
     complexity_band: str = Field(max_length=64)

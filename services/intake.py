@@ -25,7 +25,7 @@ from domain.plausibility import RECENT_MONTHS
 from domain.returns import RawReturn, RawRow, ReturnContext
 from expectations.about import timing
 from expectations.returns import ContextFor, ValidatedReturn, locked, validate_return
-from integrations.inbox import MAX_FILE_BYTES, InboxFile, archive_original
+from integrations.inbox import MAX_FILE_BYTES, SYMLINK, InboxFile, archive_original
 from integrations.spreadsheets.feedback import FeedbackHeading, write_feedback
 from integrations.spreadsheets.reader import read_return
 from models import ledger, repo
@@ -61,6 +61,8 @@ def check_file(
 
     With ``received_at``, also whether the return is on time and for a month that has begun.
     """
+    if file.refused is not None:  # a link or odd entry in the inbox: never read
+        return None, [Finding(file.refused, params={"filename": file.name})], None
     if file.content is None:
         too_large = Finding("FILE_TOO_LARGE", params={"filename": file.name, "detail": f"{MAX_FILE_BYTES:,} bytes"})
         return None, [too_large], None
@@ -319,6 +321,18 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                     kind="quarantined_file",
                     at=now,
                     text=messages.quarantined_file(filename=file.name, archived=str(stored), findings=findings),
+                    payload={"submission_id": submission.id},
+                )
+            if partner is not None and file.refused == SYMLINK:  # whoever put a link there: officers should know
+                repo.enqueue(
+                    session,
+                    dedup_key=f"link-refused:{submission.id}",
+                    channel=contract.alliance.officers_channel,
+                    kind="link_refused",
+                    at=now,
+                    text=messages.link_refused(
+                        partner_id=partner.id, partner_name=partner.name, filename=file.name, archived=str(stored)
+                    ),
                     payload={"submission_id": submission.id},
                 )
             if accepted and period is not None and partner is not None and records.others:

@@ -90,6 +90,14 @@ def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -
     )
 
 
+def link_refused(*, partner_id: str, partner_name: str, filename: str, archived: str) -> str:
+    return (
+        f"*{escape(partner_name)}*'s upload folder ({code(partner_id)}) held a link, {code(filename)}, in place of a "
+        f"file; links are never followed, so it was not read and the partner was told. Where it pointed is kept at "
+        f"{code(archived)}."
+    )
+
+
 def statement_issued(
     *,
     partner_name: str,

@@ -10,6 +10,7 @@ TITLES = {
     "duplicate_claim": "Participants claimed twice",
     "duplicate_claims": "Duplicate claims across partners",
     "quarantined_file": "File quarantined",
+    "link_refused": "Link in an upload folder refused",
     "reminder_before_deadline": "Return reminder",
     "reminder_overdue": "Return overdue",
     "overdue_summary": "Overdue returns",

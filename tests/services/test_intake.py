@@ -1,3 +1,4 @@
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -6,7 +7,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from integrations.inbox import read_file
+from integrations.inbox import FolderInbox, read_file
 from integrations.spreadsheets.templates import build_template
 from models import repo
 from models.db import session_scope
@@ -133,3 +134,48 @@ def test_a_file_name_with_control_characters_is_processed_and_fed_back(deps: Dep
     outcome = submit(deps, "October\x07return.xlsx", return_bytes(deps.contract))
     assert (outcome.status, outcome.filename) == ("accepted", "October\x07return.xlsx")
     assert outcome.feedback_path is not None and Path(outcome.feedback_path).is_file()
+
+
+def test_a_link_to_another_partners_return_never_makes_that_return_a_duplicate(deps: Deps) -> None:
+    inbox = deps.workspace.inbox
+    (inbox / "harbour-trust").mkdir(parents=True)
+    (inbox / "city-mind").mkdir()
+    real = inbox / "harbour-trust" / "october.xlsx"
+    real.write_bytes(return_bytes(deps.contract))
+    (inbox / "city-mind" / "ours.xlsx").symlink_to("../harbour-trust/october.xlsx")
+    at = ON_TIME.timestamp()
+    os.utime(inbox / "city-mind" / "ours.xlsx", (at, at), follow_symlinks=False)
+    os.utime(real, (at + 60, at + 60))  # the link is seen first
+    outcomes = [process_file(deps, file) for file in FolderInbox(inbox).files()]
+    assert [(o.filename, o.status, o.partner_id, codes(o)) for o in outcomes] == [
+        ("ours.xlsx", "rejected", "city-mind", ["FILE_SYMLINK"]),
+        ("october.xlsx", "accepted", "harbour-trust", []),
+    ]
+    with session_scope(deps.engine) as session:
+        told = session.exec(select(Notification.kind, Notification.channel)).all()
+    harbour = deps.contract.partner("harbour-trust")
+    city = deps.contract.partner("city-mind")
+    assert harbour is not None and city is not None
+    assert ("return_processed", harbour.slack_channel) in told and ("return_processed", city.slack_channel) in told
+    assert ("link_refused", deps.contract.alliance.officers_channel) in told
+    assert count(deps, ParticipantRecord) == 4
+    again = [process_file(deps, file) for file in FolderInbox(inbox).files()]  # the next cycle: nothing new
+    assert [o.status for o in again] == ["duplicate", "duplicate"]
+
+
+def test_a_thousand_character_name_with_a_newline_and_a_leading_dash_is_filed_and_fed_back(deps: Deps) -> None:
+    import uuid
+
+    import fsspec
+
+    from integrations.inbox import UrlInbox
+
+    root = f"memory://inbox-{uuid.uuid4().hex[:8]}"
+    name = "-" + "a\n" * 500 + ".xlsx"
+    fsspec.filesystem("memory").pipe(f"{root}/harbour-trust/{name}", return_bytes(deps.contract))
+    (file,) = UrlInbox(root, now=lambda: ON_TIME).files()
+    outcome = process_file(deps, file)
+    assert (outcome.status, outcome.filename, outcome.partner_id) == ("accepted", name, "harbour-trust")
+    assert outcome.feedback_path is not None and Path(outcome.feedback_path).is_file()
+    with session_scope(deps.engine) as session:
+        assert session.get(Submission, outcome.submission_id).filename == name  # type: ignore[union-attr]
