@@ -28,6 +28,7 @@ class Case:
     received_at: datetime = ON_TIME
     sender: str | None = None
     context: ReturnContext | None = None
+    refused: str | None = None  # an inbox entry never read (a link, not a file, still being written)
 
     def file(self) -> InboxFile:
         data = self.content or b""
@@ -39,6 +40,7 @@ class Case:
             sha256=hashlib.sha256(data).hexdigest(),
             content=self.content,
             sender=self.sender,
+            refused=self.refused,
         )
 
     def context_for(self) -> Callable[[Partner, Period, list[str]], ReturnContext] | None:
@@ -150,4 +152,14 @@ def refusals(contract: Contract) -> list[Case]:
         Case("not-a-return", _edit(clean, not_a_return)),
         Case("no-about", _edit(clean, without_about)),
         Case("huge-sheet", rewrite_parts(clean, {PARTICIPANTS_PART: lambda x: x.replace(b"</sheetData>", far)})),
+        Case("link", b"FILE_SYMLINK: 'inbox/link.xlsx' to '/etc/passwd'", refused="FILE_SYMLINK"),
+        Case("folder", b"FILE_NOT_REGULAR: 'inbox/folder.xlsx'", refused="FILE_NOT_REGULAR"),
+        Case("still-writing", b"FILE_CHANGING: 'inbox/still-writing.xlsx'", refused="FILE_CHANGING"),
+        Case("long-id", return_bytes(contract, rows=_long_id_rows())),
     ]
+
+
+def _long_id_rows() -> list[dict[str, Any]]:
+    rows = clean_rows()
+    rows[1]["participant_id"] = "P" * 65  # beyond what the records keep (domain/return_layout.TEXT_LIMITS)
+    return rows
