@@ -73,7 +73,7 @@ CELLS = st.fixed_dictionaries(
     },
 )
 NAMES = st.text(
-    st.characters(exclude_characters="/\x00", exclude_categories=("Cs",)),  # what a file name can hold
+    st.characters(exclude_characters="/\x00", exclude_categories=["Cs"]),  # what a file name can hold
     min_size=1,
     max_size=50,
 ).map(lambda stem: stem + ".xlsx") | st.sampled_from(
