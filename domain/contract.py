@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.errors import ConfigError, UnknownPartner
+from domain.errors import ConfigError, UnknownPartner, UsageError
 from domain.money import pounds_to_pence
 from domain.periods import Period
 from domain.publication import DEFAULT_THRESHOLD, FIGURES, Grade
@@ -30,8 +30,19 @@ from domain.return_layout import FIELD_HEADERS, SUMMARY_PARTICIPANTS, SUMMARY_PA
 
 SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 
-Money = Annotated[Decimal, Field(gt=0, decimal_places=2, allow_inf_nan=False)]
-Rate = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+# Bounds, so that no contract a person could mean fails half-way through a run (issue 31, case 10). Pence are kept in
+# BigInteger columns (at most 9.2e18) and worked in a Decimal context of 34 digits (domain.money): a sum of pounds
+# is at most a trillion (1e14 pence), so ten thousand partners' core plus the pool still fit a column 9,000 times
+# over; a weight, band or target is at most a million, so points (rows per return, 20,000, times weight times band)
+# stay below 1e17 and any product of them with pence below 1e31, inside 34 digits. Real contracts are far inside.
+MAX_POUNDS = Decimal(10**12)
+MAX_POINTS = Decimal(10**6)
+MAX_RATE = Decimal(100)  # collar and cap are factors of the pool (0.8, 1.2)
+MAX_DAYS = 3650  # a period of days in the review: ten years
+
+Money = Annotated[Decimal, Field(gt=0, le=MAX_POUNDS, decimal_places=2, allow_inf_nan=False)]
+Rate = Annotated[Decimal, Field(ge=0, le=MAX_RATE, allow_inf_nan=False)]
+Points = Annotated[Decimal, Field(gt=0, le=MAX_POINTS, allow_inf_nan=False)]
 
 
 class Frozen(BaseModel):
@@ -69,7 +80,10 @@ class AllianceInfo(Frozen):
     @field_validator("contract_start", mode="before")
     @classmethod
     def _period(cls, value: Any) -> str:
-        return str(Period.parse(str(value)))
+        try:
+            return str(Period.parse(str(value)))
+        except UsageError as exc:  # reported at its key, with the contract's other problems
+            raise ValueError(str(exc)) from None
 
     @field_validator("currency")
     @classmethod
@@ -120,8 +134,8 @@ NAME_LENGTH = 64
 class Measure(Frozen):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=NAME_LENGTH)
     label: str = Field(min_length=1)
-    weight: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-    monthly_target: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    weight: Points
+    monthly_target: Annotated[Decimal, Field(ge=0, le=MAX_POINTS, allow_inf_nan=False)]
     kind: str = "boolean"
 
     @field_validator("kind")
@@ -138,8 +152,8 @@ OPTIONAL_FIELDS = ("postcode_district",)
 
 
 class Framework(Frozen):
-    version: int = Field(ge=1)
-    bands: dict[str, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]]
+    version: int = Field(ge=1, le=1_000_000)
+    bands: dict[str, Points]
     measures: list[Measure] = Field(min_length=1)
 
     @field_validator("bands")
@@ -208,7 +222,7 @@ class Framework(Frozen):
 
 
 class Payments(Frozen):
-    annual_outcome_pool: Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False)]
+    annual_outcome_pool: Annotated[Decimal, Field(ge=0, le=MAX_POUNDS, decimal_places=2, allow_inf_nan=False)]
     collar: Rate
     cap: Rate
     # An officer approves every run before it is paid, unless the contract says otherwise.
@@ -217,7 +231,7 @@ class Payments(Frozen):
     recovery_max_share: Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)] = Decimal("0.25")
     # A correction run sends a statement only to partners whose payment changed by at least this (pence);
     # smaller movements are carried into their next statement.
-    notify_change_pence: int = Field(default=100, ge=0)
+    notify_change_pence: int = Field(default=100, ge=0, le=int(MAX_POUNDS) * 100)
 
     @model_validator(mode="after")
     def _collar_below_cap(self) -> "Payments":
@@ -233,11 +247,11 @@ class Payments(Frozen):
 class Review(Frozen):
     bottom_fraction: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.10")
     min_accepted_months: int = Field(default=9, ge=1, le=12)
-    control_limit_z: Annotated[Decimal, Field(gt=0)] = Decimal("1.96")
+    control_limit_z: Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False)] = Decimal("1.96")
     overdispersion: bool = True
     persistence: bool = False
-    right_of_reply_days: int = Field(default=14, ge=1)
-    board_timeout_days: int = Field(default=30, ge=1)
+    right_of_reply_days: int = Field(default=14, ge=1, le=MAX_DAYS)
+    board_timeout_days: int = Field(default=30, ge=1, le=MAX_DAYS)
     step_down_percent_options: list[Annotated[int, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: [10, 25, 50, 100]
     )
@@ -425,6 +439,9 @@ _MESSAGES = {
     "string_too_long": lambda ctx: f"must have at most {ctx['max_length']} characters",
     "enum": lambda ctx: f"must be one of {ctx['expected']}",
     "at_path": lambda ctx: ctx["message"],
+    # YAML 1.1 would read 1:30 as 90 and 0x1F as 31; the loader hands such text on to be refused here.
+    "decimal_parsing": lambda ctx: "must be a number written in digits (e.g. 48000 or 310000.50)",
+    "int_parsing": lambda ctx: "must be a whole number written in digits",
 }
 
 

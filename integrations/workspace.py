@@ -186,7 +186,24 @@ def _sqlite_in(root: Path, url: str) -> str:
 
 
 class _DecimalLoader(yaml.SafeLoader):
-    """YAML loader whose numbers with a fraction become exact Decimals, never floats."""
+    """YAML loader whose numbers with a fraction become exact Decimals, never floats; a key given twice in one mapping
+    is refused (PyYAML keeps the last silently: a second ``annual_core`` would pay what no one meant)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: SafeLoader refuses it in its own words below
+                break
+            if first is not None:
+                problem = f"the key {key!r} is given twice (first at line {first}): keep one"
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
@@ -197,7 +214,18 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal | str:
         return text  # .inf / .nan: left as text for the validator to refuse
 
 
+def _integer(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+    """Decimal digits only: YAML 1.1 reads ``1:30`` as 90 (base 60), ``010`` as 8, ``0x1F`` as 31. Such text is
+    handed on as it was written, for the validator to refuse where a number is wanted ("not a valid number")."""
+    text = str(loader.construct_scalar(node))
+    digits = text.replace("_", "")
+    if re.fullmatch(r"[-+]?[0-9]+", digits) and not re.fullmatch(r"[-+]?0[0-9]+", digits):
+        return int(digits)
+    return text
+
+
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+_DecimalLoader.add_constructor("tag:yaml.org,2002:int", _integer)
 
 
 def parse_yaml(text: str, source: str) -> Any:

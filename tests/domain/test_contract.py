@@ -129,3 +129,54 @@ def test_approval_by_default_and_recovery_settings_leave_the_fingerprint_of_a_pa
     other = EXAMPLE.read_text().replace("recovery_max_share: 0.25", "recovery_max_share: 0.1")
     other = other.replace("notify_change_pence: 100", "notify_change_pence: 500")
     assert parse_contract(parse_yaml(other, "test.yaml")).fingerprint() == said_no.fingerprint()
+
+
+# Issue 31, case 5: what YAML 1.1 would read silently must be refused, naming the key.
+def test_a_key_given_twice_is_refused_naming_the_key_and_its_line() -> None:
+    text = EXAMPLE.read_text().replace("annual_core: 48000,", "annual_core: 48000, annual_core: 4800000,")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "4800000" in row)
+    with pytest.raises(ConfigError, match=rf"at line {line}, .*'annual_core' is given twice \(first at line {line}\)"):
+        parse_yaml(text, "test.yaml")
+
+
+def test_a_section_given_twice_is_refused_even_on_other_lines() -> None:
+    text = EXAMPLE.read_text() + "deadlines: {due_day: 28}\n"
+    with pytest.raises(ConfigError, match=r"'deadlines' is given twice \(first at line \d+\)"):
+        parse_yaml(text, "test.yaml")
+
+
+@pytest.mark.parametrize("written", ["1:30", "0x1F", "0b11", "1:30.5"])
+def test_a_number_yaml_1_1_reads_in_another_base_is_not_a_number_of_pounds(written: str) -> None:
+    problems = problems_of(EXAMPLE.read_text().replace("annual_core: 48000,", f"annual_core: {written},"))
+    assert problems == ["partners[0].annual_core: must be a number written in digits (e.g. 48000 or 310000.50)"]
+
+
+def test_a_leading_zero_is_a_decimal_number_not_octal() -> None:
+    text = EXAMPLE.read_text().replace("due_day: 14", "due_day: 010")
+    assert parse_contract(parse_yaml(text, "test.yaml")).deadlines.due_day == 10
+
+
+@pytest.mark.parametrize("start", ["２０２６-04", "2026-０４"])
+def test_a_contract_start_in_full_width_digits_is_refused_at_its_key(start: str) -> None:
+    problems = problems_of(EXAMPLE.read_text().replace("contract_start: 2026-04", f"contract_start: {start}"))
+    assert problems == [f"alliance.contract_start: period {start!r} is not a month written YYYY-MM (e.g. 2026-10)"]
+
+
+# Issue 31, case 10: amounts the records and the money context cannot hold are refused when the contract is read.
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("annual_core: 48000,", "annual_core: 1.0e+20,", "partners[0].annual_core: must be <= 1000000000000"),
+        ("annual_outcome_pool: 600000", "annual_outcome_pool: 1e13", "payments.annual_outcome_pool: must be <="),
+        ("weight: 3,", "weight: 1.0e+40,", "framework.measures[0].weight: must be <= 1000000"),
+        ("monthly_target: 40}", "monthly_target: 1e30}", "framework.measures[0].monthly_target: must be <= 1000000"),
+        ("complex: 1.5,", "complex: 1e40,", "framework.bands.complex: must be <= 1000000"),
+        ("cap: 1.2,", "cap: 1e30,", "payments.cap: must be <= 100"),
+        ("right_of_reply_days: 14,", "right_of_reply_days: 100000000000,", "review.right_of_reply_days: must be <="),
+    ],
+)
+def test_amounts_beyond_what_the_records_hold_are_refused_naming_the_field(old: str, new: str, problem: str) -> None:
+    text = EXAMPLE.read_text()
+    assert old in text
+    [found] = problems_of(text.replace(old, new))
+    assert found.startswith(problem)

@@ -1,14 +1,16 @@
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
 from domain.errors import IntegrityError
+from domain.payments import core_instalment
 from domain.periods import Period
 from integrations.inbox import read_file
 from integrations.workspace import Workspace
@@ -19,6 +21,7 @@ from services.intake import process_file
 from services.payment_reports import payment_report
 from services.payments import run_payments
 from services.statements import statements_folder, write_statements
+from tests.conftest import EXAMPLE
 from tests.helpers import clean_rows, return_bytes
 from tests.services.payments_helpers import frozen_rows
 
@@ -225,3 +228,26 @@ def test_statements_reconcile_with_the_database_and_carry_the_year_to_date(works
 def pounds(value: object) -> int:
     """An amount read back from a workbook, in pence (exact: the writer stored decimal text)."""
     return int(Decimal(str(value)) * 100)
+
+
+def test_a_contract_at_the_bounds_of_its_validation_is_paid_on_both_databases(engine: Engine, tmp_path: Path) -> None:
+    # Issue 31, case 10: the bounds (domain.contract.MAX_POUNDS, MAX_POINTS, MAX_RATE) hold in the records and money.
+    text = EXAMPLE.read_text()
+    for old, new in [
+        (r"annual_core: [0-9.]+,", "annual_core: 1000000000000,"),
+        (r"weight: \d+,", "weight: 1000000,"),
+        (r"monthly_target: \d+\}", "monthly_target: 1000000}"),
+        (r"bands: \{[^}]*\}", "bands: {standard: 1000000, complex: 1000000, very_complex: 1000000}"),
+        (r"annual_outcome_pool: \d+", "annual_outcome_pool: 1000000000000"),
+        (r"cap: [0-9.]+", "cap: 100"),
+    ]:
+        text, count = re.subn(old, new, text)
+        assert count
+    (tmp_path / "alliance.yaml").write_text(text)
+    deps = deps_for(Workspace(root=tmp_path, database_url=engine.url.render_as_string(hide_password=False)))
+    assert submit(deps, "a.xlsx", return_bytes(deps.contract)) == "accepted"
+    result = run_payments(deps, OCTOBER)
+    with session_scope(deps.engine) as session:
+        report = payment_report(session, contract=deps.contract, period=OCTOBER)
+    assert result.created and report["payable_pence"] > 0
+    assert sum(p["core_pence"] for p in report["partners"]) == 3 * core_instalment(10**14, 7)  # October: month 7
