@@ -122,7 +122,12 @@ def payments_export(
     if out is None:
         echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a folder that does not exist, or one the caller may not write in
+        from domain.errors import UsageError
+
+        raise UsageError(f"cannot write {out}: {exc.strerror}; choose an --out in a folder that exists") from None
     echo(f"wrote {out}")
 
 

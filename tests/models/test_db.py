@@ -1,12 +1,14 @@
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from domain.errors import ConfigError
 from models import repo
 from models.audit import append_audit, verify_chain
-from models.db import is_current, session_scope
+from models.db import ensure_schema, is_current, make_engine, session_scope, upgrade
 from models.tables import PartnerRecord, PaymentRun, Submission
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -115,3 +117,34 @@ def test_the_audit_chain_holds_whatever_zone_the_clock_used(engine: Engine) -> N
         append_audit(session, at=NOW.astimezone(ZoneInfo("Europe/London")), actor="a", action="b", subject="c")
     with session_scope(engine) as session:
         assert verify_chain(session).ok
+
+
+# Issue 31, case 14: a database this version cannot use is refused in one line a person can act on.
+def test_a_database_made_by_a_newer_alliance_is_refused_naming_its_revision(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    for start in (ensure_schema, upgrade):
+        with pytest.raises(ConfigError, match=r"made by a newer version of alliance \(schema revision 0099; .*upgrade"):
+            start(engine)
+
+
+def test_a_dropped_table_is_damage_not_the_newest_schema(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE payment_line"))
+    for start in (ensure_schema, upgrade):
+        with pytest.raises(ConfigError, match="table payment_line is missing .*damaged; restore it from a backup"):
+            start(engine)
+
+
+def test_a_file_that_is_not_a_database_is_refused_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "alliance.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"not really" * 100)
+    with pytest.raises(ConfigError, match="cannot read the database .*restore it from a backup"):
+        ensure_schema(make_engine(f"sqlite:///{path}"))
+
+
+@pytest.mark.parametrize("url", ["bogus://me:secret@host/db", "secret-not-a-url"])
+def test_a_database_url_alliance_cannot_use_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(ConfigError, match="is not one alliance can use: set ALLIANCE_DATABASE_URL") as caught:
+        make_engine(url)
+    assert "secret" not in str(caught.value)
