@@ -150,11 +150,11 @@ def cycle_run(
     standard error as they end."""
     allow("cycle run", workspace)
     quiet_prefect(verbose)
-    from domain.periods import Period, contract_month
+    from domain.periods import Period, payable_period
     from flows.monthly_cycle import monthly_cycle
 
     deps = deps_for(workspace)
-    contract_month(Period.parse(period), deps.contract.alliance.start)
+    payable_period(Period.parse(period), deps.contract.alliance.start, deps.clock())
     steps = Steps()
     steps.line(f"monthly cycle for {period} ...")
     with steps.following_prefect():

@@ -56,6 +56,26 @@ def contract_month(period: Period, contract_start: Period) -> tuple[int, int]:
     return offset // 12 + 1, offset % 12 + 1
 
 
+def current_period(now: datetime) -> Period:
+    """The month it is in London at ``now`` (UTC-aware)."""
+    today = london_date(now)
+    return Period(today.year, today.month)
+
+
+def payable_period(period: Period, contract_start: Period, now: datetime) -> Period:
+    """``period``, once it is one that may be run and paid at ``now``: inside the contract, and not after the current
+    month (core is paid in advance at the start of a month, never before it begins). Every face asks here: the
+    command line, the flows, the portal and the payment runs themselves."""
+    contract_month(period, contract_start)
+    current = current_period(now)
+    if period > current:
+        raise UsageError(
+            f"period {period} has not begun (it is {current} now): its core is not due before "
+            f"{format_day(period.first_day)}, so nothing can be run or paid for it yet"
+        )
+    return period
+
+
 EARLIEST_REFERRAL_YEARS = 10  # a referral date more than this before the contract start is a slip
 
 

@@ -12,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.contract import Contract
 from domain.monitors import Alert
-from domain.periods import Period, contract_month
+from domain.periods import Period, contract_month, payable_period
 from flows.delivery import deliver
 from flows.intake import PARTNERS_AT_ONCE, collect, process_in_shares
 from integrations.workspace import Workspace
@@ -149,7 +149,7 @@ def monthly_cycle(
     if target is None:  # a scheduled run before the contract's first returns are due
         logger.info("No period's returns are due yet (the first is %s): nothing to run", deps.contract.alliance.start)
         return CycleReport(period="")
-    contract_month(target, deps.contract.alliance.start)  # refuses a period outside the contract
+    payable_period(target, deps.contract.alliance.start, deps.clock())  # not outside the contract, not still to come
     report = CycleReport(period=str(target))
 
     prepare(deps)

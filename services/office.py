@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from domain.access import Principal, authorise
 from domain.errors import NotFound, UsageError
-from domain.periods import Period, contract_month, latest_due_period, latest_ended_year, london_date
+from domain.periods import Period, latest_due_period, latest_ended_year, london_date, payable_period
 from domain.review import Standing
 from integrations.spreadsheets.evidence import read_tables
 from models import checks, ledger, repo, reviews
@@ -264,12 +264,9 @@ def launch_parameters(deps: Deps, principal: Principal, what: str, value: str) -
     workspace, today = str(deps.workspace.root), london_date(deps.clock())
     if what == "cycle":
         try:
-            period = Period.parse(value)
-            contract_month(period, deps.contract.alliance.start)
+            period = payable_period(Period.parse(value), deps.contract.alliance.start, deps.clock())
         except UsageError as wrong:
             raise UsageError(f"Choose the month to run the cycle for ({wrong})") from None
-        if period > Period(today.year, today.month):
-            raise UsageError(f"{period} has not begun: a month's cycle runs once its returns can come in")
         return {"period": str(period), "workspace": workspace}
     ended = latest_ended_year(deps.contract.alliance.start, today)
     try:

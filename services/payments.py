@@ -27,7 +27,7 @@ from domain.payments import (
     entitlement_lines,
 )
 from domain.period_states import period_state
-from domain.periods import LONDON, Period, due_at
+from domain.periods import LONDON, Period, due_at, payable_period
 from domain.returns import points_from_counts
 from domain.settlement import CARRIED, RECOVERY
 from domain.spot_checks import without_withdrawn
@@ -128,6 +128,7 @@ def run_payments(deps: Deps, period: Period, *, key: str | None = None) -> RunRe
     ``key`` defaults to ``<period>/v<next version>``: two processes racing to post the same
     correction share it, so exactly one row is written and the other gets that run back.
     """
+    payable_period(period, deps.contract.alliance.start, deps.clock())  # never core for a month still to come
     try:
         return _run_payments(deps, period, key)
     except DatabaseIntegrityError:

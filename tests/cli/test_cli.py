@@ -394,3 +394,10 @@ def test_an_unknown_partner_is_refused_with_the_valid_ids(workspace: Workspace, 
 
 def test_review_show_refuses_a_year_not_begun(workspace: Workspace) -> None:
     assert_one_clear_line(alliance("review", "show", "--year", "9", cwd=workspace.root), 2, "has not begun")
+
+
+def test_a_cycle_for_a_month_still_to_come_is_refused_in_one_line(workspace: Workspace) -> None:
+    # Issue 31, case 3: in 2026-12, `cycle run --period 2030-01` paid core for a month to come.
+    result = alliance("cycle", "run", "--period", "2099-01", cwd=workspace.root)
+    assert_one_clear_line(result, 2, "period 2099-01 has not begun", "01/01/2099")
+    assert not (workspace.root / "alliance.db").exists() or "payment run" not in result.stdout

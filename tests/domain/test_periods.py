@@ -12,6 +12,7 @@ from domain.periods import (
     latest_due_period,
     latest_ended_year,
     london_date,
+    payable_period,
 )
 
 
@@ -67,3 +68,22 @@ def test_the_latest_ended_contract_year_counts_whole_years_from_the_start() -> N
     assert latest_ended_year(start, date(2028, 3, 31)) == 1
     assert latest_ended_year(start, date(2028, 4, 20)) == 2
     assert latest_ended_year(start, date(2026, 1, 1)) is None  # before the contract
+
+
+# Issue 31, case 3: a month still to come is never run or paid (its core is paid in advance, at its start).
+@pytest.mark.parametrize(
+    ("now", "latest"),
+    [
+        (datetime(2026, 12, 5, 9, tzinfo=UTC), "2026-12"),
+        (datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "2026-11"),  # GMT: still November in London
+        (datetime(2026, 5, 31, 23, 30, tzinfo=UTC), "2026-06"),  # BST: already June in London
+    ],
+)
+def test_a_period_is_payable_up_to_the_current_london_month_and_not_after(now: datetime, latest: str) -> None:
+    start = Period(2026, 4)
+    assert payable_period(Period.parse(latest), start, now) == Period.parse(latest)
+    future = Period.parse(latest).next()
+    with pytest.raises(UsageError, match=rf"period {future} has not begun \(it is {latest} now\)"):
+        payable_period(future, start, now)
+    with pytest.raises(UsageError, match="before the contract start"):
+        payable_period(Period(2026, 3), start, now)

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from domain.errors import UsageError
 from domain.periods import Period
 from flows.monthly_cycle import monthly_cycle
 from integrations.workspace import Workspace
 from models import ledger, repo
 from models.db import session_scope
+from models.tables import Submission
 from services.demo import run_demo
 from services.deps import Deps, production_deps
 from services.payment_reports import payment_report
@@ -485,3 +488,13 @@ def test_the_cycle_draws_spot_checks_publishes_the_report_and_recovers_a_withdra
     assert f"£{(taken_back - payment // 4) / 100:,.2f} remains" in recovered[0].explanation
     again = monthly_cycle(period="2026-11", deps=november)
     assert [r.created for r in again.runs] == [False]  # recovered once: October is not paid again
+
+
+def test_a_cycle_for_a_month_still_to_come_is_refused_before_it_takes_anything_in(workspace: Workspace) -> None:
+    # Issue 31, case 3: `cycle run --period 2030-01` made a final run paying core for a month to come.
+    workspace.inbox.mkdir()
+    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract()))
+    with pytest.raises(UsageError, match="period 2030-01 has not begun"):
+        monthly_cycle(period="2030-01", deps=deps_for(workspace))
+    with session_scope(deps_for(workspace).engine) as session:
+        assert repo.periods_with_runs(session) == [] and session.exec(select(Submission)).all() == []

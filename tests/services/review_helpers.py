@@ -138,10 +138,14 @@ def seed_year(
 
 
 def core_paid(deps: Deps, period: Period, partner_id: str) -> int:
-    """The partner's core line in the period's payment run for the current inputs (posted if new)."""
+    """The partner's core line in the period's payment run for the current inputs (posted if new); paid as on the
+    month's first day when the clock is earlier (a month still to come is never paid: issue 31, case 3)."""
+    from dataclasses import replace
+
     from services.payments import run_payments
 
-    run = run_payments(deps, period).run
+    begun = datetime(period.year, period.month, 1, 9, tzinfo=UTC)
+    run = run_payments(replace(deps, clock=lambda: max(deps.clock(), begun)), period).run
     with session_scope(deps.engine) as session:
         assert run.id is not None
         lines = repo.lines_of(session, run_id=run.id)

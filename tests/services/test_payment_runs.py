@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from domain.errors import IntegrityError
+from domain.errors import IntegrityError, UsageError
 from domain.payments import core_instalment
 from domain.periods import Period
 from integrations.inbox import read_file
@@ -251,3 +251,14 @@ def test_a_contract_at_the_bounds_of_its_validation_is_paid_on_both_databases(en
         report = payment_report(session, contract=deps.contract, period=OCTOBER)
     assert result.created and report["payable_pence"] > 0
     assert sum(p["core_pence"] for p in report["partners"]) == 3 * core_instalment(10**14, 7)  # October: month 7
+
+
+def test_a_month_still_to_come_is_never_paid_on_both_databases(engine: Engine, tmp_path: Path) -> None:
+    # Issue 31, case 3: a final run paid core for 2030-01 in 2026-12; every face pays through run_payments.
+    (tmp_path / "alliance.yaml").write_text(EXAMPLE.read_text())
+    deps = deps_for(Workspace(root=tmp_path, database_url=engine.url.render_as_string(hide_password=False)))
+    with pytest.raises(UsageError, match=r"period 2026-12 has not begun \(it is 2026-11 now\)"):
+        run_payments(deps, Period(2026, 12))
+    with session_scope(deps.engine) as session:
+        assert repo.periods_with_runs(session) == []
+    assert run_payments(deps, Period(2026, 11)).created  # this month's core is due, paid in advance

@@ -1,5 +1,5 @@
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from services.payments import run_payments
 from tests.services.review_helpers import PARTNERS, REVIEW_AT, WEAK, Clock, review_deps, seed_year
 
 AFTER_REPLY = REVIEW_AT + timedelta(days=15)  # the right of reply (14 days) has closed
+JUNE_1 = datetime(2027, 6, 1, 9, tzinfo=UTC)  # the first step-down's month has begun: its core can be paid
 
 
 @pytest.fixture
@@ -148,6 +149,7 @@ def test_a_step_down_reduces_the_next_core_instalment_exactly_and_is_audited(dep
     result = decide_step_down(deps)
 
     assert result.created and result.rerun_periods == []
+    clock.now = JUNE_1  # a month's core is paid once the month has begun, never before (issue 31, case 3)
     run_payments(deps, Period(2027, 6))
     partner = deps.contract.partner(WEAK)
     assert partner is not None
@@ -186,6 +188,7 @@ def test_an_appeal_restores_what_the_step_down_withheld_by_adjustment(deps: Deps
     review.start_review(deps, year=1)
     clock.now = AFTER_REPLY
     decide_step_down(deps)
+    clock.now = JUNE_1.replace(month=8)
     run_payments(deps, Period(2027, 6))
     run_payments(deps, Period(2027, 7))
     partner = deps.contract.partner(WEAK)
@@ -272,6 +275,7 @@ def test_a_reversal_interrupted_before_its_rerun_is_finished_by_giving_it_again(
     review.start_review(deps, year=1)
     clock.now = AFTER_REPLY
     decide_step_down(deps)
+    clock.now = JUNE_1
     run_payments(deps, Period(2027, 6))
     appeal = {"year": 1, "partner_id": WEAK, "kind": "reverse", "decided_by": "Board", "reason": "Appeal upheld"}
 
@@ -339,6 +343,7 @@ def test_a_later_years_step_down_from_the_same_month_is_the_one_in_force(tmp_pat
     clock.now = AFTER_REPLY.replace(year=2028)
     decide_step_down(deps, year=2, step_down_percent=50, effective="2028-07")
 
+    clock.now = JUNE_1.replace(year=2028, month=7)
     run_payments(deps, Period(2028, 7))
 
     partner = deps.contract.partner(WEAK)
