@@ -3,7 +3,7 @@
 Within Slack's limits whatever the text (a message beyond them is refused for ever, ``invalid_blocks`` or
 ``msg_too_long``, and its partner never hears): at most 50 blocks, a section's text at most 3,000 characters, the
 header 150, the message's fallback text 40,000. A text too long for that many sections keeps its beginning and
-says how much was left out (services.messages keeps texts short; this is the last guard).
+says the rest is left out (services.messages keeps texts short; this is the last guard).
 """
 
 from typing import Any
@@ -13,6 +13,7 @@ HEADER_LIMIT = 150
 MAX_BLOCKS = 50  # Slack's limit for one message
 TEXT_LIMIT = 40_000  # Slack's limit for a message's text (the notification's fallback, shown where blocks are not)
 _SECTIONS = MAX_BLOCKS - 2  # a header and a context line around them
+CUT_SHORT = "… the rest of this message is too long for Slack: `alliance notifications --full` shows it whole."
 _ENTITY = 5  # len("&amp;"): a section is not cut inside one of Slack's entities
 
 TITLES = {
@@ -81,9 +82,7 @@ def _sections(text: str) -> list[str]:
     parts = _all_sections(text)
     if len(parts) <= _SECTIONS:
         return parts
-    kept = parts[: _SECTIONS - 1]
-    shown = sum(len(p) for p in kept) + len(kept)
-    return [*kept, f"… and {len(text) - shown:,} more characters, not shown: the message is too long for Slack."]
+    return [*parts[: _SECTIONS - 1], CUT_SHORT]
 
 
 def _all_sections(text: str) -> list[str]:
