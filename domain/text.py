@@ -1,10 +1,11 @@
-"""Partner text shown on a terminal or in any plain-text output: a presentation rule the faces share.
+"""Partner text shown on a terminal, in any plain-text output or in a message: presentation rules the faces share.
 
 A return's file name, a participant id or a cell's value is the partner's to choose. Shown as it came, an escape
 sequence (ESC, read from a file name or from Excel's ``_x001B_``) could recolour, clear or retitle the officer's
 terminal, and a carriage return or a newline could overwrite or forge a line. Each control or format character
 is shown as its Python escape instead (``\\x1b``, ``\\r``, ``\\u202e``), so the text stays readable and nothing
-in it acts.
+in it acts. In a Slack message or an email (:func:`neutralised`, :func:`shortened`) the same holds for what would
+reorder or hide the text, and a value is quoted short: the feedback workbook holds it whole.
 """
 
 import unicodedata
