@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -59,6 +60,23 @@ class PartnerSize(StrEnum):
 EmailAddress = Annotated[
     str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 ]
+
+
+# A Slack user id: U or W, then capitals and digits, with a digit among them (Slack's ids have them; a name in
+# capitals, WALTER, has none). Slack's ids are case-sensitive: ``u0harbour`` is not U0HARBOUR.
+SLACK_USER_ID = re.compile(r"^[UW](?=[A-Z]*[0-9])[A-Z0-9]{2,}$")
+# The same written in another case: refused in the contract, where it would otherwise be taken for a name.
+_ID_IN_ANOTHER_CASE = re.compile(r"^[UuWw](?=[A-Za-z]*[0-9])[A-Za-z0-9]{2,}$")
+
+
+def _slack_id_as_slack_writes_it(person: str) -> str:
+    """A person given as a Slack user id must be written as Slack writes it, in capitals: it is matched exactly."""
+    if _ID_IN_ANOTHER_CASE.match(person) and not SLACK_USER_ID.match(person):
+        raise ValueError(
+            f"{person} looks like a Slack user id, and Slack user ids are in capitals ({person.upper()}): "
+            "write it as Slack shows it, or give the person's name"
+        )
+    return person
 
 
 class AllianceInfo(Frozen):
@@ -256,7 +274,9 @@ class Review(Frozen):
         default_factory=lambda: [10, 25, 50, 100]
     )
     # Who is told when the board's decision is overdue: a Slack user id (U...) is mentioned, a name is written.
-    board_chair: str = Field(default="Board chair", min_length=1)
+    board_chair: Annotated[str, AfterValidator(_slack_id_as_slack_writes_it)] = Field(
+        default="Board chair", min_length=1
+    )
     # How many different board members must confirm the same step-down or withdrawal before it takes effect.
     decision_quorum: int = Field(default=1, ge=1, le=12)
 
@@ -295,7 +315,11 @@ class SpotChecks(Frozen):
 
 
 # A person named in ``roles``: a Slack user id (U.../W...) or a name as the person gives it with --as.
-Person = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^\S(?:[^\x00-\x1f\x7f]*\S)?$")]
+Person = Annotated[
+    str,
+    Field(min_length=1, max_length=120, pattern=r"^\S(?:[^\x00-\x1f\x7f]*\S)?$"),
+    AfterValidator(_slack_id_as_slack_writes_it),
+]
 
 
 class Roles(Frozen):
@@ -318,8 +342,11 @@ class Roles(Frozen):
 
 
 def person_key(person: str) -> str:
-    """How a person is matched: case and runs of spaces do not matter (``ann  harbour`` is ``Ann Harbour``)."""
-    return " ".join(person.split()).casefold()
+    """How a person is matched: a name whatever its case and runs of spaces (``ann  harbour`` is ``Ann Harbour``),
+    a Slack user id exactly (``u0harbour`` is not ``U0HARBOUR``: Slack's ids are case-sensitive). A name's key is
+    case-folded and so never equals an id's, which is in capitals."""
+    given = " ".join(person.split())
+    return given if SLACK_USER_ID.match(given) else given.casefold()
 
 
 def _at(path: tuple[str, ...], message: str) -> PydanticCustomError:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from domain.text import QUOTE_LIMIT, shortened
+
 
 class Severity(StrEnum):
     error = "error"  # blocks acceptance
@@ -399,6 +401,12 @@ class Finding:
     @property
     def message(self) -> str:
         return self.spec.message.format_map(LeftBlank(self._fields()))
+
+    def brief_message(self, limit: int = QUOTE_LIMIT) -> str:
+        """The message with each text in it (a cell's value, a file name) quoted at most ``limit`` characters long:
+        for a Slack message or an email, where the feedback workbook holds the rest."""
+        fields = {k: shortened(v, limit) if isinstance(v, str) else v for k, v in self._fields().items()}
+        return self.spec.message.format_map(LeftBlank(fields))
 
     @property
     def fix(self) -> str:

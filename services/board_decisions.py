@@ -15,7 +15,7 @@ from sqlmodel import Session
 from domain import board
 from domain.access import Principal, authorise_impartial, authorise_person, person_of
 from domain.board import Decision, DecisionContext, DecisionKind
-from domain.contract import Contract, person_key
+from domain.contract import SLACK_USER_ID, Contract, person_key
 from domain.errors import UsageError
 from domain.periods import Period, format_day, london_date
 from domain.review import Standing
@@ -29,8 +29,6 @@ from services.board_quorum import Confirmations
 from services.deps import Deps
 from services.payments import run_payments
 from services.review import _flagged_case, _name, year_label
-
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")  # the chair is mentioned in Slack when given as a user id
 
 # --- The board's decision ----------------------------------------------------------------------
 
@@ -302,7 +300,7 @@ def _rerun_payments(deps: Deps, from_period: str) -> list[str]:
 
 def chair_mention(contract: Contract) -> str:
     chair = contract.review.board_chair
-    return f"<@{chair}>" if SLACK_USER_ID.match(chair) else escape(chair)
+    return f"<@{chair}>" if SLACK_USER_ID.match(chair) else escape(chair)  # a user id (in capitals) is mentioned
 
 
 def record_timeout(deps: Deps, *, year: int, partner_id: str) -> bool:

@@ -1,4 +1,7 @@
-"""Notification texts (Slack mrkdwn). Anything a partner wrote is escaped."""
+"""Notification texts (Slack mrkdwn). Anything a partner wrote is escaped, and quoted short: a cell's value, a file
+name or a participant id at most ``QUOTE_LIMIT`` characters (``quote``), a finding's message with its values so
+quoted (``Finding.brief_message``), at most ``TOP_FINDINGS`` findings or ``LISTED`` ids with how many more there
+are. However large a return's cells, a message stays far within Slack's limits (and an email stays readable)."""
 
 from collections.abc import Sequence
 from decimal import Decimal
@@ -10,9 +13,16 @@ from domain.monitors import MONITORS, Alert
 from domain.reminders import ReminderKind
 from domain.return_status import ReturnStatus
 from domain.spot_checks import Recovery
+from domain.text import shortened
 from integrations.slack.mrkdwn import code, escape
 
 TOP_FINDINGS = 5
+LISTED = 20  # participant ids in the officers' list of duplicate claims
+
+
+def quote(text: object) -> str:
+    """A partner's text (a file name, a value, an id) as a code span, shortened to ``QUOTE_LIMIT`` characters."""
+    return code(shortened(text))
 
 
 def return_processed(
@@ -34,10 +44,10 @@ def return_processed(
     verdict = {"accepted": ":white_check_mark: accepted", "rejected": ":x: not accepted"}.get(status, status)
     if status == "accepted" and warnings:
         verdict = ":warning: accepted with warnings"
-    where = f" ({code(feedback)}{', attached' if attached else ''})" if feedback else ""
+    where = f" ({quote(feedback)}{', attached' if attached else ''})" if feedback else ""
     lines = [
         f"*{escape(partner_name)}*: your return for *{period}* "
-        f"({f'version {version}, ' if version else ''}{code(filename)}) "
+        f"({f'version {version}, ' if version else ''}{quote(filename)}) "
         f"was {verdict}{' (received after the due date)' if late else ''}.",
         f"{errors} error(s), {warnings} warning(s). The feedback workbook{where} lists every one with its cell"
         f"{' and what changed since your previous version' if version and version > 1 else ''}.",
@@ -45,7 +55,10 @@ def return_processed(
     shown = [f for f in findings if f.severity is not Severity.info]
     for finding in shown[:TOP_FINDINGS]:
         where = f"{finding.sheet}!{finding.cell}" if finding.cell else (finding.sheet or "file")
-        lines.append(f"• {finding.severity.value} `{finding.code}` at {escape(where)}: {escape(finding.message)}")
+        lines.append(
+            f"• {finding.severity.value} `{finding.code}` at {escape(shortened(where))}: "
+            f"{escape(finding.brief_message())}"
+        )
     if len(shown) > TOP_FINDINGS:
         more = len(shown) - TOP_FINDINGS
         lines.append(f"… and {more} more {'finding' if more == 1 else 'findings'} in the feedback workbook.")
@@ -64,7 +77,7 @@ def template_issued(*, partner_name: str, month: str, due: str, ways: Sequence[s
 
 
 def duplicate_claim(*, partner_name: str, period: str, version: int | None, findings: list[Finding]) -> str:
-    ids = ", ".join(f"{code(f.value)}" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
+    ids = ", ".join(f"{quote(f.value)}" + (f" (row {f.row})" if f.row else "") for f in findings[:TOP_FINDINGS])
     more = f" and {len(findings) - TOP_FINDINGS} more" if len(findings) > TOP_FINDINGS else ""
     return (
         f"*{escape(partner_name)}*: {len(findings)} participant(s) in your accepted return for *{period}* "
@@ -74,8 +87,8 @@ def duplicate_claim(*, partner_name: str, period: str, version: int | None, find
 
 
 def duplicate_claims_summary(*, period: str, claims: dict[str, list[str]]) -> str:
-    listed = "; ".join(f"{code(pid)}: {', '.join(partners)}" for pid, partners in list(claims.items())[:20])
-    more = f" (and {len(claims) - 20} more)" if len(claims) > 20 else ""
+    listed = "; ".join(f"{quote(pid)}: {', '.join(partners)}" for pid, partners in list(claims.items())[:LISTED])
+    more = f" (and {len(claims) - LISTED} more)" if len(claims) > LISTED else ""
     return (
         f"Duplicate claims for *{period}*: {len(claims)} participant(s) are in more than one partner's "
         f"accepted return. {listed}{more}"
@@ -83,16 +96,16 @@ def duplicate_claims_summary(*, period: str, claims: dict[str, list[str]]) -> st
 
 
 def quarantined_file(*, filename: str, archived: str, findings: list[Finding]) -> str:
-    reasons = "; ".join(f"{f.code}: {escape(f.message)}" for f in findings[:3])
+    reasons = "; ".join(f"{f.code}: {escape(f.brief_message())}" for f in findings[:3])
     return (
-        f"A file in the inbox could not be attributed to a partner and is quarantined: {code(filename)} "
+        f"A file in the inbox could not be attributed to a partner and is quarantined: {quote(filename)} "
         f"(kept at {code(archived)}). {reasons}"
     )
 
 
 def link_refused(*, partner_id: str, partner_name: str, filename: str, archived: str) -> str:
     return (
-        f"*{escape(partner_name)}*'s upload folder ({code(partner_id)}) held a link, {code(filename)}, in place of a "
+        f"*{escape(partner_name)}*'s upload folder ({code(partner_id)}) held a link, {quote(filename)}, in place of a "
         f"file; links are never followed, so it was not read and the partner was told. Where it pointed is kept at "
         f"{code(archived)}."
     )
@@ -155,7 +168,7 @@ def return_sent_back(*, partner_name: str, period: str, version: int, by: str, f
 
 def locked_return_received(*, partner_id: str, partner_name: str, period: str, filename: str) -> str:
     return (
-        f"*{escape(partner_name)}* sent {code(filename)} for *{period}*, whose return is locked by an approved "
+        f"*{escape(partner_name)}* sent {quote(filename)} for *{period}*, whose return is locked by an approved "
         f"payment run; it was refused. If it must be accepted: "
         f"`alliance period unlock --period {period} --partner {partner_id} --reason TEXT`, and ask for it again."
     )
@@ -214,7 +227,7 @@ def claim_withdrawn(
     }[recovery]
     return (
         f"*{escape(partner_name)}*: a spot check could not verify the outcome {code(measure)} claimed for "
-        f"participant {code(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn: "
+        f"participant {quote(participant_id)} in your return for *{period}*: {escape(reason)}. The claim is withdrawn: "
         f"{then}"
     )
 
@@ -247,10 +260,10 @@ def return_reminder(
         when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
         opening = f"a reminder that your return for *{period}* is due by *{due}* ({when})."
     lines = [f"*{escape(partner_name)}*: {opening}"]
-    file = f"{code(filename)}" if filename else "your file"
+    file = f"{quote(filename)}" if filename else "your file"
     if status is ReturnStatus.rejected:
         lines.append(f"Your latest version (version {version}, {file}) was not accepted: {errors} error(s).")
-        where = f"The feedback workbook {code(feedback)}" if feedback else "The feedback workbook"
+        where = f"The feedback workbook {quote(feedback)}" if feedback else "The feedback workbook"
         lines.append(f"{where} lists every one with its cell; please correct the file and send it again.")
     elif status is ReturnStatus.submitted:
         lines.append(f"Version {version} ({file}) has arrived and is still being checked; you will hear back soon.")
@@ -296,7 +309,7 @@ def review_started(
 
 
 def review_reply_received(*, partner_name: str, year_label: str, text: str, filename: str | None) -> str:
-    attached = f" with the file {code(filename)}" if filename else ""
+    attached = f" with the file {quote(filename)}" if filename else ""
     quoted = f"\n>{escape(text[:1500])}{'…' if len(text) > 1500 else ''}" if text else ""
     return f"*{escape(partner_name)}* replied to the review of {year_label}{attached}.{quoted}"
 

@@ -20,7 +20,7 @@ from domain.notifications import EMAIL, Refused, RouteProblem, check_route, next
 from integrations.delivery import DeliveryError
 from integrations.email.mailer import ATTACHMENT_LIMIT, Attachment, Email, Mailer
 from integrations.email.plain import plain_text
-from integrations.slack.blocks import message_blocks, title_of
+from integrations.slack.blocks import fallback_text, message_blocks, title_of
 from integrations.slack.mrkdwn import escape
 from integrations.slack.notifier import Notifier
 from models import repo
@@ -179,7 +179,7 @@ def _send(deps: Deps, notifier: Notifier, row: Notification, claim: _Claim) -> t
         if ts is None:
             blocks = message_blocks(kind=row.kind, text=row.text, context=_context(deps, row))
             _still_held(deps, claim)
-            ts = notifier.post(channel=row.channel, text=row.text, blocks=blocks, key=row.dedup_key)
+            ts = notifier.post(channel=row.channel, text=fallback_text(row.text), blocks=blocks, key=row.dedup_key)
         if file is not None:  # saved before the file's steps; a plain message's is saved when it is released
             _save(deps, row.id, slack_ts=ts)
     if file is not None:

@@ -1,9 +1,11 @@
 """A local stand-in for Slack's Web API on 127.0.0.1, for tests and `alliance demo --slack local`.
 
 It implements the methods the notifier uses (conversations.list and .history, chat.postMessage,
-files.getUploadURLExternal, the upload URL, files.completeUploadExternal, files.info) and can be
-told to fail the way Slack does: 429 with Retry-After, 500, a reply slower than the client's
-timeout after the message was stored ("slow") or without storing it ("lost"), channel_not_found.
+files.getUploadURLExternal, the upload URL, files.completeUploadExternal, files.info), refuses a message
+beyond Slack's limits as Slack does (``msg_too_long``, ``invalid_blocks``: more than 50 blocks, a section's
+text over 3,000 characters, a header's over 150), and can be told to fail the way Slack does: 429 with
+Retry-After, 500, a reply slower than the client's timeout after the message was stored ("slow") or without
+storing it ("lost"), channel_not_found.
 Tests drive it through the real slack_sdk client.
 """
 
@@ -22,6 +24,12 @@ from urllib.parse import parse_qsl, urlparse
 
 TOKEN = "xoxb-local-test-token"
 WRITES = ("chat.postMessage", "files.completeUploadExternal")
+# Slack's limits on chat.postMessage (api.slack.com/reference/block-kit/blocks, /methods/chat.postMessage).
+TEXT_LIMIT = 40_000
+MAX_BLOCKS = 50
+SECTION_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+MAX_CONTEXT_ELEMENTS = 10
 
 
 class Fault(StrEnum):
@@ -191,6 +199,9 @@ class FakeSlack:
             channel = self.channel_names.get(str(args.get("channel")))
             if channel is None:
                 return {"ok": False, "error": "channel_not_found"}
+            refused = beyond_limits(str(args.get("text", "")), _json(args.get("blocks")) or [])
+            if refused is not None:
+                return refused
             message = Message(
                 channel=channel,
                 ts=self._ts(),
@@ -277,6 +288,34 @@ class FakeSlack:
     def _ts(self) -> str:
         self._last_ts = max(time.time(), self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
+
+
+def beyond_limits(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Slack's reply to a message it refuses for its size, or None when the message is within the limits."""
+    if len(text) > TEXT_LIMIT:
+        return {"ok": False, "error": "msg_too_long"}
+    if not text and not blocks:
+        return {"ok": False, "error": "no_text"}
+    problems = []
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"[ERROR] no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    for n, block in enumerate(blocks):
+        limit = {"section": SECTION_TEXT_LIMIT, "header": HEADER_TEXT_LIMIT}.get(str(block.get("type")))
+        texts = [((block.get("text") or {}).get("text") or "", f"/blocks/{n}/text/text", limit)] if limit else []
+        elements = block.get("elements") or [] if block.get("type") == "context" else []
+        if len(elements) > MAX_CONTEXT_ELEMENTS:
+            problems.append(f"[ERROR] no more than {MAX_CONTEXT_ELEMENTS} items allowed [json-pointer:/blocks/{n}]")
+        texts += [
+            (e.get("text") or "", f"/blocks/{n}/elements/{k}/text", SECTION_TEXT_LIMIT) for k, e in enumerate(elements)
+        ]
+        for value, pointer, most in texts:
+            if not value:
+                problems.append(f"[ERROR] must be more than 0 characters [json-pointer:{pointer}]")
+            elif len(value) > most:
+                problems.append(f"[ERROR] must be less than {most + 1} characters [json-pointer:{pointer}]")
+    if problems:
+        return {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": problems}}
+    return None
 
 
 def _json(value: Any) -> Any:

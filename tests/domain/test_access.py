@@ -181,3 +181,40 @@ def test_a_service_records_only_a_person_holding_the_role() -> None:
 def test_every_permission_names_known_roles() -> None:
     for action, allowed in PERMISSIONS.items():
         assert action == action.strip() and (allowed is None or (allowed and allowed <= set(Role)))
+
+
+# --- Issue 31, case 15: Slack user ids are case-sensitive ---------------------------------------------------------
+
+
+def test_a_slack_user_id_matches_only_as_slack_writes_it() -> None:
+    assert resolve(roles(), " U0HARBOUR ").partner_ids == {"harbour-trust"}
+    for typed in ("u0harbour", "U0harbour", "u0HARBOUR"):
+        someone = resolve(roles(), typed)
+        assert (someone.roles, someone.partner_ids) == (frozenset(), frozenset()), typed
+        with pytest.raises(AccessDenied):
+            authorise(someone, "review reply")
+    assert resolve(roles(), "u01officer").roles == frozenset()
+    harbour = resolve(roles(), "U0HARBOUR")
+    with pytest.raises(AccessDenied, match="would record someone else"):
+        recorded_name(harbour, "u0harbour")
+    assert resolve(roles(), "ANN harbour").partner_ids == {"harbour-trust", "city-mind"}  # names: any case still
+
+
+def test_a_slack_user_id_not_in_capitals_in_the_contract_is_refused_with_how_to_write_it() -> None:
+    text = ROLES.replace("U01OFFICER", "u01officer").replace("[U0HARBOUR", "[U0harbour")
+    assert problems_of(text) == [
+        "roles.officers[0]: u01officer looks like a Slack user id, and Slack user ids are in capitals (U01OFFICER): "
+        "write it as Slack shows it, or give the person's name",
+        "roles.partners.harbour-trust[0]: U0harbour looks like a Slack user id, and Slack user ids are in capitals "
+        "(U0HARBOUR): write it as Slack shows it, or give the person's name",
+    ]
+    contract = EXAMPLE.read_text().replace("review: {", "review: {board_chair: w0chair, ")
+    with pytest.raises(ConfigError) as caught:
+        parse_contract(parse_yaml(contract, "test.yaml"), source="test.yaml")
+    assert caught.value.problems == [
+        "review.board_chair: w0chair looks like a Slack user id, and Slack user ids are in capitals (W0CHAIR): "
+        "write it as Slack shows it, or give the person's name"
+    ]
+    for name in ("Uma", "Will", "walter", "Wu Li", "u", "W2 Lettings Ltd"):  # names that begin like an id are names
+        listed = with_roles(ROLES.replace('"Raj Patel"', f'"{name}"')).roles
+        assert listed is not None and resolve(listed, name.swapcase()).partner_ids == {"city-mind"}, name
