@@ -127,16 +127,21 @@ def db_upgrade(workspace: WorkspaceOpt = Path(".")) -> None:
 
 @audit_app.command("verify")
 def audit_verify(workspace: WorkspaceOpt = Path(".")) -> None:
-    """Check that no audit entry was edited or removed."""
+    """Check that no audit entry was edited or removed, the newest included (their head is kept in the workspace)."""
     allow("audit verify", workspace)
-    from models.audit import verify_chain
+    from models.audit import missing_head, verify_chain
     from models.db import session_scope
 
     deps = deps_for(workspace)
+    head = deps.workspace.audit_head()  # read before the chain: it is written after its entry is committed
     with session_scope(deps.engine) as session:
         check = verify_chain(session)
+        cut = missing_head(session, entry_id=head[0], digest=head[1]) if head is not None and check.ok else None
     if not check.ok:
         echo(f"audit log broken at entry {check.first_bad_id} ({check.entries} checked): {check.problem}", err=True)
+        raise typer.Exit(1)
+    if cut is not None:
+        echo(f"audit log cut short ({check.entries} checked): {cut}", err=True)
         raise typer.Exit(1)
     # The head hash, kept elsewhere, shows later whether the newest entries were removed or added to.
     echo(f"audit log intact: {check.entries} entries, head {check.head}")

@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from domain.contract import Contract, parse_contract
 from domain.errors import ConfigError
 
 CONTRACT_FILE = "alliance.yaml"
+AUDIT_HEAD_FILE = ".audit-head"  # the audit chain's newest entry as this workspace last saw it (outside the database)
 ENV_FILE = ".env"  # ALLIANCE_* settings of this workspace (the environment wins)
 
 
@@ -134,6 +136,32 @@ class Workspace:
 
     def load_contract(self) -> Contract:
         return load_contract(self.contract_path)
+
+    @property
+    def audit_head_file(self) -> Path:
+        return self.root / AUDIT_HEAD_FILE
+
+    def write_audit_head(self, entry_id: int, digest: str) -> None:
+        """Write down the audit chain's head after a commit that appended to it: a whole file, put in place at once
+        (a reader never sees half of one); the last writer's entry is kept, which is in the chain."""
+        path = self.audit_head_file
+        partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+        try:
+            partial.write_text(f"{entry_id} {digest}\n", encoding="ascii")
+            os.replace(partial, path)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            raise
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(entry id, hash) of the chain's head as last written down here; None if nothing was (or it is unreadable)."""
+        try:
+            words = self.audit_head_file.read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if len(words) != 2 or not words[0].isdigit() or not re.fullmatch(r"[0-9a-f]{64}", words[1]):
+            return None
+        return int(words[0]), words[1]
 
     @property
     def uploads(self) -> Path:

@@ -6,12 +6,15 @@ advisory lock on PostgreSQL) and the database refuses two entries with the same 
 
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, event, text
+from sqlmodel import Session, col, func, select
 
 from models.tables import AuditEntry
 
@@ -20,6 +23,33 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock(int4, int4): the two-key space, which never meets the single-key locks
 # that ledger.serialise_period takes on hashtext(period). 0x616C6C69 is "alli".
 _AUDIT_LOCK = (0x616C6C69, 1)
+
+# Told of the chain's new head after each commit that appended to it (services/deps.py writes it in the workspace,
+# outside the database, so that `alliance audit verify` notices a chain cut short or emptied).
+HeadListener = Callable[[int, str], None]
+_HEAD_LISTENERS: "WeakKeyDictionary[Engine, HeadListener]" = WeakKeyDictionary()
+_PENDING_HEAD = "alliance_audit_head"  # Session.info key: (listener, id, hash) of this transaction's last append
+
+
+def on_new_head(engine: Engine, listener: HeadListener) -> None:
+    """Call ``listener(entry_id, hash)`` once a transaction that appended to the chain through ``engine`` has
+    committed (never for one rolled back). Several processes append: each tells its own newest entry, so a
+    listener that keeps the last call it heard keeps an entry that is in the chain, if not always the newest."""
+    _HEAD_LISTENERS[engine] = listener
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_new_head(session: Session) -> None:
+    pending = session.info.pop(_PENDING_HEAD, None)
+    if pending is not None:
+        listener, entry_id, digest = pending
+        with suppress(OSError):  # committed already: a head not written down only weakens the later check
+            listener(entry_id, digest)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_new_head(session: Session) -> None:
+    session.info.pop(_PENDING_HEAD, None)
 
 
 def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
@@ -59,7 +89,35 @@ def append_audit(
     )
     session.add(entry)
     session.flush()
+    bind = session.get_bind()
+    listener = _HEAD_LISTENERS.get(getattr(bind, "engine", bind))  # type: ignore[arg-type]
+    if listener is not None and entry.id is not None:
+        session.info[_PENDING_HEAD] = (listener, entry.id, entry.hash)
     return entry
+
+
+def chain_is_empty(session: Session) -> bool:
+    return session.exec(select(AuditEntry.id).limit(1)).first() is None
+
+
+def missing_head(session: Session, *, entry_id: int, digest: str) -> str | None:
+    """Why the chain lacks the entry recorded elsewhere as its head (``entry_id`` with hash ``digest``), in words;
+    None when the chain holds it. What no hash chain shows alone: its last entries removed, or all of them."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is not None and entry.hash == digest:
+        return None
+    count = session.exec(select(func.count()).select_from(AuditEntry)).one()
+    if entry is None:
+        last = session.exec(select(func.max(AuditEntry.id))).one()
+        held = f"the chain ends at entry {last} ({count} entries)" if last is not None else "the chain is empty"
+        return (
+            f"entry {entry_id}, recorded in the workspace as the head of the chain, is missing: {held}; entries were "
+            "removed, or the database was emptied or restored from an older backup"
+        )
+    return (
+        f"entry {entry_id} is not the entry recorded in the workspace as the head of the chain (its hash differs): "
+        "entries were removed and others written since, or this is another alliance's database"
+    )
 
 
 def entries(session: Session, *, action_prefix: str | None = None, limit: int | None = None) -> list[AuditEntry]:

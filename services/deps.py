@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from domain.contract import Contract
+from domain.errors import ConfigError
 from integrations.email.mailer import Mailer, SmtpMailer
 from integrations.inbox import Inbox, open_inbox
 from integrations.passwords import Passwords
 from integrations.slack.notifier import Notifier, SlackNotifier
 from integrations.workspace import Workspace
+from models.audit import on_new_head
 from models.db import ensure_schema, make_engine
+from services.history_guard import refuse_without_history
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -54,6 +57,12 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
     contract = workspace.load_contract()  # a bad contract fails before the database is touched
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)
+    try:
+        refuse_without_history(workspace, engine)  # an emptied or replaced database is not taken for a new one
+    except ConfigError:
+        engine.dispose()
+        raise
+    on_new_head(engine, workspace.write_audit_head)  # the chain's head, kept outside the database
     return Deps(
         workspace=workspace,
         engine=engine,

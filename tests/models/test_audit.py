@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from models.audit import GENESIS, _digest, append_audit, verify_chain
+from models.audit import GENESIS, _digest, append_audit, missing_head, on_new_head, verify_chain
 from models.db import session_scope
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -139,3 +139,55 @@ def test_an_empty_log_is_intact_with_the_genesis_head(engine: Engine) -> None:
     with session_scope(engine) as session:
         check = verify_chain(session)
     assert (check.ok, check.entries, check.head) == (True, 0, GENESIS)
+
+
+def test_each_committed_append_tells_its_head_and_every_head_told_is_in_the_chain(engine: Engine) -> None:
+    """Issue 31, case 4: the head kept outside the database, by writers appending at once (none rolled back told)."""
+    told: list[tuple[int, str]] = []
+    on_new_head(engine, lambda entry_id, digest: told.append((entry_id, digest)))
+    threads, each = 6, 10
+    barrier = threading.Barrier(threads)
+
+    def writer(number: int) -> None:
+        barrier.wait()
+        for n in range(each):
+            with session_scope(engine) as session:
+                append_audit(session, at=NOW, actor=f"writer-{number}", action="test", subject=f"s{n}")
+            with pytest.raises(RuntimeError), session_scope(engine) as session:
+                append_audit(session, at=NOW, actor=f"writer-{number}", action="test", subject="rolled back")
+                raise RuntimeError("the transaction fails after its append")
+
+    workers = [threading.Thread(target=writer, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+
+    chain = {entry_id: digest for entry_id, _, digest in hashes(engine)}
+    assert len(chain) == threads * each
+    assert sorted(told) == sorted(chain.items())
+    with session_scope(engine) as session:
+        assert all(missing_head(session, entry_id=i, digest=d) is None for i, d in told)
+
+
+def test_a_chain_cut_short_or_emptied_lacks_the_head_kept_outside(engine: Engine) -> None:
+    append(engine, 4)
+    head = hashes(engine)[-1]
+    unguard(engine, "audit_entry_no_delete")
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entry WHERE id > 2"))
+    with session_scope(engine) as session:
+        assert verify_chain(session).ok  # what the chain alone cannot see
+        problem = missing_head(session, entry_id=head[0], digest=head[2])
+    assert problem is not None and "entry 4, recorded in the workspace as the head" in problem
+    assert "the chain ends at entry 2 (2 entries)" in problem
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entry"))
+    for n in range(4):  # another chain, as long: entry 4 is there but is not the one recorded
+        with session_scope(engine) as session:
+            append_audit(session, at=NOW, actor="someone else", action="test", subject=f"s{n}")
+    with session_scope(engine) as session:
+        problem = missing_head(session, entry_id=head[0], digest=head[2])
+    # SQLite numbers the new chain from 1 again; PostgreSQL's sequence goes on (entry 4 is missing there)
+    expected = "its hash differs" if engine.dialect.name == "sqlite" else "the chain ends at entry 8 (4 entries)"
+    assert problem is not None and expected in problem
