@@ -61,12 +61,17 @@ def workspace_at(path: Path) -> Any:
 
 
 def deps_for(path: Path) -> Any:
+    """The services on the workspace's database: made once per command (``allow`` has made them already)."""
     from services.deps import production_deps
 
-    return production_deps(workspace_at(path))
+    made = _OPENED.get(path)
+    if made is None:
+        made = _OPENED[path] = production_deps(workspace_at(path))
+    return made
 
 
 _CALLER: dict[str, str | None] = {"as": None}  # set by the callback below on every invocation
+_OPENED: dict[Path, Any] = {}  # this invocation's deps by --workspace (emptied by the callback below)
 
 
 @app.callback()
@@ -81,17 +86,44 @@ def _options(
     ] = None,
 ) -> None:
     _CALLER["as"] = as_
+    _OPENED.clear()
 
 
 def allow(action: str, workspace: Path | None = None) -> "Principal":
-    """The caller, once the workspace contract's roles allow ``action`` (domain.access.PERMISSIONS); without
-    ``roles:`` in alliance.yaml everything is allowed. Refused: AccessDenied, one line, exit 4."""
-    from domain.access import authorise, resolve
+    """The caller, once the roles in force allow ``action`` (domain.access.PERMISSIONS); with no roles
+    everything is allowed. Refused: AccessDenied, one line, exit 4.
+
+    The roles in force are the database's record (services/roles.py), not the alliance.yaml that --workspace
+    names: a copy without ``roles:`` pointed at the real database (ALLIANCE_DATABASE_URL) gives nobody more. An
+    officer of the roles in force records alliance.yaml's roles when they differ (edited since)."""
+    from domain.access import Role, allowed_roles, authorise, resolve
+    from domain.errors import AccessDenied
     from integrations.workspace import Settings
 
-    roles = workspace_at(workspace).load_contract().roles if workspace is not None else None
-    principal = resolve(roles, _CALLER["as"] or Settings().user)
-    authorise(principal, action)
+    who = _CALLER["as"] or Settings().user
+    if workspace is None or allowed_roles(action) is None:  # nothing of the alliance's is read or changed
+        return resolve(workspace_at(workspace).load_contract().roles if workspace is not None else None, who)
+    deps = deps_for(workspace)
+    principal = resolve(deps.contract.roles, who)
+    edited = deps.workspace.load_contract().roles
+    from services import roles
+
+    if roles.same(edited, deps.contract.roles):
+        authorise(principal, action)
+        return principal
+    if Role.officer in principal.roles:
+        roles.record(deps.engine, edited, by=principal.who or "", at=deps.clock())
+        deps.contract = deps.contract.model_copy(update={"roles": edited})
+        principal = resolve(edited, who)
+        authorise(principal, action)
+        return principal
+    try:
+        authorise(principal, action)
+    except AccessDenied as refused:
+        raise AccessDenied(
+            f"{refused} (the roles in force are those recorded in the database: alliance.yaml's differ, and an "
+            "officer's next command records them)"
+        ) from None
     return principal
 
 

@@ -59,7 +59,7 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str,
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _serialise_appends(session: Session) -> None:
+def serialise_appends(session: Session) -> None:
     """Hold the end of the chain until this transaction ends, so no other append reads the same last entry.
 
     An advisory lock rather than LOCK TABLE: it blocks nothing but other appends (readers, `audit show`,
@@ -74,7 +74,7 @@ def _serialise_appends(session: Session) -> None:
 def append_audit(
     session: Session, *, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
 ) -> AuditEntry:
-    _serialise_appends(session)
+    serialise_appends(session)
     last = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(1)).first()
     prev_hash = last.hash if last else GENESIS
     text_detail = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str)

@@ -18,6 +18,7 @@ from integrations.workspace import Workspace
 from models.audit import on_new_head
 from models.db import ensure_schema, make_engine
 from services.history_guard import refuse_without_history
+from services.roles import roles_in_force
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -63,6 +64,8 @@ def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
         engine.dispose()
         raise
     on_new_head(engine, workspace.write_audit_head)  # the chain's head, kept outside the database
+    # Who holds which role is the database's record, not a file the caller chose (services/roles.py).
+    contract = contract.model_copy(update={"roles": roles_in_force(engine, contract.roles, clock)})
     return Deps(
         workspace=workspace,
         engine=engine,
