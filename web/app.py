@@ -30,6 +30,7 @@ from integrations.workspace import Workspace
 from services import accounts, uploads
 from services.deps import Deps, production_deps
 from services.review import REPLY_FILE_LIMIT
+from services.roles import roles_in_force
 from services.runs import NoRuns, Runs
 from web.access import NotForYou, NotSignedIn
 from web.forms import CsrfRefused
@@ -78,7 +79,10 @@ class DepsSource:
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    self._deps = replace(self._deps, contract=self._deps.workspace.load_contract())
+                    contract = self._deps.workspace.load_contract()
+                    # Who holds which role stays the database's record (services/roles.py), edited file or not.
+                    in_force = roles_in_force(self._deps.engine, contract.roles, self._deps.clock)
+                    self._deps = replace(self._deps, contract=contract.model_copy(update={"roles": in_force}))
                     self._stamp = stamp
         return self._deps
 
