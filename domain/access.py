@@ -1,8 +1,9 @@
 """Who may do what (DESIGN.md section 7): one table per face, one check for both. Pure.
 
 Two faces, one rule. On the command line the caller is who ``--as`` (or ALLIANCE_USER) says, matched
-against the contract's ``roles`` section: without ``roles`` one operator does everything (the embedded
-default, the demo); with it, every command is for the roles :data:`PERMISSIONS` names. In the portal the
+against the roles in force: the contract's ``roles`` section as the database records it (services/roles.py), never
+the file a caller points --workspace at. Without roles one operator does everything (the embedded default, the
+demo); with them, every command is for the roles :data:`PERMISSIONS` names. In the portal the
 caller is a signed-in account (``domain.accounts``): a person with one role, proved by a password. Both
 become a :class:`Principal`, and the same :func:`authorise` decides both, over :data:`PERMISSIONS` (the
 commands) and :data:`PAGES` (what only the portal does). A partner sees and acts on its own data only.
