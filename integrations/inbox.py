@@ -8,6 +8,7 @@ come from anyone; a file in a sub-folder named after a partner id came from that
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
 import fsspec
+
+from integrations.private_files import ARCHIVED_MODE, private_folder
 
 # A return is a few MB at most; a larger file is refused without being read into memory.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -229,12 +232,14 @@ def open_inbox(location: str | Path) -> Inbox:
 
 
 def archive_original(archive: Path, file: InboxFile) -> Path:
-    """Keep the original bytes, content-addressed and read-only; the same bytes are kept once."""
-    suffix = ".txt" if file.refused else "".join(PurePosixPath(file.name).suffixes[-1:])[:10].lower()
-    target = archive / file.sha256[:2] / f"{file.sha256}{suffix}"
+    """Keep the original bytes, content-addressed and read-only for the alliance alone (0440 in 0750 folders); the
+    same bytes are kept once. The stored name is the digest and a plain suffix, never the partner's own name."""
+    target = archive / file.sha256[:2] / f"{file.sha256}{archived_suffix(file)}"
     if target.exists() and target.stat().st_size == file.size:
+        with contextlib.suppress(OSError):  # kept by an older version world-readable: no longer
+            os.chmod(target, ARCHIVED_MODE)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     # A name of its own: two submitters archiving the same bytes at once must not share (or delete) a partial.
     partial = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
     partial.unlink(missing_ok=True)  # left by an interrupted attempt of this process and thread
@@ -246,6 +251,18 @@ def archive_original(archive: Path, file: InboxFile) -> Path:
         with opened or fsspec.open(file.path, "rb") as source, partial.open("wb") as sink:
             for block in iter(lambda: source.read(1 << 20), b""):
                 sink.write(block)
-    os.chmod(partial, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(partial, ARCHIVED_MODE)
     os.replace(partial, target)
     return target
+
+
+def archived_suffix(file: InboxFile) -> str:
+    """``.xlsx`` and the like, from the partner's name only when it is a short plain suffix (else ``.bin``); a refused
+    entry's description is ``.txt``."""
+    if file.refused:
+        return ".txt"
+    suffix = PurePosixPath(file.name).suffix.lower()
+    return suffix if _PLAIN_SUFFIX.fullmatch(suffix) else ".bin"
+
+
+_PLAIN_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")

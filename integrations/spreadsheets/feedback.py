@@ -12,6 +12,7 @@ string, never as a formula, whatever it starts with.
 """
 
 import math
+import os
 import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from domain import return_layout as layout
 from domain.changes import Changes
 from domain.findings import Finding, Severity, count_by_severity
 from integrations.spreadsheets import sheet_data
+from integrations.private_files import FILE_MODE, private_folder
 
 ISSUES = "Issues"
 CHANGES = "Changes"
@@ -98,8 +100,9 @@ def write_feedback(
     changes: Changes | None = None,
     changes_note: str | None = None,
 ) -> Path:
-    """Write the workbook at ``path``; ``grids`` are the partner's sheets as read (none if unreadable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the workbook at ``path`` (0640, in 0750 folders); ``grids`` are the partner's sheets as read (none if
+    unreadable)."""
+    private_folder(path.parent)
     writer = _Writer(path)
     pointed_into = {f.sheet for f in findings if f.sheet}
     grids = {name: grid for name, grid in (grids or {}).items() if name in COPIED_SHEETS and name in pointed_into}
@@ -113,6 +116,7 @@ def write_feedback(
     writer.book.close()
     if copies:
         _fill_in(path, copies)
+    os.chmod(path, FILE_MODE)
     return path
 
 

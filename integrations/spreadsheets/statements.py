@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.money import pence_to_pounds
 from domain.payments import LINE_KINDS
+from integrations.private_files import FILE_MODE, private_folder
 from integrations.spreadsheets.cells import set_text, set_value
 
 MONEY_FORMAT = "£#,##0.00;-£#,##0.00"
@@ -135,9 +136,10 @@ def _save(book: Workbook, path: Path, stamp: datetime) -> Path:
     is the writer's own: two cycles writing the same statement at once must not move each other's file away."""
     book.properties.created = stamp.replace(tzinfo=None)
     book.properties.modified = stamp.replace(tzinfo=None)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
     book.save(staging)
+    os.chmod(staging, FILE_MODE)  # the alliance's and its officers', not every account's
     os.replace(staging, path)
     return path
 
