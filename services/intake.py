@@ -516,7 +516,6 @@ def _with_feedback_file(
 def _feedback_path(deps: Deps, file: InboxFile, period: Period | None, partner: Partner, version: int | None) -> Path:
     if period is not None and version is not None:
         return deps.workspace.feedback_dir / str(period) / f"{partner.id}-{period}-v{version}-feedback.xlsx"
-    # Refused before its month was known: filed by partner, named after the file, in safe characters and short
-    # (a file system takes 255 bytes in a name; a partner's name can be longer, in any script).
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(file.name).stem).strip("_-")[:60] or "return"
-    return deps.workspace.feedback_dir / "unfiled" / partner.id / f"{stem}-{file.sha256[:8]}-feedback.xlsx"
+    # Refused before its month was known: filed by partner and named by the file's digest, never by the partner's
+    # own name for the file (it may be 255 bytes in any script; the name stays in the records and the messages).
+    return deps.workspace.feedback_dir / "unfiled" / partner.id / f"{partner.id}-{file.sha256[:16]}-feedback.xlsx"
