@@ -186,6 +186,14 @@ CATALOGUE: dict[str, CodeSpec] = {
         "The file came from {sender}'s folder but its About sheet says it is {value}'s return.",
         "Send your own organisation's template; if you submit for another partner, ask the alliance office.",
     ),
+    "SENDER_UNKNOWN": CodeSpec(
+        Severity.error,
+        "The file was not in a partner's own inbox folder (or portal), so who sent it is not known; the About sheet"
+        " alone never makes a file a partner's return, since anyone can copy it.",
+        "{filename} did not come from a partner's own folder, so it was not filed as any partner's return{named}.",
+        "Officers: if it is a partner's return, move it into that partner's folder (inbox/<partner id>/) and run the"
+        " cycle again. Partners: send returns from your own folder or through the portal.",
+    ),
     "ABOUT_PERIOD_FUTURE": CodeSpec(
         Severity.error,
         "The return is for a month that had not begun when it arrived.",

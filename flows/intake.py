@@ -20,7 +20,7 @@ from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services.deps import Deps, production_deps
-from services.intake import Outcome, by_sender, process_file, recorded_outcomes, share_out
+from services.intake import Outcome, by_sender, process_file, recorded, recorded_outcomes, share_out
 
 # Partners' files are processed side by side, each partner's own in the order they arrived (so its
 # versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
@@ -43,7 +43,7 @@ class SharesIncomplete(AllianceError):
 def collect(deps: Deps) -> list[InboxFile]:
     files = list(deps.inbox.files())
     with session_scope(deps.engine) as session:
-        return [f for f in files if repo.submission_by_sha(session, sha256=f.sha256) is None]
+        return [f for f in files if recorded(session, f, deps.contract) is None]
 
 
 @task(cache_policy=NONE, task_run_name="process {label}")

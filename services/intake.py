@@ -1,7 +1,7 @@
 """Processing one file from the inbox: read, validate, feed back, store, notify."""
 
+import hashlib
 import os
-import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -56,10 +56,12 @@ def check_file(
     *,
     received_at: datetime | None = None,
     context_for: ContextFor | None = None,
+    require_sender: bool = False,
 ) -> tuple[ValidatedReturn | None, list[Finding], RawReturn | None]:
     """Read and validate a file; without ``context_for`` nothing touches the database (the offline self-check).
 
-    With ``received_at``, also whether the return is on time and for a month that has begun.
+    With ``received_at``, also whether the return is on time and for a month that has begun; with
+    ``require_sender`` (the cycle), a file from no partner's own folder is refused (SENDER_UNKNOWN) whatever it says.
     """
     if file.refused is not None:  # a link or odd entry in the inbox: never read
         return None, [Finding(file.refused, params={"filename": file.name})], None
@@ -74,6 +76,8 @@ def check_file(
     findings = result.findings + validated.findings
     if received_at is not None and validated.period is not None:
         findings += timing(validated.period, received_at, contract)
+    if require_sender and sender is None:
+        findings.append(_sender_unknown(file, validated))
     return validated, in_partners_words(ordered(findings), contract.framework.names), result.raw
 
 
@@ -123,6 +127,29 @@ class RecordsContext:
         return now != self.others
 
 
+def sender_of(file: InboxFile, contract: Contract) -> Partner | None:
+    """The partner whose own folder (or portal upload) the file came from; None for the top of the inbox or a folder no
+    partner has. Only a sender makes a file a partner's return: an About sheet can be copied by anyone."""
+    return contract.partner(file.sender) if file.sender else None
+
+
+def record_key(file: InboxFile, contract: Contract) -> str:
+    """The digest a file is recorded under: its SHA-256, or for a file with no sender (quarantined, never filed) a
+    digest of that, so the same bytes moved into the partner's folder by an officer are then filed as theirs."""
+    if sender_of(file, contract) is not None or file.refused is not None:
+        return file.sha256
+    return hashlib.sha256(f"sender-unknown:{file.sha256}".encode()).hexdigest()
+
+
+def recorded(session: Session, file: InboxFile, contract: Contract) -> Submission | None:
+    """The submission these bytes were filed as (from anywhere), or this file quarantined before; None: new."""
+    known = repo.submission_by_sha(session, sha256=file.sha256)
+    key = record_key(file, contract)
+    if known is None and key != file.sha256:
+        known = repo.submission_by_sha(session, sha256=key)
+    return known
+
+
 def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> bool:
     """Accepted: identified, and no error anywhere (reader, checks or timing)."""
     return bool(validated and validated.accepted) and not has_errors(findings)
@@ -163,7 +190,7 @@ def recorded_outcomes(deps: Deps, files: list[InboxFile]) -> tuple[list[Outcome]
     missing: list[InboxFile] = []
     with session_scope(deps.engine) as session:
         for file in files:
-            known = repo.submission_by_sha(session, sha256=file.sha256)
+            known = recorded(session, file, deps.contract)
             if known is None:
                 missing.append(file)
             elif known.source != file.path:  # the same bytes sent twice: the other copy was filed
@@ -199,18 +226,21 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
     and the version recorded (the portal shows them at once); what is recorded is the Outcome's."""
     contract = deps.contract
     with session_scope(deps.engine) as session:
-        known = repo.submission_by_sha(session, sha256=file.sha256)
+        known = recorded(session, file, contract)
         if known is not None:
             return _duplicate(file, known)
 
+    sender = sender_of(file, contract)
     records = RecordsContext(deps)
-    validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
+    # A file with no sender is checked as the offline self-check does (nothing looked up), for the officers.
+    validated, findings, raw = check_file(
+        file, contract, received_at=file.received_at, context_for=records if sender else None, require_sender=True
+    )
     if on_checked is not None:
         on_checked(findings)
-    accepted = is_accepted(validated, findings)
-    sender = contract.partner(file.sender) if file.sender else None
-    # Feedback goes to whoever sent the file: its partner folder, failing that its About sheet.
-    partner = sender or (validated.partner if validated else None)
+    accepted = sender is not None and is_accepted(validated, findings)
+    # Filed only as the partner whose own folder it came from; feedback goes to that partner alone.
+    partner = sender
     period = validated.period if validated and partner else None
     filed = partner is not None and period is not None
     status = "accepted" if accepted else ("rejected" if partner else "quarantined")
@@ -228,13 +258,15 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
             version = None
             if partner is not None and period is not None:
                 ledger.serialise_period(session, period=str(period))
-            known = repo.submission_by_sha(session, sha256=file.sha256)
+            known = recorded(session, file, contract)
             if known is not None:  # the same bytes, filed by another submitter since the check above
                 return _duplicate(file, known)
             if partner is not None and period is not None and records.outdated(session):
                 # The same participant in a return recorded meanwhile: check again, now it is there to see.
                 records = RecordsContext(deps, session)
-                validated, findings, raw = check_file(file, contract, received_at=file.received_at, context_for=records)
+                validated, findings, raw = check_file(
+                    file, contract, received_at=file.received_at, context_for=records, require_sender=True
+                )
                 accepted = is_accepted(validated, findings)
                 status = "accepted" if accepted else "rejected"
                 late = any(f.code == "RETURN_LATE" for f in findings)
@@ -271,7 +303,7 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
             submission = repo.add_submission(
                 session,
                 submission=Submission(
-                    sha256=file.sha256,
+                    sha256=record_key(file, contract),
                     filename=file.name,
                     stored_path=str(stored),
                     source=file.path,
@@ -365,7 +397,7 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
             staging.unlink(missing_ok=True)
         # The same bytes filed by another submitter between our check and our insert: a duplicate.
         with session_scope(deps.engine) as session:
-            known = repo.submission_by_sha(session, sha256=file.sha256)
+            known = recorded(session, file, contract)
         if known is None:
             raise
         return _duplicate(file, known)
@@ -378,6 +410,12 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
     if raw is not None and partner is not None:
         _recent_rows.keep(file.sha256, raw.rows)
     return outcome
+
+
+def _sender_unknown(file: InboxFile, validated: ValidatedReturn | None) -> Finding:
+    named = validated.partner if validated else None
+    words = f" (its About sheet names {named.name}, {named.id})" if named else ""
+    return Finding("SENDER_UNKNOWN", params={"filename": file.name, "named": words})
 
 
 def _duplicate(file: InboxFile, known: Submission) -> Outcome:

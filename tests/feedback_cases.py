@@ -29,6 +29,7 @@ class Case:
     sender: str | None = None
     context: ReturnContext | None = None
     refused: str | None = None  # an inbox entry never read (a link, not a file, still being written)
+    require_sender: bool = False  # checked as the cycle checks a file from no partner's folder (SENDER_UNKNOWN)
 
     def file(self) -> InboxFile:
         data = self.content or b""
@@ -156,6 +157,7 @@ def refusals(contract: Contract) -> list[Case]:
         Case("folder", b"FILE_NOT_REGULAR: 'inbox/folder.xlsx'", refused="FILE_NOT_REGULAR"),
         Case("still-writing", b"FILE_CHANGING: 'inbox/still-writing.xlsx'", refused="FILE_CHANGING"),
         Case("long-id", return_bytes(contract, rows=_long_id_rows())),
+        Case("no-sender", return_bytes(contract), require_sender=True),
     ]
 
 

@@ -86,3 +86,26 @@ def zip_of(parts: dict[str, bytes]) -> bytes:
 
 
 PARTICIPANTS_PART = "xl/worksheets/sheet2.xml"  # where openpyxl writes the template's Participants sheet
+
+
+def named_partner(content: bytes) -> str | None:
+    """The partner id a workbook's About sheet names (None: not a workbook, no such sheet): the folder a test puts a
+    return in, as that partner would (a file from no partner's folder is never filed: issue 31, case 2)."""
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError):
+        return None
+    try:
+        if "About" not in book.sheetnames:
+            return None
+        for row in book["About"].iter_rows(values_only=True):
+            if row and row[0] == "partner_id" and isinstance(row[1], str):
+                return row[1]
+        return None
+    finally:
+        book.close()

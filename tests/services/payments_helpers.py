@@ -11,6 +11,7 @@ from models.db import session_scope
 from models.tables import PaymentLine, PaymentRun
 from services.deps import Deps, production_deps
 from services.intake import Outcome, process_file
+from tests.helpers import named_partner
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
 LATER = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -29,7 +30,7 @@ def with_approval(workspace: Workspace, clock: datetime) -> Deps:
 def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME) -> Outcome:
     path = Path(deps.workspace.root) / name
     path.write_bytes(content)
-    return process_file(deps, read_file(path, received_at=at))
+    return process_file(deps, read_file(path, received_at=at, sender=named_partner(content)))
 
 
 def frozen_rows(deps: Deps, run_id: int) -> list[dict[str, Any]]:

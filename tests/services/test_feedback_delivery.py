@@ -35,7 +35,9 @@ def test_the_feedback_workbook_goes_to_the_partners_channel_with_a_message_count
     relay = relaying(deps, slack, clock)
     (deps.workspace.inbox / "r.xlsx").parent.mkdir(parents=True, exist_ok=True)
     (deps.workspace.inbox / "r.xlsx").write_bytes(eight_errors(deps))
-    outcome = process_file(deps, read_file(deps.workspace.inbox / "r.xlsx", received_at=ON_TIME))
+    outcome = process_file(
+        deps, read_file(deps.workspace.inbox / "r.xlsx", received_at=ON_TIME, sender="harbour-trust")
+    )
     assert [f.code for f in outcome.findings] == ["YESNO_INVALID"] * 8
     relay_until_done(relay, clock)
 

@@ -14,12 +14,17 @@ from models.db import session_scope
 from models.tables import FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
 from services.deps import Deps
 from services.intake import Outcome, process_file
-from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
+from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of, named_partner
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
 
 
-def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME, sender: str | None = None) -> Outcome:
+OWN = "(the partner's own folder)"  # the partner the About sheet names: where that partner puts its returns
+
+
+def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME, sender: str | None = OWN) -> Outcome:
+    """Into ``sender``'s folder (None: the top of the inbox), as the partner the About sheet names by default."""
+    sender = named_partner(content) if sender == OWN else sender
     folder = deps.workspace.inbox / sender if sender else deps.workspace.inbox
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(content)
@@ -70,7 +75,7 @@ def test_an_unreadable_file_from_a_partner_folder_is_fed_back_to_that_partner(de
 
 
 def test_a_file_no_one_can_be_matched_to_is_quarantined_for_officers(deps: Deps) -> None:
-    outcome = submit(deps, "scan.pdf", b"%PDF-1.4 not a return")
+    outcome = submit(deps, "scan.pdf", b"%PDF-1.4 not a return", sender=None)
     assert (outcome.status, outcome.partner_id, outcome.feedback_path) == ("quarantined", None, None)
     with session_scope(deps.engine) as session:
         [note] = repo.notifications(session)
@@ -106,15 +111,15 @@ def test_a_failure_while_recording_leaves_nothing_half_written(deps: Deps, monke
     assert [count(deps, t) for t in (Submission, FindingRecord, ParticipantRecord, Notification)] == [0, 0, 0, 0]
     assert not [p for p in deps.workspace.feedback_dir.rglob("*") if p.is_file()]  # no feedback for a lost version
     monkeypatch.undo()
-    file = read_file(deps.workspace.inbox / "r.xlsx", received_at=ON_TIME)
+    file = read_file(deps.workspace.inbox / "harbour-trust" / "r.xlsx", received_at=ON_TIME, sender="harbour-trust")
     assert process_file(deps, file).status == "accepted"  # the next cycle files it whole
     assert count(deps, ParticipantRecord) == 4
 
 
 def test_the_same_bytes_from_another_folder_are_a_duplicate(deps: Deps) -> None:
     content = return_bytes(deps.contract)
-    first = submit(deps, "a.xlsx", content)
-    again = submit(deps, "copy.xlsx", content, sender="harbour-trust")
+    first = submit(deps, "a.xlsx", content, sender="harbour-trust")
+    again = submit(deps, "copy.xlsx", content, sender="city-mind")
     assert (first.status, again.status, again.submission_id) == ("accepted", "duplicate", first.submission_id)
 
 
@@ -179,3 +184,24 @@ def test_a_thousand_character_name_with_a_newline_and_a_leading_dash_is_filed_an
     assert outcome.feedback_path is not None and Path(outcome.feedback_path).is_file()
     with session_scope(deps.engine) as session:
         assert session.get(Submission, outcome.submission_id).filename == name  # type: ignore[union-attr]
+
+
+def test_a_file_from_no_partners_folder_is_never_filed_as_the_partner_its_about_sheet_names(deps: Deps) -> None:
+    """Issue 31, case 2: the template id is computable by anyone, so the About sheet alone proves nothing."""
+    content = return_bytes(deps.contract, "harbour-trust")
+    other = return_bytes(deps.contract, "city-mind")
+    outcomes = [submit(deps, "v2.xlsx", content, sender=None), submit(deps, "v2.xlsx", other, sender="no-such")]
+    assert [(o.status, o.partner_id, o.period, o.version, o.feedback_path) for o in outcomes] == [
+        ("quarantined", None, None, None, None)
+    ] * 2
+    assert codes(outcomes[0]) == ["SENDER_UNKNOWN"] and codes(outcomes[1]) == ["SENDER_UNKNOWN"]
+    assert "Harbour Trust" in outcomes[0].findings[0].message and "City Mind" in outcomes[1].findings[0].message
+    assert count(deps, ParticipantRecord) == 0
+    with session_scope(deps.engine) as session:
+        notes = repo.notifications(session)
+        assert repo.accepted_submissions(session, period="2026-10") == []
+    assert [(n.kind, n.channel) for n in notes] == [("quarantined_file", deps.contract.alliance.officers_channel)] * 2
+    assert all("SENDER_UNKNOWN" in n.text for n in notes)
+    # The officer moves it into the partner's folder: the same bytes are then filed as that partner's return.
+    moved = submit(deps, "v2.xlsx", content, sender="harbour-trust")
+    assert (moved.status, moved.partner_id, moved.version) == ("accepted", "harbour-trust", 1)

@@ -13,10 +13,11 @@ from models.db import session_scope
 from services.claims import report_duplicate_claims
 from services.deps import Deps
 from services.intake import Outcome, RecordsContext, check_file, process_file
-from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of
+from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of, named_partner
 
 
 def submit(deps: Deps, name: str, content: bytes, period: Period = OCTOBER, sender: str | None = None) -> Outcome:
+    sender = sender or named_partner(content)  # the partner's own folder
     folder = deps.workspace.inbox / (sender or "")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(content)

@@ -22,7 +22,7 @@ from services.payment_reports import payment_report
 from services.payments import run_payments
 from services.statements import statements_folder, write_statements
 from tests.conftest import EXAMPLE
-from tests.helpers import clean_rows, return_bytes
+from tests.helpers import clean_rows, named_partner, return_bytes
 from tests.services.payments_helpers import frozen_rows
 
 OCTOBER = Period(2026, 10)
@@ -39,7 +39,7 @@ def deps_for(workspace: Workspace) -> Deps:
 def submit(deps: Deps, name: str, content: bytes, at: datetime = ON_TIME) -> str:
     path = Path(deps.workspace.root) / name
     path.write_bytes(content)
-    return process_file(deps, read_file(path, received_at=at)).status
+    return process_file(deps, read_file(path, received_at=at, sender=named_partner(content))).status
 
 
 def test_the_same_inputs_return_the_same_run(workspace: Workspace) -> None:

@@ -74,7 +74,7 @@ def workspace_in(root: Path, *, approval: bool = False) -> tuple[Deps, Clock]:
 def submit(deps: Deps, clock: Clock, partner_id: str, period: Period, content: bytes) -> None:
     path = deps.workspace.root / f"{partner_id}-{period}.xlsx"
     path.write_bytes(content)
-    outcome = process_file(deps, read_file(path, received_at=clock.now))
+    outcome = process_file(deps, read_file(path, received_at=clock.now, sender=partner_id))
     assert outcome.status == "accepted", outcome.findings
 
 

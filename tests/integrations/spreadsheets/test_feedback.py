@@ -56,7 +56,11 @@ def dump(path: Path) -> dict[str, Any]:
 
 def feedback_for(case: Case, contract: Contract, folder: Path) -> tuple[list[Finding], Path, Any]:
     validated, findings, raw = check_file(
-        case.file(), contract, received_at=case.received_at, context_for=case.context_for()
+        case.file(),
+        contract,
+        received_at=case.received_at,
+        context_for=case.context_for(),
+        require_sender=case.require_sender,
     )
     partner = validated.partner if validated else None
     path = write_feedback(

@@ -60,7 +60,13 @@ def findings_of_every_code(contract: Contract, folder: Path) -> list[Finding]:
     with the officer's own findings as the services make them."""
     findings = []
     for case in [row_problems(contract), *about_problems(contract), *refusals(contract)]:
-        _, found, _ = check_file(case.file(), contract, received_at=case.received_at, context_for=case.context_for())
+        _, found, _ = check_file(
+            case.file(),
+            contract,
+            received_at=case.received_at,
+            context_for=case.context_for(),
+            require_sender=case.require_sender,
+        )
         findings += found
     findings += in_partners_words([Finding(code, value="please check row 4") for code in AFTER_ACCEPTANCE], {})
     return findings
