@@ -165,6 +165,10 @@ def cycle_run(
     for result in report.runs:
         state = "new" if result.created else "unchanged"
         echo(f"payment run {result.run.period} v{result.run.version} ({state})")
+    if report.statements_unwritten:  # the runs stand; written by the next cycle once the folder is put right
+        from services.statements import StatementsNotWritten
+
+        raise StatementsNotWritten("; ".join(report.statements_unwritten))
 
 
 @app.command()

@@ -32,7 +32,7 @@ from services.payments import (
 from services.report import build_cycle_reports, year_alerts
 from services.schedule import period_to_run
 from services.spot_checks import DrawMade, draw_spot_checks, periods_to_draw
-from services.statements import pay_period
+from services.statements import pay_period, write_missing_statements
 from services.status import count_statuses, period_status
 
 
@@ -48,6 +48,7 @@ class CycleReport:
     alerts: list[Alert] = field(default_factory=list)  # gaming monitors for the period, in the officers' summary
     published: list[str] = field(default_factory=list)  # the report's pages, one per audience
     delivery: DeliveryReport | None = None
+    statements_unwritten: list[str] = field(default_factory=list)  # runs whose workbooks could not be written: why
     period_state: str = "open"  # open | due | closed (DESIGN.md section 7), after this cycle
 
 
@@ -65,7 +66,15 @@ def cross_check(deps: Deps, period: Period) -> dict[str, list[str]]:
 
 @task(cache_policy=NONE, task_run_name="pay {period}")
 def pay(deps: Deps, period: Period) -> RunResult:
-    return pay_period(deps, period)
+    return pay_period(deps, period, statements=False)  # written below, for every run that lacks them
+
+
+@task(cache_policy=NONE)
+def write_statements(deps: Deps) -> list[str]:
+    """Every run's statements not yet written (this cycle's, and any an earlier cycle could not write); why any
+    still cannot be."""
+    _, problems = write_missing_statements(deps)
+    return problems
 
 
 @task(cache_policy=NONE, task_run_name="spot checks {period}")
@@ -178,6 +187,9 @@ def monthly_cycle(
         logger.info(
             "payment run %s v%d (%s)", made.run.period, made.run.version, "new" if made.created else "unchanged"
         )
+    report.statements_unwritten = write_statements(deps)
+    for problem in report.statements_unwritten:
+        logger.error("%s", problem)
     report.spot_checks = [d for p in periods_to_draw(deps, target, checked) for d in spot_checks(deps, p)]
 
     if report.spot_checks:
@@ -197,7 +209,7 @@ def monthly_cycle(
     report.delivery = deliver(deps)  # first: a report that fails to be written must not hold up the statements
     report.published = publish(deps, target, [Period.parse(r.run.period) for r in report.runs], year_to_date)
     logger.info("returns for %s: %s", target, _counted(row["status"] for row in report.status))
-    return report
+    return report  # statements_unwritten: the runs stand, the officer must act (the CLI exits 2 saying where)
 
 
 def _counted(statuses: Iterable[str]) -> str:

@@ -180,7 +180,7 @@ def arrivals(contract: Contract, months: int, seed: int) -> list[Arrival]:
                 book = build_template(contract, partner, period)
                 return fill_return(book, content_rows, summary=summary, extra_column=extra, blank_rows_after=blanks)
 
-            name = f"{partner.name} return {period}.xlsx"
+            name = f"{partner.id}/{partner.name} return {period}.xlsx"  # every return from the partner's own folder
             if index == ERRORS_PARTNER and m == 0:
                 result.append(Arrival(local(following + timedelta(days=7), 16), name, book_bytes(with_mistakes(rows))))
                 result.append(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from domain.contract import Contract
+from domain.errors import AllianceError
 from domain.money import format_pounds
 from domain.payments import ENTITLEMENT_KINDS
 from domain.periods import Period, contract_month
@@ -259,17 +260,50 @@ def statements_folder(deps: Deps, run: PaymentRun) -> Path:
     return deps.workspace.statements_dir / run.period / f"v{run.version}"
 
 
+class StatementsNotWritten(AllianceError):
+    """A payment run stands (it is committed) but its workbooks could not be written: the folder is not writable, or
+    something else is in its place. They are written by the next cycle once the folder is put right."""
+
+    exit_code = 2
+
+
+def _summary_path(folder: Path, run: PaymentRun, status: str) -> Path:
+    draft = "-draft" if status == "draft" else ""
+    return folder / f"officers-summary-{run.period}-v{run.version}{draft}.xlsx"
+
+
 def write_statements(deps: Deps, run: PaymentRun) -> list[Path]:
-    """The run's workbooks, each written once: partners' statements when the run is payable, the
-    officers' summary always (marked draft while it waits for approval). Safe to call again."""
-    contract = deps.contract
+    """The run's workbooks, each written once: partners' statements when the run is payable, then the officers'
+    summary always (marked draft while it waits for approval): the summary is written last, so it shows that the
+    run's workbooks are all there. Safe to call again. StatementsNotWritten: the folder cannot be written."""
     folder = statements_folder(deps, run)
+    try:
+        return _write_statements(deps, run, folder)
+    except OSError as failed:
+        where = failed.filename or folder
+        raise StatementsNotWritten(
+            f"the payment run for {run.period} (version {run.version}) is recorded, but its statements could not be "
+            f"written to {folder} ({failed.strerror or type(failed).__name__}: {where}). Make "
+            f"{deps.workspace.statements_dir} a folder the alliance can write (move away any file in the way), then "
+            "run the cycle again: the statements are written then"
+        ) from failed
+
+
+def _write_statements(deps: Deps, run: PaymentRun, folder: Path) -> list[Path]:
+    contract = deps.contract
     with session_scope(deps.engine) as session:
         built = build_statements(session, contract=contract, run=run)
     title = f"{contract.alliance.name}: payment statement {run.period}, run version {run.version}"
     written = []
-    draft = "-draft" if built.status == "draft" else ""
-    summary = folder / f"officers-summary-{run.period}-v{run.version}{draft}.xlsx"
+    if built.status in ("final", "approved"):
+        told = set(built.told)
+        for statement in built.statements:
+            if statement.partner_id not in told:  # a correction that moved it by less than the threshold
+                continue
+            path = folder / statement_name(statement.partner_id, run)
+            if not path.exists():
+                written.append(write_partner_statement(path, title=title, statement=statement, stamp=built.stamp))
+    summary = _summary_path(folder, run, built.status)
     if built.status in ("final", "approved", "draft") and not summary.exists():
         written.append(
             write_officer_summary(
@@ -282,21 +316,35 @@ def write_statements(deps: Deps, run: PaymentRun) -> list[Path]:
                 debts=built.debts,
             )
         )
-    if built.status in ("final", "approved"):
-        told = set(built.told)
-        for statement in built.statements:
-            if statement.partner_id not in told:  # a correction that moved it by less than the threshold
-                continue
-            path = folder / statement_name(statement.partner_id, run)
-            if not path.exists():
-                written.append(write_partner_statement(path, title=title, statement=statement, stamp=built.stamp))
     return written
 
 
-def pay_period(deps: Deps, period: Period) -> RunResult:
-    """The cycle's payment step: post the run for the current inputs (or find it), then make sure
-    its workbooks exist. Safe to repeat after a crash at any point."""
+def write_missing_statements(deps: Deps) -> tuple[list[Path], list[str]]:
+    """Every run's workbooks not yet written (a cycle whose statements could not be written, an approval that died
+    before it wrote them): what was written now, and why any still could not be (one line per run)."""
+    with session_scope(deps.engine) as session:
+        states = [s for p in repo.periods_with_runs(session) for s in ledger.run_states(session, period=p)]
+    written: list[Path] = []
+    problems: list[str] = []
+    for state in states:
+        if (
+            state.status == "superseded"
+            or _summary_path(statements_folder(deps, state.run), state.run, state.status).exists()
+        ):
+            continue
+        try:
+            written += write_statements(deps, state.run)
+        except StatementsNotWritten as failed:
+            problems.append(str(failed))
+    return written, problems
+
+
+def pay_period(deps: Deps, period: Period, *, statements: bool = True) -> RunResult:
+    """The cycle's payment step: post the run for the current inputs (or find it), then (unless ``statements`` is
+    false: the cycle writes them after every run) make sure its workbooks exist. Safe to repeat after a crash at any
+    point; StatementsNotWritten leaves the run standing."""
     result = run_payments(deps, period)
     bring_period_state_up_to_date(deps, period)
-    write_statements(deps, result.run)
+    if statements:
+        write_statements(deps, result.run)
     return result

@@ -36,14 +36,15 @@ def returns_with_escapes(workspace: Workspace) -> tuple[Path, Path]:
     """Harbour Trust's return (accepted) and City Mind's (rejected: a participant twice), each under a file name
     and with participant ids that carry ESC, BEL, CR and a newline."""
     contract = workspace.load_contract()
-    workspace.inbox.mkdir()
+    for partner in ("harbour-trust", "city-mind"):  # each from its own folder
+        (workspace.inbox / partner).mkdir(parents=True)
     rows = clean_rows()
     for n, row in enumerate(rows):
         row["participant_id"] = f"P{n}\x1b[31m\x07\r{n}\n{n}\t"
-    harbour = workspace.inbox / f"harbour{ESCAPES}.xlsx"
+    harbour = workspace.inbox / "harbour-trust" / f"harbour{ESCAPES}.xlsx"
     harbour.write_bytes(return_bytes(contract, rows=rows))
     twice = [{**row, "participant_id": "C\x1b[2J\r\n1"} for row in clean_rows(2)]
-    city = workspace.inbox / f"city{ESCAPES}mind.xlsx"
+    city = workspace.inbox / "city-mind" / f"city{ESCAPES}mind.xlsx"
     city.write_bytes(return_bytes(contract, "city-mind", rows=twice))
     return harbour, city
 

@@ -1,7 +1,8 @@
 """Issue 30, done-when 2: seeded inboxes of every shape an outsider can leave, with cell values of every kind, run
 through the whole monthly cycle. Whatever is in the inbox, the cycle finishes; every entry is recorded once, as
-accepted, or refused with a finding, or as a duplicate of bytes already recorded; nothing is filed under a partner
-whose folder it was not in; the payments add up; the audit chain verifies; and a second cycle changes nothing.
+accepted (only from a partner's own folder), or refused with a finding, or as a duplicate of bytes already
+recorded; nothing is filed under a partner whose folder it was not in; the payments add up; the audit chain
+verifies; and a second cycle changes nothing.
 
 Replay a failure with ALLIANCE_FUZZ_SEED=<the seed in the failure>; try more inboxes with ALLIANCE_FUZZ_EXAMPLES;
 ALLIANCE_FUZZ_SHRINK=1 shrinks a failing inbox to a smallest one (minutes: each try is a whole cycle).
@@ -180,11 +181,14 @@ def check_the_cycle(report: CycleReport, laid: dict[Path, Entry], deps: Deps) ->
             partner_folder = path.parent.name if path.parent.parent == inbox else None
             if partner_folder in PARTNERS:  # attribution comes from the folder a file sits in
                 assert record.partner_id == partner_folder, f"{path} filed under {record.partner_id}"
+            else:  # no sender, so no partner's: quarantined for officers, whatever its About sheet says (issue 31)
+                assert (record.status, record.partner_id, record.period) == ("quarantined", None, None), path
             if entry.kind in ("link-inside", "link-outside", "folder") or path.is_symlink():
                 assert record.status in ("rejected", "quarantined")
                 codes = {f.code for f in repo.findings_of(session, submission_id=record.id)}  # type: ignore[arg-type]
                 assert codes & {"FILE_SYMLINK", "FILE_NOT_REGULAR"}
             if record.status in ("accepted", "superseded"):
+                assert partner_folder in PARTNERS, f"{path} accepted from no partner's folder"
                 assert entry.kind in ("own", "other", "period")
                 assert record.period == ("2026-09" if entry.kind == "period" else str(OCTOBER))
                 assert record.partner_id == (

@@ -173,8 +173,8 @@ def test_loose_files_or_one_partner_are_not_shared_out(workspace: Workspace, mon
 
     report = monthly_cycle(period="2026-10", shares=4, deps=deps_for(workspace))
 
-    assert workers.shares == {}  # a loose file could be any partner's next version: all in one place, in order
-    assert sorted(o.status for o in report.outcomes) == ["accepted", "accepted"]
+    assert workers.shares == {}  # a loose file: all in one place, in order
+    assert sorted(o.status for o in report.outcomes) == ["accepted", "quarantined"]  # loose: no sender (issue 31)
 
 
 def test_zero_shares_is_refused(workspace: Workspace) -> None:

@@ -54,8 +54,9 @@ def test_a_non_excel_file_is_refused_and_officers_are_told(workspace: Workspace)
 
 
 def test_running_the_cycle_twice_changes_nothing(workspace: Workspace) -> None:
-    workspace.inbox.mkdir()
-    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract()))
+    for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
+        (workspace.inbox / partner).mkdir(parents=True)
+    (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract()))
     first = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     second = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     assert [o.status for o in first.outcomes] == ["accepted"]
@@ -74,8 +75,9 @@ def test_a_month_with_one_return_before_the_due_date_finishes_the_cycle(workspac
     from services.review import review_table
 
     rows = [{**row, "housing_sustained": achieved, "wellbeing_up": achieved} for row in clean_rows()]
-    workspace.inbox.mkdir()
-    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract(), rows=rows))
+    for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
+        (workspace.inbox / partner).mkdir(parents=True)
+    (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(workspace.load_contract(), rows=rows))
     deps = production_deps(workspace, clock=lambda: datetime(2026, 11, 10, 9, tzinfo=UTC))
     report = monthly_cycle(period="2026-10", deps=deps)
     assert [(o.partner_id, o.status) for o in report.outcomes] == [("harbour-trust", "accepted")]
@@ -323,8 +325,9 @@ def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace
     from integrations.slack.notifier import SlackNotifier
 
     contract = workspace.load_contract()
-    workspace.inbox.mkdir()
-    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract))
+    for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
+        (workspace.inbox / partner).mkdir(parents=True)
+    (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(contract))
     channels = [p.slack_channel for p in contract.partners] + [contract.alliance.officers_channel]
     with running(channels) as slack:
         deps = replace(deps_for(workspace), notifier=SlackNotifier(token=TOKEN, base_url=slack.url))
@@ -351,9 +354,10 @@ def test_the_cycle_ends_by_delivering_its_messages_to_slack(workspace: Workspace
 
 def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: Workspace) -> None:
     contract = workspace.load_contract()
-    workspace.inbox.mkdir()
-    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract))
-    (workspace.inbox / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))  # the same ids P000..P003
+    for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
+        (workspace.inbox / partner).mkdir(parents=True)
+    (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(contract))
+    (workspace.inbox / "city-mind" / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))  # the same ids P000..P003
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     assert sorted(o.status for o in report.outcomes) == ["accepted", "accepted"]
     assert report.duplicate_claims == {"2026-10": {f"P00{n}": ["city-mind", "harbour-trust"] for n in range(4)}}
@@ -443,10 +447,11 @@ def test_the_cycle_draws_spot_checks_publishes_the_report_and_recovers_a_withdra
 ) -> None:
     from services.spot_checks import record_check
 
-    workspace.inbox.mkdir()
+    for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
+        (workspace.inbox / partner).mkdir(parents=True)
     contract = workspace.load_contract()
-    (workspace.inbox / "harbour.xlsx").write_bytes(return_bytes(contract, "harbour-trust"))
-    (workspace.inbox / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))
+    (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(contract, "harbour-trust"))
+    (workspace.inbox / "city-mind" / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))
     october = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     assert sorted(d.partner_id for d in october.spot_checks) == ["city-mind", "harbour-trust"]
     for audience in ("public", "alliance", "officers"):

@@ -9,7 +9,7 @@ from models import repo
 from models.db import session_scope
 from services.deps import Deps, production_deps
 from services.intake import process_file
-from tests.helpers import return_bytes
+from tests.helpers import named_partner, return_bytes
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
 A_WEEK_OVERDUE = datetime(2026, 11, 22, 8, tzinfo=LONDON)  # October's returns were due 14/11/2026
@@ -18,7 +18,7 @@ A_WEEK_OVERDUE = datetime(2026, 11, 22, 8, tzinfo=LONDON)  # October's returns w
 def submit(deps: Deps, name: str, content: bytes) -> str:
     path = deps.workspace.root / name
     path.write_bytes(content)
-    return process_file(deps, read_file(path, received_at=ON_TIME)).status
+    return process_file(deps, read_file(path, received_at=ON_TIME, sender=named_partner(content))).status
 
 
 def test_the_daily_run_chases_overdue_partners_once(workspace: Workspace) -> None:

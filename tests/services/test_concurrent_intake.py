@@ -71,14 +71,16 @@ def _returns(contract: Contract, inbox: Path) -> tuple[list[list[Path]], dict[st
     kinds: dict[str, str] = {}  # file name -> expected: accepted | rejected | quarantined
     jobs: list[list[Path]] = [[] for _ in range(SUBMITTERS)]
 
-    def write(name: str, content: bytes, kind: str) -> Path:
-        path = inbox / name
+    def write(name: str, content: bytes, kind: str, sender: str | None = None) -> Path:
+        path = inbox / sender / name if sender else inbox / name  # a return from its partner's own folder
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         kinds[name] = kind
         return path
 
     for pair in range(0, SUBMITTERS, 2):
-        shared = write(f"shared-{pair}.xlsx", _variant(bases[partners[pair % 3]][0], f"shared {pair}"), "accepted")
+        owner = partners[pair % 3]
+        shared = write(f"shared-{pair}.xlsx", _variant(bases[owner][0], f"shared {pair}"), "accepted", owner)
         jobs[pair].append(shared)
         jobs[pair + 1].append(shared)
     for n in range(SUBMITTERS * RETURNS_EACH):
@@ -86,9 +88,9 @@ def _returns(contract: Contract, inbox: Path) -> tuple[list[list[Path]], dict[st
         if n % QUARANTINED_EVERY == QUARANTINED_EVERY - 1:
             path = write(f"scan-{n}.pdf", f"%PDF-1.4 scan {n}".encode(), "quarantined")
         elif n % REJECTED_EVERY == REJECTED_EVERY - 1:
-            path = write(f"{partner}-{n}.xlsx", _variant(bases[partner][-1], f"return {n}"), "rejected")
+            path = write(f"{partner}-{n}.xlsx", _variant(bases[partner][-1], f"return {n}"), "rejected", partner)
         else:
-            path = write(f"{partner}-{n}.xlsx", _variant(bases[partner][n % 3], f"return {n}"), "accepted")
+            path = write(f"{partner}-{n}.xlsx", _variant(bases[partner][n % 3], f"return {n}"), "accepted", partner)
         jobs[submitter].append(path)
     return jobs, kinds
 
@@ -115,7 +117,8 @@ def submitter(url: str, root: str, paths: list[str], start: Any, results: Any, n
     began = time.perf_counter()
     for path in paths:
         try:
-            o = process_file(deps, read_file(Path(path), received_at=ON_TIME))
+            sender = Path(path).parent.name if Path(path).parent != workspace.inbox else None
+            o = process_file(deps, read_file(Path(path), received_at=ON_TIME, sender=sender))
             outcomes.append((Path(path).name, o.status, o.partner_id, o.version, o.submission_id))
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the test
             errors.append(f"{Path(path).name}: {type(exc).__name__}: {exc}")
@@ -209,8 +212,10 @@ def test_the_loser_of_a_race_for_the_same_bytes_is_told_duplicate(deps: Deps, mo
 
     inbox = deps.workspace.inbox
     inbox.mkdir(parents=True, exist_ok=True)
-    (inbox / "scan.pdf").write_bytes(b"%PDF-1.4 the same scan twice")
-    first = intake.process_file(deps, read_file(inbox / "scan.pdf", received_at=ON_TIME))
+    (inbox / "harbour-trust").mkdir()
+    scan = inbox / "harbour-trust" / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 the same scan twice")
+    first = intake.process_file(deps, read_file(scan, received_at=ON_TIME, sender="harbour-trust"))
 
     looked = Counter[str]()
     real = repo.submission_by_sha
@@ -220,9 +225,9 @@ def test_the_loser_of_a_race_for_the_same_bytes_is_told_duplicate(deps: Deps, mo
         return None if looked["times"] <= 2 else real(session, sha256=sha256)  # both checks miss the winner
 
     monkeypatch.setattr(repo, "submission_by_sha", not_yet)
-    second = intake.process_file(deps, read_file(inbox / "scan.pdf", received_at=ON_TIME))
+    second = intake.process_file(deps, read_file(scan, received_at=ON_TIME, sender="harbour-trust"))
 
-    assert (first.status, second.status, second.submission_id) == ("quarantined", "duplicate", first.submission_id)
+    assert (first.status, second.status, second.submission_id) == ("rejected", "duplicate", first.submission_id)
     assert looked["times"] == 3
     with session_scope(deps.engine) as session:
         assert len(list(session.exec(select(Submission)))) == 1

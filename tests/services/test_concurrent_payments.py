@@ -174,9 +174,9 @@ def test_two_cycles_for_the_same_period_at_once_post_one_run_and_tell_each_partn
 ) -> None:
     deps = on(engine, production_deps(workspace, clock=lambda: CYCLE_AT))
     inbox = deps.workspace.inbox
-    inbox.mkdir(parents=True, exist_ok=True)
-    for partner in deps.contract.partners:
-        (inbox / f"{partner.id}.xlsx").write_bytes(return_bytes(deps.contract, partner.id))
+    for partner in deps.contract.partners:  # each from its own folder
+        (inbox / partner.id).mkdir(parents=True, exist_ok=True)
+        (inbox / partner.id / f"{partner.id}.xlsx").write_bytes(return_bytes(deps.contract, partner.id))
 
     def cycle() -> tuple[list[Outcome], RunResult]:
         """The monthly cycle's steps for the period: intake of the inbox, then the payment step."""

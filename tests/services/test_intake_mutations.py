@@ -178,11 +178,11 @@ def test_mutated_returns_never_crash_and_are_recorded_whole_or_refused(workspace
         seen.add(content)
         applied.add(mutation.__name__)
         number += 1
-        path = inbox / f"m{number:04d}.xlsx"
+        path = inbox / f"m{number:04d}.xlsx"  # read as from harbour-trust's folder (its return, mutated)
         path.write_bytes(content)
         where = f"seed {SEED}, mutation {number} ({mutation.__name__})"
         try:
-            outcome = process_file(deps, read_file(path, received_at=ON_TIME))
+            outcome = process_file(deps, read_file(path, received_at=ON_TIME, sender="harbour-trust"))
         except Exception as exc:  # noqa: BLE001 - the point: report which mutation crashed, replayably
             raise AssertionError(f"{where} crashed: {type(exc).__name__}: {exc}") from exc
         statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
