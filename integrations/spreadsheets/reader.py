@@ -28,7 +28,14 @@ from domain.findings import Finding
 from domain.return_layout import canonical_header
 from domain.returns import RawReturn, RawRow
 from integrations.spreadsheets.package import Refused, minimal_workbook, open_package
-from integrations.spreadsheets.scan import SheetMalformed, SheetScan, SheetTooLarge, scan_sheet
+from integrations.spreadsheets.scan import (
+    MAX_COLUMNS,
+    MAX_DATA_ROWS,
+    SheetMalformed,
+    SheetScan,
+    SheetTooLarge,
+    scan_sheet,
+)
 
 # Error values a cell can show; text typed or pasted as one of these is no more a value than the error.
 ERROR_VALUES = {
@@ -130,7 +137,10 @@ class ReturnWorkbook:
             xml = self.package.archive.read(self.package.sheets[name])
             return xml, scan_sheet(xml)
         except SheetTooLarge as large:
-            detail = f"data beyond row {large.rows:,} or column {large.columns:,}"
+            detail = (
+                f"data as far as {large.rows - 1:,} rows below its header and column {large.columns:,} (a return holds "
+                f"at most {MAX_DATA_ROWS:,} rows of data and {MAX_COLUMNS} columns)"
+            )
             raise Refused(Finding("SHEET_TOO_LARGE", sheet=name, params={"detail": detail})) from large
         except (SheetMalformed, expat.ExpatError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as bad:
             raise Refused.file("FILE_CORRUPT", self.filename, f"sheet {name!r} is not valid") from bad

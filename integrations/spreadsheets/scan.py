@@ -19,7 +19,8 @@ from xml.parsers import expat
 
 from openpyxl.utils import column_index_from_string
 
-MAX_ROWS = 20_000  # a template offers 5,000 rows
+MAX_DATA_ROWS = 20_000  # rows of data below a sheet's header row; a template offers 5,000
+MAX_ROWS = MAX_DATA_ROWS + 1  # the sheet's last row: the header and 20,000 rows of data
 MAX_COLUMNS = 100
 MAX_REF_ROW = 1_048_576
 MAX_REF_COLUMN = 16_384
@@ -168,8 +169,8 @@ _NOT_QUICK = [
         rb"<row(?:[\t\r\n/>]| (?!r=\"))",
     )
 ]
-# Rows 1 to 20,000 and columns A to CV (1 to 100), the limits, written as every reader reads them (no leading zero).
-_ROW = rb"(?:[1-9][0-9]{0,3}|1[0-9]{4}|20000)"
+# Rows 1 to 20,001 and columns A to CV (1 to 100), the limits, written as every reader reads them (no leading zero).
+_ROW = rb"(?:[1-9][0-9]{0,3}|1[0-9]{4}|2000[01])"
 _COLUMN = rb"(?:[A-Z]|[AB][A-Z]|C[A-V])"
 _OUTSIDE = [re.compile(rb'<c r="(?!' + _COLUMN + _ROW + rb'")'), re.compile(rb'<row r="(?!' + _ROW + rb'")')]
 

@@ -3,6 +3,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 import xlsxwriter
 from openpyxl import Workbook
 
@@ -231,3 +232,21 @@ def test_a_summary_line_given_twice_is_a_finding_not_last_one_wins(contract: Con
 
     content = fill_return(book, clean_rows(), summary=summary_of(clean_rows()))
     assert ("KEY_REPEATED", "A9") in codes_at(contract, content)
+
+
+@pytest.mark.parametrize("last_row", [20_001, 20_002])
+def test_the_row_limit_counts_rows_of_data_below_the_header(contract: Contract, last_row: int) -> None:
+    """Issue 31, case 13: 20,000 rows of data (sheet row 20,001 with the header) are within the limit; one more is
+    not, and the finding says so in rows of data. The far row is written into the sheet's XML (no big workbook)."""
+    far = f'<row r="{last_row}"><c r="A{last_row}" t="inlineStr"><is><t>P-far</t></is></c></row></sheetData>'
+    content = rewrite_parts(
+        return_bytes(contract), {PARTICIPANTS_PART: lambda x: x.replace(b"</sheetData>", far.encode())}
+    )
+    result = read_return("r.xlsx", content)
+    refused = [f for f in result.findings if f.code == "SHEET_TOO_LARGE"]
+    if last_row == 20_001:
+        assert refused == [] and result.raw is not None
+    else:
+        [finding] = refused
+        assert "20,001 rows below its header" in finding.message
+        assert "at most 20,000 rows of data" in finding.message
