@@ -70,11 +70,13 @@ def landing_to_feedback(rows: int = 5000, problems: int = 50, repeats: int = 3) 
         inbox.mkdir()
 
         def land(name: str, content: bytes, period: Period) -> float:
-            path = inbox / name
+            sender = "city-mind" if name.startswith("city") else "harbour-trust"  # from the partner's own folder
+            path = inbox / sender / name
+            path.parent.mkdir(exist_ok=True)
             path.write_bytes(content)
             at = datetime(period.next().year, period.next().month, 3, 10, tzinfo=UTC)
             start = time.perf_counter()
-            outcome = process_file(deps, read_file(path, received_at=at))
+            outcome = process_file(deps, read_file(path, received_at=at, sender=sender))
             elapsed = time.perf_counter() - start
             assert outcome.feedback_path and Path(outcome.feedback_path).is_file()
             return elapsed

@@ -62,7 +62,8 @@ def _write_returns(root: Path, count: int, tag: str) -> list[Path]:
     paths = []
     for n in range(count):
         partner = contract.partners[n % len(contract.partners)]
-        path = root / "inbox" / f"{partner.id}-{n}.xlsx"
+        path = root / "inbox" / partner.id / f"{partner.id}-{n}.xlsx"  # from the partner's own folder
+        path.parent.mkdir(exist_ok=True)
         path.write_bytes(_titled(bases[partner.id], f"{tag} return {n}"))
         paths.append(path)
     return paths
@@ -81,12 +82,14 @@ def _submit(url: str, root: str, paths: list[str], start: Any, results: Any) -> 
         contract=load_contract(workspace.contract_path),
         clock=fixed_clock(ON_TIME),
     )
-    process_file(deps, read_file(Path(paths[0]), received_at=ON_TIME))  # warm up (imports, suite) before timing
+    process_file(
+        deps, read_file(Path(paths[0]), received_at=ON_TIME, sender=Path(paths[0]).parent.name)
+    )  # warm up (imports, suite) before timing
     start.wait()
     began, errors = time.perf_counter(), 0
     for path in paths[1:]:
         try:
-            process_file(deps, read_file(Path(path), received_at=ON_TIME))
+            process_file(deps, read_file(Path(path), received_at=ON_TIME, sender=Path(path).parent.name))
         except Exception:  # noqa: BLE001 - counted
             errors += 1
     results.put((time.perf_counter() - began, errors))

@@ -165,6 +165,9 @@ def cycle_run(
     for result in report.runs:
         state = "new" if result.created else "unchanged"
         echo(f"payment run {result.run.period} v{result.run.version} ({state})")
+    if report.ignored:
+        shown = ", ".join(repr(name) for name in report.ignored[:5]) + (", ..." if len(report.ignored) > 5 else "")
+        echo(f"ignored in the inbox (dot files, '~$' lock files): {len(report.ignored)}: {shown}")
     if report.statements_unwritten:  # the runs stand; written by the next cycle once the folder is put right
         from services.statements import StatementsNotWritten
 

@@ -107,6 +107,13 @@ CATALOGUE: dict[str, CodeSpec] = {
         "{filename} changed while it was being read, so it was not checked.",
         "Let the upload finish and leave the file in place: the finished file is read at the next collection.",
     ),
+    "FILE_IN_SUBFOLDER": CodeSpec(
+        Severity.error,
+        "The file is in a folder inside the upload folder; only files directly in the upload folder are read (a"
+        " folder inside often holds earlier versions, which must not be taken for a new one).",
+        "{filename} is in a folder inside your upload folder, so it was not read.",
+        "To send it, move the file itself into your upload folder; keep earlier versions outside the inbox.",
+    ),
     "FILE_COMPRESSION_RATIO": CodeSpec(
         Severity.error,
         "The file expands far more than a spreadsheet does (a 'zip bomb'); it was not opened.",
@@ -190,7 +197,7 @@ CATALOGUE: dict[str, CodeSpec] = {
         Severity.error,
         "The file was not in a partner's own inbox folder (or portal), so who sent it is not known; the About sheet"
         " alone never makes a file a partner's return, since anyone can copy it.",
-        "{filename} did not come from a partner's own folder, so it was not filed as any partner's return{named}.",
+        "{filename} did not come from a partner's own folder, so it was not filed as any partner's return{detail}.",
         "Officers: if it is a partner's return, move it into that partner's folder (inbox/<partner id>/) and run the"
         " cycle again. Partners: send returns from your own folder or through the portal.",
     ),

@@ -17,7 +17,6 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from domain.errors import AllianceError, UsageError
 from integrations.inbox import InboxFile
 from integrations.workspace import Workspace
-from models import repo
 from models.db import session_scope
 from services.deps import Deps, production_deps
 from services.intake import Outcome, by_sender, process_file, recorded, recorded_outcomes, share_out

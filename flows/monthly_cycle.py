@@ -48,6 +48,7 @@ class CycleReport:
     alerts: list[Alert] = field(default_factory=list)  # gaming monitors for the period, in the officers' summary
     published: list[str] = field(default_factory=list)  # the report's pages, one per audience
     delivery: DeliveryReport | None = None
+    ignored: list[str] = field(default_factory=list)  # inbox entries passed over on purpose (dot files, '~$' locks)
     statements_unwritten: list[str] = field(default_factory=list)  # runs whose workbooks could not be written: why
     period_state: str = "open"  # open | due | closed (DESIGN.md section 7), after this cycle
 
@@ -164,6 +165,10 @@ def monthly_cycle(
     prepare(deps)
     files = collect(deps)
     logger.info("%d new file(s) in the inbox", len(files))
+    report.ignored = list(getattr(deps.inbox, "ignored", []))
+    if report.ignored:  # never silently: officers see what the inbox held that no one reads
+        shown = ", ".join(repr(name) for name in report.ignored[:10])
+        logger.info("%d entr(ies) ignored (dot files, '~$' lock files): %s", len(report.ignored), shown)
     report.outcomes = process_in_shares(deps, files, shares)
     if report.outcomes:
         logger.info(

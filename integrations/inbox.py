@@ -56,6 +56,9 @@ def _ignored(name: str) -> bool:
 SYMLINK = "FILE_SYMLINK"
 NOT_A_FILE = "FILE_NOT_REGULAR"
 CHANGING = "FILE_CHANGING"
+IN_SUBFOLDER = "FILE_IN_SUBFOLDER"
+# How many entries of a sub-folder are refused one by one; the rest are left for the next cycle's listing.
+MAX_SUBFOLDER_ENTRIES = 1000
 
 
 def _refused(
@@ -68,7 +71,7 @@ def _refused(
             detail = f" to {os.readlink(path)!r}"[:300]
         except OSError:
             detail = ""
-    if code == CHANGING and info is not None:  # one refusal per state seen, not one for ever per name
+    if code in (CHANGING, IN_SUBFOLDER) and info is not None:  # one refusal per state seen, not one per name
         detail = f" ({info.st_size} bytes, modified {info.st_mtime_ns} ns)"
     description = f"{code}: {str(path)!r}{detail}".encode("utf-8", "backslashreplace")
     at = datetime.fromtimestamp(info.st_mtime, tz=UTC) if info else datetime.now(UTC)
@@ -140,22 +143,30 @@ def read_file(path: Path, received_at: datetime | None = None, sender: str | Non
 class FolderInbox:
     """Every entry in a folder and its partner sub-folders, oldest first (mtime = received). A link is never
     followed: a link (to a file or to a partner's folder) or anything else that is not a plain file is yielded
-    refused, so the cycle reports it; a file in a partner's real folder is attributed to that folder."""
+    refused, so the cycle reports it; a file in a partner's real folder is attributed to that folder. A file in a
+    folder inside a partner's folder (``old/``) is refused unread (FILE_IN_SUBFOLDER), attributed to the partner:
+    such folders hold earlier versions as often as new ones, so none is read as the partner's next version.
+    ``ignored`` lists, after each listing, what was passed over on purpose (dot files, '~$' lock files)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.ignored: list[str] = []
 
     def files(self) -> Iterator[InboxFile]:
+        self.ignored = []
         if not self.folder.is_dir():
             return
-        found: list[tuple[float, str, Path, str | None]] = []
+        found: list[tuple[float, str, Path, str | None, str | None]] = []
 
-        def listed(path: Path, sender: str | None) -> None:
+        def listed(path: Path, sender: str | None, refused: str | None = None) -> None:
             with contextlib.suppress(FileNotFoundError):  # gone since the folder was listed
-                found.append((path.lstat().st_mtime, str(path), path, sender))
+                found.append((path.lstat().st_mtime, str(path), path, sender, refused))
+
+        def kept(path: Path) -> bool:
+            return kept_name(path.name, path.parent, self)
 
         for entry in self.folder.iterdir():
-            if _ignored(entry.name):
+            if not kept(entry):
                 continue
             try:
                 folder = stat.S_ISDIR(entry.lstat().st_mode)  # a link to a folder is not a partner's folder
@@ -166,16 +177,49 @@ class FolderInbox:
                     inside = list(entry.iterdir())
                 except FileNotFoundError:
                     continue
-                for path in inside:
-                    if not _ignored(path.name):
-                        listed(path, entry.name)
+                for path in filter(kept, inside):
+                    nested = self._nested(path)
+                    if nested:
+                        for file in nested:
+                            listed(file, entry.name, IN_SUBFOLDER)
+                    else:
+                        listed(path, entry.name)  # a file, or a link or an empty folder, refused when read
             else:
                 listed(entry, None)  # a loose file, or a link or odd entry, refused when read
-        for _, _, path, sender in sorted(found, key=lambda item: (item[0], item[1])):
+        for _, _, path, sender, refused in sorted(found, key=lambda item: (item[0], item[1])):
             try:
-                yield read_file(path, sender=sender)
+                if refused is not None:
+                    yield _refused(path, refused, path.lstat(), None, sender)
+                else:
+                    yield read_file(path, sender=sender)
             except FileNotFoundError:
                 continue  # taken away while the cycle ran: nothing to record; sent again, it is read next cycle
+
+    def _nested(self, path: Path) -> list[Path]:
+        """The entries inside ``path`` when it is a real folder (never through a link), at any depth, but none of
+        what is ignored; [] for anything else or an empty folder."""
+        try:
+            if not stat.S_ISDIR(path.lstat().st_mode):
+                return []
+        except FileNotFoundError:
+            return []
+        entries: list[Path] = []
+        for root, folders, names in os.walk(path, followlinks=False):
+            here = Path(root)
+            folders[:] = [f for f in folders if kept_name(f, here, self)]
+            entries += [here / n for n in names if kept_name(n, here, self)]
+            entries += [here / f for f in folders if (here / f).is_symlink()]  # os.walk lists a folder link
+            if len(entries) >= MAX_SUBFOLDER_ENTRIES:
+                return entries[:MAX_SUBFOLDER_ENTRIES]
+        return entries
+
+
+def kept_name(name: str, folder: Path, inbox: FolderInbox) -> bool:
+    """Whether an entry is read; one a person's tools leave is noted in ``inbox.ignored`` instead."""
+    if _ignored(name):
+        inbox.ignored.append(str((folder / name).relative_to(inbox.folder)))
+        return False
+    return True
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:
@@ -189,19 +233,25 @@ def _modified(info: dict[str, Any]) -> datetime | None:
 
 
 class UrlInbox:
-    """An inbox at an fsspec URL. A store that keeps no modification time gets ``now`` as received."""
+    """An inbox at an fsspec URL. A store that keeps no modification time gets ``now`` as received. ``ignored``:
+    as FolderInbox's."""
 
     def __init__(self, url: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.fs, self.root = fsspec.core.url_to_fs(url)
         self.now = now
+        self.ignored: list[str] = []
 
     def files(self) -> Iterator[InboxFile]:
+        self.ignored = []
         if not self.fs.exists(self.root):
             return
         found = []
         for path, info in self.fs.find(self.root, maxdepth=2, detail=True).items():
             relative = PurePosixPath(path).relative_to(PurePosixPath(self.root.rstrip("/") or "/"))
-            if info.get("type") != "file" or any(_ignored(part) for part in relative.parts):
+            if info.get("type") != "file":
+                continue
+            if any(_ignored(part) for part in relative.parts):
+                self.ignored.append(str(relative))
                 continue
             sender = relative.parts[0] if len(relative.parts) == 2 else None
             found.append((_modified(info) or self.now(), path, sender, int(info.get("size") or 0)))

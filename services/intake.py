@@ -415,7 +415,7 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
 def _sender_unknown(file: InboxFile, validated: ValidatedReturn | None) -> Finding:
     named = validated.partner if validated else None
     words = f" (its About sheet names {named.name}, {named.id})" if named else ""
-    return Finding("SENDER_UNKNOWN", params={"filename": file.name, "named": words})
+    return Finding("SENDER_UNKNOWN", params={"filename": file.name, "detail": words})
 
 
 def _duplicate(file: InboxFile, known: Submission) -> Outcome:

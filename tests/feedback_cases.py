@@ -156,6 +156,11 @@ def refusals(contract: Contract) -> list[Case]:
         Case("link", b"FILE_SYMLINK: 'inbox/link.xlsx' to '/etc/passwd'", refused="FILE_SYMLINK"),
         Case("folder", b"FILE_NOT_REGULAR: 'inbox/folder.xlsx'", refused="FILE_NOT_REGULAR"),
         Case("still-writing", b"FILE_CHANGING: 'inbox/still-writing.xlsx'", refused="FILE_CHANGING"),
+        Case(
+            "in-subfolder",
+            b"FILE_IN_SUBFOLDER: 'inbox/harbour-trust/old/in-subfolder.xlsx'",
+            refused="FILE_IN_SUBFOLDER",
+        ),
         Case("long-id", return_bytes(contract, rows=_long_id_rows())),
         Case("no-sender", return_bytes(contract), require_sender=True),
     ]

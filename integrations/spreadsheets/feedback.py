@@ -30,8 +30,8 @@ from xlsxwriter.worksheet import Worksheet
 from domain import return_layout as layout
 from domain.changes import Changes
 from domain.findings import Finding, Severity, count_by_severity
-from integrations.spreadsheets import sheet_data
 from integrations.private_files import FILE_MODE, private_folder
+from integrations.spreadsheets import sheet_data
 
 ISSUES = "Issues"
 CHANGES = "Changes"

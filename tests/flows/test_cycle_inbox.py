@@ -26,3 +26,20 @@ def test_a_file_name_near_the_file_systems_limit_goes_through_the_cycle_twice(wo
     assert again.outcomes == [] and again.runs[0].run.id == first.runs[0].run.id
     written = [p for p in workspace.root.rglob("*") if p.is_file() and "inbox" not in p.parts]
     assert all(len(p.name.encode()) < 120 for p in written), [p for p in written if len(p.name.encode()) >= 120]
+
+
+def test_files_in_a_partners_sub_folder_are_refused_to_the_partner_and_ignored_names_are_counted(
+    workspace: Workspace,
+) -> None:
+    old = workspace.inbox / "harbour-trust" / "old"
+    old.mkdir(parents=True)
+    (old / "october.xlsx").write_bytes(return_bytes(workspace.load_contract()))
+    (workspace.inbox / "harbour-trust" / "~$october.xlsx").write_bytes(b"lock")
+    (workspace.inbox / ".DS_Store").write_bytes(b"finder")
+    first = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert [(o.filename, o.status, o.partner_id, [f.code for f in o.findings]) for o in first.outcomes] == [
+        ("october.xlsx", "rejected", "harbour-trust", ["FILE_IN_SUBFOLDER"])
+    ]
+    assert sorted(first.ignored) == [".DS_Store", "harbour-trust/~$october.xlsx"]
+    again = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert again.outcomes == [] and len(again.ignored) == 2  # recorded once; counted every time

@@ -357,7 +357,9 @@ def test_a_participant_claimed_by_two_partners_is_found_in_the_cycle(workspace: 
     for partner in ("harbour-trust", "city-mind"):  # returns come from the partner's own folder
         (workspace.inbox / partner).mkdir(parents=True)
     (workspace.inbox / "harbour-trust" / "harbour.xlsx").write_bytes(return_bytes(contract))
-    (workspace.inbox / "city-mind" / "city.xlsx").write_bytes(return_bytes(contract, "city-mind"))  # the same ids P000..P003
+    (workspace.inbox / "city-mind" / "city.xlsx").write_bytes(
+        return_bytes(contract, "city-mind")
+    )  # the same ids P000..P003
     report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
     assert sorted(o.status for o in report.outcomes) == ["accepted", "accepted"]
     assert report.duplicate_claims == {"2026-10": {f"P00{n}": ["city-mind", "harbour-trust"] for n in range(4)}}

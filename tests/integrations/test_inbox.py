@@ -104,8 +104,8 @@ def test_a_folder_or_a_pipe_with_a_returns_name_in_a_partner_folder_is_refused_u
     _mtime(tmp_path / "city-mind" / "x.xlsx", 0)
     _mtime(tmp_path / "city-mind" / "pipe.xlsx", 1)
     found = list(FolderInbox(tmp_path).files())
-    assert [(f.name, f.sender, f.refused) for f in found] == [
-        ("x.xlsx", "city-mind", "FILE_NOT_REGULAR"),
+    assert sorted((f.name, f.sender, f.refused) for f in found) == [  # the folder: the file in it (issue 31)
+        ("inner.xlsx", "city-mind", "FILE_IN_SUBFOLDER"),
         ("pipe.xlsx", "city-mind", "FILE_NOT_REGULAR"),
     ]
 
@@ -161,3 +161,25 @@ def test_a_file_that_changes_while_read_is_refused_as_still_changing(
     file = read_file(path)
     assert (file.refused, file.name) == ("FILE_CHANGING", "growing.xlsx")
     assert b"first half" not in (file.content or b"")
+
+
+def test_a_file_in_a_folder_inside_a_partners_folder_is_refused_unread_and_ignored_names_are_listed(
+    tmp_path: Path,
+) -> None:
+    """Issue 31, case 13: nothing in the inbox is passed over without a record or a word."""
+    inbox = tmp_path / "inbox"
+    old = inbox / "harbour-trust" / "old" / "deeper"
+    old.mkdir(parents=True)
+    (old.parent / "september.xlsx").write_bytes(b"an earlier version")
+    (old / "august.xlsx").write_bytes(b"an even earlier one")
+    (inbox / "harbour-trust" / "~$october.xlsx").write_bytes(b"lock")
+    (inbox / ".DS_Store").write_bytes(b"finder")
+    (old.parent / ".hidden.xlsx").write_bytes(b"x")
+    reader = FolderInbox(inbox)
+    files = list(reader.files())
+    assert sorted((f.name, f.sender, f.refused) for f in files) == [
+        ("august.xlsx", "harbour-trust", "FILE_IN_SUBFOLDER"),
+        ("september.xlsx", "harbour-trust", "FILE_IN_SUBFOLDER"),
+    ]
+    assert all(f.content is not None and b"an earlier" not in f.content for f in files)  # never read
+    assert sorted(reader.ignored) == [".DS_Store", "harbour-trust/old/.hidden.xlsx", "harbour-trust/~$october.xlsx"]

@@ -14,7 +14,7 @@ from models.db import session_scope
 from models.tables import FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
 from services.deps import Deps
 from services.intake import Outcome, process_file
-from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of, named_partner
+from tests.helpers import OCTOBER, clean_rows, named_partner, return_bytes, summary_of
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
 

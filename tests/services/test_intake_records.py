@@ -13,7 +13,7 @@ from models.db import session_scope
 from services.claims import report_duplicate_claims
 from services.deps import Deps
 from services.intake import Outcome, RecordsContext, check_file, process_file
-from tests.helpers import OCTOBER, clean_rows, return_bytes, summary_of, named_partner
+from tests.helpers import OCTOBER, clean_rows, named_partner, return_bytes, summary_of
 
 
 def submit(deps: Deps, name: str, content: bytes, period: Period = OCTOBER, sender: str | None = None) -> Outcome:

@@ -10,8 +10,8 @@ from models import repo
 from models.db import session_scope
 from services.deps import Deps
 from services.statements import StatementsNotWritten, pay_period, write_missing_statements
-from tests.services.payments_helpers import submit
 from tests.helpers import return_bytes
+from tests.services.payments_helpers import submit
 
 OCTOBER = Period(2026, 10)
 
