@@ -157,8 +157,9 @@ def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> b
 
 def by_sender(files: list[InboxFile], contract: Contract) -> list[list[InboxFile]]:
     """The files in groups that may be processed at the same time, each in arrival order: one group per
-    partner when every file came from a partner's folder. A file from anywhere else names its partner only
-    inside, so it could be any partner's next version: then all of them form one group, in arrival order."""
+    partner when every file came from a partner's folder. A file from anywhere else is never filed as a partner's
+    (quarantined: SENDER_UNKNOWN), but is kept with the rest as before: then all of them form one group, in arrival
+    order."""
     if any(file.sender is None or contract.partner(file.sender) is None for file in files):
         return [files] if files else []
     groups: dict[str, list[InboxFile]] = {}

@@ -159,7 +159,7 @@ def test_an_officer_reads_the_grid_records_spot_checks_and_approves_a_draft_run(
             timeout=120,
         )
         assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
-        inbox = Workspace.at(root).inbox
+        inbox = Workspace.at(root).inbox / contract.partners[0].id  # from the partner's own folder
         inbox.mkdir(parents=True, exist_ok=True)
         june = Period(2026, 6)
         (inbox / "June return (corrected).xlsx").write_bytes(

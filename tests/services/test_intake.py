@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from domain.contract import Contract
 from integrations.inbox import FolderInbox, read_file
 from integrations.spreadsheets.templates import build_template
 from models import repo
@@ -15,6 +16,7 @@ from models.tables import FindingRecord, Notification, ParticipantRecord, Period
 from services.deps import Deps
 from services.intake import Outcome, process_file
 from tests.helpers import OCTOBER, clean_rows, named_partner, return_bytes, summary_of
+from tests.services.stored import deps_on
 
 ON_TIME = datetime(2026, 11, 10, 10, tzinfo=UTC)
 
@@ -186,8 +188,14 @@ def test_a_thousand_character_name_with_a_newline_and_a_leading_dash_is_filed_an
         assert session.get(Submission, outcome.submission_id).filename == name  # type: ignore[union-attr]
 
 
-def test_a_file_from_no_partners_folder_is_never_filed_as_the_partner_its_about_sheet_names(deps: Deps) -> None:
-    """Issue 31, case 2: the template id is computable by anyone, so the About sheet alone proves nothing."""
+def test_a_file_from_no_partners_folder_is_never_filed_as_the_partner_its_about_sheet_names(
+    engine: Engine, contract: Contract, tmp_path: Path
+) -> None:
+    """Issue 31, case 2: the template id is computable by anyone, so the About sheet alone proves nothing. On
+    SQLite and PostgreSQL (the quarantined file is recorded under a digest of its digest)."""
+    deps = deps_on(engine, contract, tmp_path, ON_TIME)
+    with session_scope(engine) as session:
+        repo.sync_partners(session, contract=contract)
     content = return_bytes(deps.contract, "harbour-trust")
     other = return_bytes(deps.contract, "city-mind")
     outcomes = [submit(deps, "v2.xlsx", content, sender=None), submit(deps, "v2.xlsx", other, sender="no-such")]
