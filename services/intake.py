@@ -150,6 +150,15 @@ def recorded(session: Session, file: InboxFile, contract: Contract) -> Submissio
     return known
 
 
+def _audit_detail(file: InboxFile, submission: Submission) -> dict[str, object]:
+    """What the audit chain says of a file: the digest it is recorded under, and the bytes' own digest where that
+    differs (a quarantined file), so either finds it."""
+    detail: dict[str, object] = {"sha256": submission.sha256, "file": file.name, "errors": submission.error_count}
+    if submission.sha256 != file.sha256:
+        detail["content_sha256"] = file.sha256
+    return detail
+
+
 def is_accepted(validated: ValidatedReturn | None, findings: list[Finding]) -> bool:
     """Accepted: identified, and no error anywhere (reader, checks or timing)."""
     return bool(validated and validated.accepted) and not has_errors(findings)
@@ -376,7 +385,7 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
                 actor="monthly-cycle",
                 action=f"submission.{status}",
                 subject=f"{partner.id if partner else 'unknown'}/{period or 'unknown'}/v{version or '-'}",
-                detail={"sha256": file.sha256, "file": file.name, "errors": submission.error_count},
+                detail=_audit_detail(file, submission),
             )
             outcome = Outcome(
                 file.name,

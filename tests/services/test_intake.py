@@ -1,3 +1,5 @@
+import hashlib
+import json
 import os
 import stat
 from datetime import UTC, datetime
@@ -12,7 +14,7 @@ from integrations.inbox import FolderInbox, read_file
 from integrations.spreadsheets.templates import build_template
 from models import repo
 from models.db import session_scope
-from models.tables import FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
+from models.tables import AuditEntry, FindingRecord, Notification, ParticipantRecord, PeriodRecord, Submission
 from services.deps import Deps
 from services.intake import Outcome, process_file
 from tests.helpers import OCTOBER, clean_rows, named_partner, return_bytes, summary_of
@@ -210,6 +212,15 @@ def test_a_file_from_no_partners_folder_is_never_filed_as_the_partner_its_about_
         assert repo.accepted_submissions(session, period="2026-10") == []
     assert [(n.kind, n.channel) for n in notes] == [("quarantined_file", deps.contract.alliance.officers_channel)] * 2
     assert all("SENDER_UNKNOWN" in n.text for n in notes)
+    with session_scope(deps.engine) as session:
+        details = [
+            json.loads(e.detail) for e in session.exec(select(AuditEntry)).all() if e.action.startswith("submission.")
+        ]
+    assert [d["content_sha256"] for d in details] == [
+        hashlib.sha256(content).hexdigest(),
+        hashlib.sha256(other).hexdigest(),
+    ]
+    assert all(d["sha256"] != d["content_sha256"] for d in details)  # the record's key, and the bytes' own digest
     # The officer moves it into the partner's folder: the same bytes are then filed as that partner's return.
     moved = submit(deps, "v2.xlsx", content, sender="harbour-trust")
     assert (moved.status, moved.partner_id, moved.version) == ("accepted", "harbour-trust", 1)
