@@ -62,6 +62,7 @@ class Simulated:
     sentinel: np.ndarray  # (A, N)
     log_quality: np.ndarray  # (years, A, N)
     flags: dict[tuple[str, str], np.ndarray]  # (rank_by, rule) -> (years, A, N) bool (False in years it does not apply)
+    draws: list[tuple[sim.HalfYear, sim.HalfYear]] | None = None  # each year's halves, when kept (the domain check)
 
     def contract_year(self, t: int) -> int:
         return t % sim.CONTRACT_YEARS + 1
@@ -74,7 +75,7 @@ class Simulated:
 
 
 def simulate(
-    *, partners: int, alliances: int, years: int, seed: int, fraction: float = 0.10, z: float = 1.96
+    *, partners: int, alliances: int, years: int, seed: int, fraction: float = 0.10, z: float = 1.96, keep: bool = False
 ) -> Simulated:
     rng = np.random.default_rng(seed)
     population = sim.make_alliances(rng, alliances, partners)
@@ -86,8 +87,11 @@ def simulate(
         for rule in (*sim.FIRST_YEAR_RULES, *sim.LATER_YEAR_RULES)
     }
     last: sim.Figures | None = None
+    draws = []
     for t in range(years):
         first, second = sim.draw_half(rng, population, x[t]), sim.draw_half(rng, population, x[t])
+        if keep:
+            draws.append((first, second))
         year = sim.assess(sim.whole_year(first, second))
         halves = (sim.assess(first), sim.assess(second))
         contract_year = t % sim.CONTRACT_YEARS + 1
@@ -98,7 +102,7 @@ def simulate(
                     year, rank_by=rank_by, fraction=fraction, z=z, rule=rule, last_year=last, halves=halves
                 )
         last = year
-    return Simulated(partners, alliances, years, population.sentinel, x, out)
+    return Simulated(partners, alliances, years, population.sentinel, x, out, draws if keep else None)
 
 
 def clustered(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from bench.review import (
+from bench.review_league import (
     AVERAGE_SMALL,
     RHO,
     CaseMixComparison,
