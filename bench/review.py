@@ -9,7 +9,7 @@ contract year 1 (no previous year) and years 2 to 5 apart, and per five-year con
 
 The figures are the domain's: the mirror's verdicts are checked against ``domain.performance.assess`` +
 ``domain.review.classify`` on the first ``check`` alliances of each size, partner by partner (``domain_check``;
-``differ`` must be 0). Measured here (2 shared cores): about 3 minutes for the default run, most of it N = 100.
+``differ`` must be 0). Measured here (2 shared cores): about a minute for the default run (54 s), most of it N = 100.
 """
 
 import time
@@ -48,8 +48,11 @@ def run(
             f"at least {sim.SIZE_MIN}",
             "case_mix": f"Dirichlet, mean {sim.MIX_MEAN}, concentration {sim.MIX_CONCENTRATION}",
             "quality": f"log q AR(1), sd {sim.SIGMA_Q}, rho {sim.RHO}, from the stationary distribution",
-            "sentinels": {"sizes_rows_a_month": sim.SENTINEL_SIZES, "mixes": sim.SENTINEL_MIXES,
-                          "per_alliance": f"all six from N = {sim.ALL_SENTINELS_FROM}, else two (one size in turn)"},
+            "sentinels": {
+                "sizes_rows_a_month": sim.SENTINEL_SIZES,
+                "mixes": sim.SENTINEL_MIXES,
+                "per_alliance": f"all six from N = {sim.ALL_SENTINELS_FROM}, else two (one size in turn)",
+            },
         },  # fmt: skip
         "method": {
             "winsorising": f"z-scores winsorised at {WINSOR_PERCENT}% each end: the lowest and highest "
@@ -67,7 +70,9 @@ def run(
         began = time.perf_counter()
         s = simulate(partners=n, alliances=alliances, years=years, seed=seed + n, keep=False)
         figures = report(s, rules)
-        checked = simulate(partners=n, alliances=check, years=min(years, 10), seed=seed + n, keep=True) if check else None
+        checked = (
+            simulate(partners=n, alliances=check, years=min(years, 10), seed=seed + n, keep=True) if check else None
+        )
         out[f"N={n}"] = {
             "shipped": figures[shipped.name],
             "rules": figures,

@@ -3,8 +3,9 @@
 The generator (one draw per alliance; every alliance is independent):
 
 - ``N`` partners. Size: rows a month lognormal, median 10, sd of log 1.0 (at least 1), so a year holds from a dozen
-  rows to over a thousand: most partners are small, and a small partner's O/E is noisy (standard error about 0.2). Case mix: Dirichlet over the bands standard / complex / very_complex with mean
-  50/30/20 and concentration 10 (α = 5, 3, 2).
+  rows to over a thousand: most partners are small, and a small partner's O/E is noisy (standard error about 0.2).
+  Case mix: Dirichlet over the bands standard / complex / very_complex with mean 50/30/20 and concentration 10
+  (α = 5, 3, 2).
 - True quality ``q = exp(x)``: ``x`` an AR(1) over the years, ``x_t = ρ·x_{t−1} + √(1−ρ²)·σ·N(0, 1)`` with σ = 0.25
   (the issue's σq) and ρ = 0.8, started from its stationary distribution N(0, σ²): in any year q is lognormal,
   median 1, sd of log 0.25; a deviation halves in about three years. A row achieves measure m in band b with

@@ -163,7 +163,9 @@ def year_figures(s: Simulated, flagged: np.ndarray, years: list[int]) -> dict[st
             continue
         assert (a_h == a_e).all()
         diff = f[:, a_e, c_e].sum(axis=0).astype(float) - f[:, a_h, c_h].sum(axis=0)
-        r, se = clustered(_per_alliance(diff, a_h, s.alliances), _per_alliance(np.full(len(a_h), n_years), a_h, s.alliances))
+        r, se = clustered(
+            _per_alliance(diff, a_h, s.alliances), _per_alliance(np.full(len(a_h), n_years), a_h, s.alliances)
+        )
         changes[size] = (100 * r, 100 * se)
     size, (change, change_se) = max(changes.items(), key=lambda kv: abs(kv[1][0]))
     count = f.sum(axis=(0, 2))
@@ -184,13 +186,15 @@ def contract_figures(s: Simulated, flagged: np.ndarray) -> dict[str, tuple[float
     contracts = s.years // sim.CONTRACT_YEARS
     f = flagged[: contracts * sim.CONTRACT_YEARS].reshape(contracts, sim.CONTRACT_YEARS, s.alliances, s.partners)
     x = s.log_quality[: contracts * sim.CONTRACT_YEARS].reshape(f.shape).mean(axis=1)  # (C, A, N)
-    ever = f.any(axis=1)  # (C, A, N)
+    ever: np.ndarray = np.asarray(f.any(axis=1))  # (C, A, N)
     rates: dict[str, tuple[float, float]] = {}
     for k, (a, col) in _sentinel_columns(s).items():
         if len(a) == 0:
             continue
         hits = ever[:, a, col].sum(axis=0)
-        r, se = clustered(_per_alliance(hits, a, s.alliances), _per_alliance(np.full(len(a), contracts), a, s.alliances))
+        r, se = clustered(
+            _per_alliance(hits, a, s.alliances), _per_alliance(np.full(len(a), contracts), a, s.alliances)
+        )
         rates[sim.SENTINELS[k]] = (100 * r, 100 * se)
     name, (rate, rate_se) = max(rates.items(), key=lambda kv: kv[1][0])
     w = worst(x, s.partners)
