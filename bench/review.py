@@ -12,6 +12,7 @@ The figures are the domain's: the mirror's verdicts are checked against ``domain
 ``differ`` must be 0). Measured here (2 shared cores): about a minute for the default run (54 s), most of it N = 100.
 """
 
+import dataclasses
 import time
 from typing import Any
 
@@ -32,9 +33,19 @@ def shipped_rule() -> Rule:
 
 
 def run(
-    partners: tuple[int, ...] = (30, 12, 100), alliances: int = 2000, years: int = 25, seed: int = 2026, check: int = 2
+    partners: tuple[int, ...] = (30, 12, 100),
+    alliances: int = 2000,
+    years: int = 25,
+    seed: int = 2026,
+    check: int = 2,
+    scenario: str = "gentle",
+    **overrides: Any,
 ) -> dict[str, Any]:
+    """``scenario``: a named generator (``bench.review_sim.SCENARIOS``); ``overrides``: any of its parameters."""
     start = time.perf_counter()
+    if scenario not in sim.SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}: choose from {', '.join(sim.SCENARIOS)}")
+    generator = dataclasses.replace(sim.SCENARIOS[scenario], **{k: v for k, v in overrides.items() if v is not None})
     shipped = shipped_rule()
     rules = rules_compared()
     out: dict[str, Any] = {
@@ -44,16 +55,10 @@ def run(
             "years": years,
             "contract_years": sim.CONTRACT_YEARS,
             "seed": seed,
-            "sizes": f"rows a month lognormal, median {sim.SIZE_MEDIAN}, sd of log {sim.SIZE_SDLOG}, "
-            f"at least {sim.SIZE_MIN}",
-            "case_mix": f"Dirichlet, mean {sim.MIX_MEAN}, concentration {sim.MIX_CONCENTRATION}",
-            "quality": f"log q AR(1), sd {sim.SIGMA_Q}, rho {sim.RHO}, from the stationary distribution",
-            "sentinels": {
-                "sizes_rows_a_month": sim.SENTINEL_SIZES,
-                "mixes": sim.SENTINEL_MIXES,
-                "per_alliance": f"all six from N = {sim.ALL_SENTINELS_FROM}, else two (one size in turn)",
-            },
-        },  # fmt: skip
+            "scenario": scenario,
+            "parameters": dataclasses.asdict(generator),
+            **generator.describe(),
+        },
         "method": {
             "winsorising": f"z-scores winsorised at {WINSOR_PERCENT}% each end: the lowest and highest "
             "floor(k/10) of the k partners set to the next value in (none below k = 10)",
@@ -68,10 +73,12 @@ def run(
         rules.insert(0, shipped)
     for n in partners:
         began = time.perf_counter()
-        s = simulate(partners=n, alliances=alliances, years=years, seed=seed + n, keep=False)
+        s = simulate(partners=n, alliances=alliances, years=years, seed=seed + n, keep=False, generator=generator)
         figures = report(s, rules)
         checked = (
-            simulate(partners=n, alliances=check, years=min(years, 10), seed=seed + n, keep=True) if check else None
+            simulate(partners=n, alliances=check, years=min(years, 10), seed=seed + n, keep=True, generator=generator)
+            if check
+            else None
         )
         out[f"N={n}"] = {
             "shipped": figures[shipped.name],

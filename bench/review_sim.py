@@ -42,23 +42,102 @@ BASE_RATES = {  # each measure's achievement rate in each band at q = 1
     "wellbeing_up": (0.50, 0.42, 0.35),
 }
 CAP = 0.95
-SIGMA_Q = 0.25
-RHO = 0.8
-SIZE_MEDIAN = 10
-SIZE_SDLOG = 1.0
-SIZE_MIN = 1
 MIX_MEAN = (0.5, 0.3, 0.2)
-MIX_CONCENTRATION = 10
-SENTINEL_SIZES = {"small": 3, "medium": 10, "large": 36}
 SENTINEL_MIXES = {"hard": (0.15, 0.35, 0.50), "easy": (0.80, 0.15, 0.05)}
-SENTINELS = tuple(f"{size}-{mix}" for size in SENTINEL_SIZES for mix in SENTINEL_MIXES)
+SENTINEL_SIZE_NAMES = ("small", "medium", "large")
+SENTINELS = tuple(f"{size}-{mix}" for size in SENTINEL_SIZE_NAMES for mix in SENTINEL_MIXES)
 ALL_SENTINELS_FROM = 24  # partners: below it, two sentinels an alliance
 CONTRACT_YEARS = 5
 HALF = 6  # months in each half of a year
 PERSISTENCE_FRACTION = 0.2  # domain.review.PERSISTENCE_FRACTION
 
+
+@dataclass(frozen=True)
+class Generator:
+    """The generator's free parameters (``python -m bench review`` takes each as an option). The defaults are the
+    ``gentle`` scenario above; ``SCENARIOS["issue"]`` is calibrated so that the shipped-before rule reproduces the
+    issue's own simulation (see ``SCENARIOS``)."""
+
+    size_median: float = 10  # rows a month, lognormal
+    size_sdlog: float = 1.0
+    size_min: int = 1
+    mix_concentration: float = 10  # Dirichlet around MIX_MEAN
+    sentinel_sizes: tuple[int, int, int] = (3, 10, 36)  # small, medium, large: rows a month
+    sigma_q: float = 0.25  # sd of log true quality
+    rho: float = 0.8  # its AR(1) year-to-year correlation
+    base_scale: float = 1.0  # every base rate multiplied by it (the cap min(CAP, base x q) binds more when > 1)
+    # Unmodelled case mix: a drawn partner's rows achieve exp(-mix_difficulty x (h - h_mean)) times what its quality
+    # gives, h its mix's mean band index (0 standard, 1 complex, 2 very complex; h_mean = 0.7 for MIX_MEAN): within
+    # each band a hard-mix partner's cases are harder than the band's average, an easy-mix one's easier. It is not
+    # quality (the truth is q alone). Sentinels' cases are their bands' average (0 for them): "switching to easier
+    # cases" moves rows between bands only.
+    mix_difficulty: float = 0.0
+    # Quality that goes with the mix: a drawn partner's log q is its AR(1) path minus mix_quality x (h - h_mean) (the
+    # better partners take the easier cases). It is quality (the truth includes it), but the band rates the expected
+    # figures use then favour a hard mix: an average partner taking easy cases is set against better partners.
+    mix_quality: float = 0.0
+    # How log q (and the unmodelled case mix) act on a row's chance: "log", min(CAP, base x q); "logit",
+    # logit(p) = logit(base) + log q (a partner's edge is smaller in relative terms where the base rate is high).
+    link: str = "log"
+
+    def __post_init__(self) -> None:
+        if self.link not in ("log", "logit"):
+            raise ValueError(f"link must be log or logit, not {self.link!r}")
+
+    @property
+    def sentinel_size(self) -> dict[str, int]:
+        return dict(zip(SENTINEL_SIZE_NAMES, self.sentinel_sizes, strict=True))
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "sizes": f"rows a month lognormal, median {self.size_median:g}, sd of log {self.size_sdlog:g}, "
+            f"at least {self.size_min}",
+            "case_mix": f"Dirichlet, mean {MIX_MEAN}, concentration {self.mix_concentration:g}",
+            "quality": f"log q AR(1), sd {self.sigma_q:g}, rho {self.rho:g}, from the stationary distribution",
+            "achievement": (
+                f"min({CAP}, {self.base_scale:g} x base x q x d)"
+                if self.link == "log"
+                else f"logit p = logit({self.base_scale:g} x base) + log q + log d"
+            )
+            + (
+                f", d = exp(-{self.mix_difficulty:g} x (h - {_H_MEAN:g})) for a drawn partner, h its mix's mean band "
+                "index (0, 1, 2), 1 for a sentinel (unmodelled case mix, not quality)"
+                if self.mix_difficulty
+                else ", d = 1"
+            ),
+            "quality_with_mix": f"log q minus {self.mix_quality:g} x (h - {_H_MEAN:g}) for a drawn partner"
+            if self.mix_quality
+            else "none",
+            "sentinels": {
+                "sizes_rows_a_month": self.sentinel_size,
+                "mixes": SENTINEL_MIXES,
+                "per_alliance": f"all six from N = {ALL_SENTINELS_FROM}, else two (one size in turn)",
+            },
+        }
+
+
+GENTLE = Generator()
+# Calibrated (issue 29) so that the rule shipped before issue 29 (no persistence, ranked by O/E) reproduces the
+# issue's own simulation (its "as the example contract runs" column, N = 30): σq stays the issue's 0.25 but acts on
+# the logit, the partners are smaller (median 7 rows a month) with more extreme mixes (concentration 4), the
+# sentinels are 1, 4 and 12 rows a month, and the mix goes with the outcomes: log q falls 0.1 and the unmodelled
+# difficulty 0.2 per band of mean mix (so easier cases raise an average partner's flag chance, as the issue found).
+# At 1,000 alliances, seed 1: worst sentinel 1.75% of years (issue 1.79), 8.4% of contracts (8.7), 95.0% of flags
+# truly below average (97.5: harsher here), 69.8% in the worst decile (68.1), easier cases +0.57 pp (+0.57),
+# a worst-decile partner flagged in a contract 70.5% (70.5).
+ISSUE = Generator(
+    size_median=7,
+    mix_concentration=4,
+    sentinel_sizes=(1, 4, 12),
+    link="logit",
+    mix_quality=0.1,
+    mix_difficulty=0.2,
+)
+SCENARIOS = {"gentle": GENTLE, "issue": ISSUE}
 _BASE = np.array([BASE_RATES[m] for m in WEIGHTS])  # (measure, band)
 _W = np.array([float(w) for w in WEIGHTS.values()])
+_BAND_INDEX = np.arange(len(BANDS), dtype=float)
+_H_MEAN = float(np.dot(MIX_MEAN, _BAND_INDEX))
 
 
 @dataclass(frozen=True)
@@ -68,6 +147,13 @@ class Alliances:
     rows_per_month: np.ndarray  # (A, N) int
     mix: np.ndarray  # (A, N, bands)
     sentinel: np.ndarray  # (A, N) int: index into SENTINELS, −1 for a drawn partner
+    generator: Generator = GENTLE
+
+    @property
+    def log_difficulty(self) -> np.ndarray:
+        """(A, N) the unmodelled case-mix term of log achievement (``Generator.mix_difficulty``; 0 for sentinels)."""
+        h = self.mix @ _BAND_INDEX
+        return np.where(self.sentinel >= 0, 0.0, -self.generator.mix_difficulty * (h - _H_MEAN))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -79,12 +165,13 @@ def partner_ids(n: int) -> list[str]:
     return [f"p{j:03d}" for j in range(n)]
 
 
-def make_alliances(rng: np.random.Generator, alliances: int, partners: int) -> Alliances:
+def make_alliances(rng: np.random.Generator, alliances: int, partners: int, generator: Generator = GENTLE) -> Alliances:
     if partners < 2:
         raise ValueError("an alliance needs at least two partners")
-    size = np.exp(math.log(SIZE_MEDIAN) + SIZE_SDLOG * rng.standard_normal((alliances, partners)))
-    rows = np.maximum(SIZE_MIN, np.rint(size)).astype(np.int64)
-    mix = rng.dirichlet(np.array(MIX_MEAN) * MIX_CONCENTRATION, size=(alliances, partners))
+    g = generator
+    size = np.exp(math.log(g.size_median) + g.size_sdlog * rng.standard_normal((alliances, partners)))
+    rows = np.maximum(g.size_min, np.rint(size)).astype(np.int64)
+    mix = rng.dirichlet(np.array(MIX_MEAN) * g.mix_concentration, size=(alliances, partners))
     sentinel = np.full((alliances, partners), -1)
     for a in range(alliances):
         chosen = (
@@ -94,20 +181,23 @@ def make_alliances(rng: np.random.Generator, alliances: int, partners: int) -> A
         )
         for column, s in enumerate(chosen):
             size_name, mix_name = SENTINELS[s].split("-")
-            rows[a, column] = SENTINEL_SIZES[size_name]
+            rows[a, column] = g.sentinel_size[size_name]
             mix[a, column] = SENTINEL_MIXES[mix_name]
             sentinel[a, column] = s
-    return Alliances(rows_per_month=rows, mix=mix, sentinel=sentinel)
+    return Alliances(rows_per_month=rows, mix=mix, sentinel=sentinel, generator=g)
 
 
 def log_quality_path(rng: np.random.Generator, alliances: Alliances, years: int) -> np.ndarray:
     """(years, A, N) log true quality: AR(1) from the stationary distribution; sentinels 0."""
     a, n = alliances.shape
+    g = alliances.generator
     x = np.empty((years, a, n))
-    x[0] = SIGMA_Q * rng.standard_normal((a, n))
-    innovation = math.sqrt(1 - RHO**2) * SIGMA_Q
+    x[0] = g.sigma_q * rng.standard_normal((a, n))
+    innovation = math.sqrt(1 - g.rho**2) * g.sigma_q
     for t in range(1, years):
-        x[t] = RHO * x[t - 1] + innovation * rng.standard_normal((a, n))
+        x[t] = g.rho * x[t - 1] + innovation * rng.standard_normal((a, n))
+    if g.mix_quality:
+        x -= g.mix_quality * (alliances.mix @ _BAND_INDEX - _H_MEAN)
     x[:, alliances.sentinel >= 0] = 0.0
     return x
 
@@ -120,7 +210,13 @@ class HalfYear:
 
 def draw_half(rng: np.random.Generator, alliances: Alliances, log_quality: np.ndarray) -> HalfYear:
     rows = rng.multinomial(HALF * alliances.rows_per_month, alliances.mix)
-    probability = np.minimum(CAP, _BASE[None, None] * np.exp(log_quality)[:, :, None, None])
+    g = alliances.generator
+    edge = (log_quality + alliances.log_difficulty)[:, :, None, None]
+    if g.link == "log":
+        probability = np.minimum(CAP, g.base_scale * _BASE[None, None] * np.exp(edge))
+    else:
+        base = g.base_scale * _BASE[None, None]
+        probability = 1 / (1 + (1 - base) / base * np.exp(-edge))
     return HalfYear(rows=rows, achieved=rng.binomial(rows[:, :, None, :], probability))
 
 

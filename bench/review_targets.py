@@ -75,10 +75,18 @@ class Simulated:
 
 
 def simulate(
-    *, partners: int, alliances: int, years: int, seed: int, fraction: float = 0.10, z: float = 1.96, keep: bool = False
+    *,
+    partners: int,
+    alliances: int,
+    years: int,
+    seed: int,
+    fraction: float = 0.10,
+    z: float = 1.96,
+    keep: bool = False,
+    generator: sim.Generator = sim.GENTLE,
 ) -> Simulated:
     rng = np.random.default_rng(seed)
-    population = sim.make_alliances(rng, alliances, partners)
+    population = sim.make_alliances(rng, alliances, partners, generator)
     x = sim.log_quality_path(rng, population, years)
     shape = (years, alliances, partners)
     out = {
@@ -155,7 +163,7 @@ def year_figures(s: Simulated, flagged: np.ndarray, years: list[int]) -> dict[st
         rates[sim.SENTINELS[k]] = (100 * r, 100 * se)
     name, (rate, rate_se) = max(rates.items(), key=lambda kv: kv[1][0])
     changes: dict[str, tuple[float, float]] = {}
-    for size in sim.SENTINEL_SIZES:
+    for size in sim.SENTINEL_SIZE_NAMES:
         hard, easy = sim.SENTINELS.index(f"{size}-hard"), sim.SENTINELS.index(f"{size}-easy")
         a_h, c_h = columns[hard]
         a_e, c_e = columns[easy]
