@@ -1,6 +1,8 @@
 """The simulated alliances the review is judged on (issue 29, DESIGN.md section 6), and a numpy mirror of its rules.
 
-The generator (one draw per alliance; every alliance is independent):
+The generator (one draw per alliance; every alliance is independent), as the ``gentle`` scenario (the default) has it;
+every number below is a ``Generator`` parameter (an option of ``python -m bench review``), and ``ISSUE`` (``--scenario
+issue``) sets them so that the rule shipped before issue 29 reproduces the issue's own simulation:
 
 - ``N`` partners. Size: rows a month lognormal, median 10, sd of log 1.0 (at least 1), so a year holds from a dozen
   rows to over a thousand: most partners are small, and a small partner's O/E is noisy (standard error about 0.2).
