@@ -1,7 +1,10 @@
 """Benchmarks print JSON and are never run as timed tests: `python -m bench payments`.
 
 `python -m bench payment-run --partners 20 --rows 5000`: the options go to payment-run;
-`python -m bench review --years 200 --seed 2026 --scenario both`: the options go to review;
+`python -m bench review --alliances 2000 --years 25 --seed 2026 [--partners 30] [--scenario issue] [--sigma-q ...]`:
+the review's targets per contract year (N = 30, 12 and 100 unless --partners; the generator gentle or issue, each
+parameter an option); `python -m bench review-league --years 200 --scenario both`: against a
+raw league table;
 `python -m bench intake-concurrency --returns 200 --submitters 8 --database-url URL`: to intake-concurrency;
 `python -m bench national --partners 200 --rows 5000 [--stages floor,cycle]`: a national month, stage by stage;
 `python -m bench national-scaling --series 20,50,200`: the read floor and the whole cycle at each size;
@@ -97,8 +100,30 @@ def payment_run(partners: int = 200, rows: int = 5000) -> dict[str, Any]:
     return run(partners=partners, rows=rows)
 
 
-def review(years: int = 200, seed: int = 2026, scenario: str = "both") -> dict[str, Any]:
-    from bench.review import run_scenarios
+def review(
+    partners: int | None = None,
+    alliances: int = 2000,
+    years: int = 25,
+    seed: int = 2026,
+    check: int = 2,
+    scenario: str = "gentle",
+    **generator: Any,
+) -> dict[str, Any]:
+    from bench.review import run
+
+    return run(
+        partners=(partners,) if partners else (30, 12, 100),
+        alliances=alliances,
+        years=years,
+        seed=seed,
+        check=check,
+        scenario=scenario,
+        **generator,
+    )
+
+
+def review_league(years: int = 200, seed: int = 2026, scenario: str = "both") -> dict[str, Any]:
+    from bench.review_league import run_scenarios
 
     return run_scenarios(scenario, years=years, seed=seed)
 
@@ -149,12 +174,34 @@ BENCHES: dict[str, Callable[..., dict[str, Any]]] = {
     "payment-run": payment_run,
     "notifications": notifications,
     "review": review,
+    "review-league": review_league,
     "intake-concurrency": intake_concurrency,
     "national": national,
     "national-scaling": national_scaling,
     "open-books": open_books,
     "web": web,
 }
+
+
+def _sizes(text: str) -> tuple[int, int, int]:
+    small, medium, large = (int(v) for v in text.split(","))
+    return small, medium, large
+
+
+# review: the generator's parameters (bench.review_sim.Generator), each overriding the scenario's
+REVIEW_GENERATOR_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+    ("--size-median", float, "partners' rows a month, lognormal median"),
+    ("--size-sdlog", float, "sd of log rows a month"),
+    ("--size-min", int, "fewest rows a month"),
+    ("--mix-concentration", float, "Dirichlet concentration of the case mix"),
+    ("--sentinel-sizes", _sizes, "the average partners' rows a month, small,medium,large"),
+    ("--sigma-q", float, "sd of log true quality"),
+    ("--rho", float, "year-to-year correlation of log quality"),
+    ("--base-scale", float, "every base rate multiplied by it"),
+    ("--mix-difficulty", float, "unmodelled case-mix difficulty per band of mean mix (not quality)"),
+    ("--mix-quality", float, "log quality lower per band of mean mix"),
+    ("--link", str, "log (min(0.95, base x q)) or logit"),
+)
 
 
 def main(argv: list[str]) -> int:
@@ -166,14 +213,23 @@ def main(argv: list[str]) -> int:
         "--partners", type=int, default=None, help="payment-run: partners (default 200; web: uploading at once, 20)"
     )
     parser.add_argument("--rows", type=int, default=5000, help="payment-run: accepted rows per partner (default 5000)")
-    parser.add_argument("--years", type=int, default=200, help="review: simulated years (default 200)")
+    parser.add_argument(
+        "--years", type=int, default=None, help="review: years per alliance (default 25); review-league: years (200)"
+    )
+    parser.add_argument("--alliances", type=int, default=2000, help="review: simulated alliances per N (default 2000)")
+    parser.add_argument(
+        "--check", type=int, default=2, help="review: alliances also judged by the domain code itself (default 2)"
+    )
     parser.add_argument("--seed", type=int, default=2026, help="review: random seed (default 2026)")
     parser.add_argument(
         "--scenario",
-        choices=("fresh", "persistent", "both"),
-        default="both",
-        help="review: true quality drawn afresh each year, persistent across years (AR(1)), or both (default both)",
+        choices=("fresh", "persistent", "both", "gentle", "issue"),
+        default=None,
+        help="review-league: quality drawn afresh each year, persistent across years (AR(1)), or both (default both); "
+        "review: the generator, gentle (default) or issue (calibrated to the issue 29 simulation)",
     )
+    for option, kind, words in REVIEW_GENERATOR_OPTIONS:
+        parser.add_argument(option, type=kind, default=None, help=f"review: {words} (default: the scenario's)")
     parser.add_argument("--returns", type=int, default=200, help="intake-concurrency: returns filed (default 200)")
     parser.add_argument("--submitters", type=int, default=8, help="intake-concurrency: processes (default 8)")
     parser.add_argument(
@@ -191,6 +247,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--checkers", type=int, default=2, help="web: the portal's checker threads (default 2)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHES)
+    league_scenario = args.scenario or "both"
+    review_scenario = args.scenario or "gentle"
+    if "review-league" in names and league_scenario not in ("fresh", "persistent", "both"):
+        parser.error("review-league: --scenario fresh, persistent or both")
+    if "review" in names and review_scenario not in ("gentle", "issue"):
+        parser.error("review: --scenario gentle or issue")
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
@@ -198,7 +260,19 @@ def main(argv: list[str]) -> int:
     partners = args.partners if args.partners is not None else 200
     options: dict[str, dict[str, Any]] = {
         "payment-run": {"partners": partners, "rows": args.rows},
-        "review": {"years": args.years, "seed": args.seed, "scenario": args.scenario},
+        "review": {
+            "partners": args.partners,
+            "alliances": args.alliances,
+            "years": args.years or 25,
+            "seed": args.seed,
+            "check": args.check,
+            "scenario": review_scenario,
+            **{
+                o.lstrip("-").replace("-", "_"): getattr(args, o.lstrip("-").replace("-", "_"))
+                for o, _, _ in REVIEW_GENERATOR_OPTIONS
+            },
+        },  # fmt: skip
+        "review-league": {"years": args.years or 200, "seed": args.seed, "scenario": league_scenario},
         "national": {"partners": partners, "rows": args.rows, "seed": args.seed, "stages": args.stages},
         "national-scaling": {"series": args.series, "rows": args.rows, "seed": args.seed},
         "open-books": {"partners": partners, "rows": args.rows, "months": args.months, "seed": args.seed},

@@ -262,12 +262,29 @@ class Payments(Frozen):
         return pounds_to_pence(self.annual_outcome_pool)
 
 
+class RankBy(StrEnum):
+    """What fills the bottom-fraction slots (issue 29): the overdispersion-adjusted z-score, or O/E."""
+
+    z = "z"
+    ratio = "ratio"
+
+
+class FirstYearRule(StrEnum):
+    """With ``persistence``, the rule for a year with no previous one (contract year 1, or a partner new this year)."""
+
+    both_halves = "both_halves"  # also below the lower limit in each half of the year, each half assessed alone
+    limit_998 = "limit_998"  # below the 99.8% limit (z 3.09) rather than the configured one
+
+
 class Review(Frozen):
     bottom_fraction: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.10")
     min_accepted_months: int = Field(default=9, ge=1, le=12)
     control_limit_z: Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False)] = Decimal("1.96")
     overdispersion: bool = True
-    persistence: bool = False
+    # Issue 29: fair by default in every year (bench/review_targets.py, `python -m bench review`).
+    persistence: bool = True  # a later year: also in last year's bottom fifth
+    first_year: FirstYearRule = FirstYearRule.both_halves  # a year with no previous one, with persistence
+    rank_by: RankBy = RankBy.z
     right_of_reply_days: int = Field(default=14, ge=1, le=MAX_DAYS)
     board_timeout_days: int = Field(default=30, ge=1, le=MAX_DAYS)
     step_down_percent_options: list[Annotated[int, Field(gt=0, le=100)]] = Field(
@@ -429,6 +446,12 @@ class Contract(Frozen):
         # the fingerprint it had when silence meant no approval, so its paid months are not made again.
         if "require_officer_approval" not in self.payments.model_fields_set:
             payments["require_officer_approval"] = False
+        # Who the review flags pays no one differently either (a step-down is a decision, with its own record): the
+        # review's rule (issue 29) is left out, and persistence written as false, as every contract that did not
+        # say had it, so that no paid month is made again.
+        for name in REVIEW_RULE:
+            content["review"].pop(name, None)
+        content["review"]["persistence"] = False
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -440,6 +463,7 @@ SETTLEMENT_TERMS = ("recovery_max_share", "notify_change_pence")
 CONTACT_DETAILS: dict[str, Any] = {"partners": {"__all__": {"email"}}, "alliance": {"returns_email"}}
 # How the board reaches a decision (not what it decides) pays no one differently.
 PROCEDURE: dict[str, Any] = {"review": {"decision_quorum"}}
+REVIEW_RULE = ("first_year", "rank_by")
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -1,10 +1,15 @@
 """Who the annual review puts under formal review, who is watched, and why (DESIGN.md section 6).
 
-Flagged: among the bottom ``bottom_fraction`` of comparable partners by O/E (at least one),
-*and* below its lower control limit (adjusted z < −control_limit_z), *and* at least
-``min_accepted_months`` accepted returns (and, with ``persistence``, in last year's bottom
-fifth too). Bottom-fraction partners that miss one of the other tests are on the watch list.
-Every partner gets a reason in words a board member can read without the statistics.
+Flagged: among the bottom ``bottom_fraction`` of comparable partners by ``rank_by`` (the
+overdispersion-adjusted z-score, or O/E; at least one), *and* below its lower control limit
+(adjusted z < −control_limit_z), *and* at least ``min_accepted_months`` accepted returns, *and*
+one of three rules (``Rule``): with ``persistence``, for a partner ranked the year before, in last
+year's bottom fifth by the same key; with ``persistence``, for a year with no previous one
+(contract year 1, or a partner not ranked last year), the ``first_year`` rule: below its limit in
+each half of the year too (``both_halves``) or below the 99.8% limit (``limit_998``); without
+``persistence``, nothing more (``plain``: it fails DESIGN.md's targets, bench/review_targets.py).
+Bottom-fraction partners that miss one of the tests are on the watch list. Every partner gets a
+reason in words a board member can read without the statistics, naming the rule that applied.
 """
 
 import math
@@ -14,8 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 from statistics import NormalDist
 
-from domain.contract import Review
-from domain.performance import AlliancePerformance, PartnerPerformance
+from domain.contract import FirstYearRule, RankBy, Review
+from domain.performance import Z_998, AlliancePerformance, PartnerPerformance
 
 PERSISTENCE_FRACTION = Decimal("0.2")
 
@@ -35,6 +40,27 @@ class Basis(StrEnum):
     NOT_PERSISTENT = "REVIEW_NOT_PERSISTENT"
     NO_DATA = "REVIEW_NO_DATA"
     NOT_IN_BOTTOM = "REVIEW_NOT_IN_BOTTOM"
+    # Issue 29: which rule flagged, and the first-year rule not met.
+    FLAGGED_PERSISTENT = "REVIEW_FLAGGED_PERSISTENT"
+    FLAGGED_FIRST_YEAR = "REVIEW_FLAGGED_FIRST_YEAR"
+    FIRST_YEAR_NOT_MET = "REVIEW_FIRST_YEAR_NOT_MET"
+
+
+class Rule(StrEnum):
+    """The rule a partner was judged by this year (every reason names it)."""
+
+    plain = "plain"  # persistence off: the bottom fraction and the limit
+    persistence = "persistence"  # ranked last year: also in last year's bottom fifth
+    first_year_both_halves = "first_year_both_halves"  # no previous year: also below the limit in each half
+    first_year_limit_998 = "first_year_limit_998"  # no previous year: below the 99.8% limit
+
+
+@dataclass(frozen=True)
+class PreviousYear:
+    """Last year's review as this year's persistence rule needs it (``previous_year``)."""
+
+    ranked: frozenset[str]  # partners comparable last year: the persistence rule applies to them
+    bottom_fifth: frozenset[str]  # of those, the bottom fifth by the same key
 
 
 @dataclass(frozen=True)
@@ -42,7 +68,8 @@ class PartnerStanding:
     performance: PartnerPerformance
     standing: Standing
     basis: Basis
-    rank: int | None  # 1 = lowest O/E among comparable partners
+    rule: Rule
+    rank: int | None  # 1 = lowest by the review's rank_by among comparable partners
     ranked: int  # how many partners were comparable
     bottom: int  # how many of them make the bottom fraction
     accepted_months: int
@@ -69,15 +96,36 @@ def bottom_count(comparable: int, fraction: Decimal) -> int:
     return max(1, math.floor(comparable * fraction))
 
 
-def ranking(performance: AlliancePerformance) -> list[PartnerPerformance]:
-    """Comparable partners, lowest O/E first (ties by partner id, so the order never depends on input order)."""
+def ranking(performance: AlliancePerformance, rank_by: RankBy = RankBy.ratio) -> list[PartnerPerformance]:
+    """Comparable partners, lowest O/E (or adjusted z) first (ties by partner id, so the order never depends on
+    input order)."""
     comparable = [p for p in performance.partners if p.ratio is not None and p.comparable]
+    if rank_by is RankBy.z:
+        return sorted(comparable, key=lambda p: (p.z_adjusted, p.partner_id))
     return sorted(comparable, key=lambda p: (p.ratio, p.partner_id))
 
 
-def bottom_ids(performance: AlliancePerformance, fraction: Decimal) -> set[str]:
-    ranked = ranking(performance)
+def bottom_ids(performance: AlliancePerformance, fraction: Decimal, rank_by: RankBy = RankBy.ratio) -> set[str]:
+    ranked = ranking(performance, rank_by)
     return {p.partner_id for p in ranked[: bottom_count(len(ranked), fraction)]}
+
+
+def previous_year(performance: AlliancePerformance, rank_by: RankBy) -> PreviousYear:
+    """What the persistence rule needs from last year's figures: who was ranked, and its bottom fifth."""
+    return PreviousYear(
+        ranked=frozenset(p.partner_id for p in ranking(performance, rank_by)),
+        bottom_fifth=frozenset(bottom_ids(performance, PERSISTENCE_FRACTION, rank_by)),
+    )
+
+
+def rule_for(review: Review, partner_id: str, previous: PreviousYear | None) -> Rule:
+    if not review.persistence:
+        return Rule.plain
+    if previous is not None and partner_id in previous.ranked:
+        return Rule.persistence
+    if review.first_year is FirstYearRule.limit_998:
+        return Rule.first_year_limit_998
+    return Rule.first_year_both_halves
 
 
 def chance_percent(z: float) -> float:
@@ -91,11 +139,15 @@ def classify(
     review: Review,
     accepted_months: Mapping[str, int],
     names: Mapping[str, str] | None = None,
-    last_year_bottom_fifth: set[str] | None = None,
+    previous: PreviousYear | None = None,
+    halves: tuple[AlliancePerformance, AlliancePerformance] | None = None,
 ) -> tuple[PartnerStanding, ...]:
-    """Every partner's standing, in partner id order."""
+    """Every partner's standing, in partner id order.
+
+    ``previous``: last year's ranking (``previous_year``), None when there is no previous year; ``halves``: the
+    year's two halves each assessed on its own, needed by the ``both_halves`` first-year rule."""
     z_limit = float(review.control_limit_z)
-    ranked = ranking(performance)
+    ranked = ranking(performance, review.rank_by)
     k = len(ranked)
     bottom = bottom_count(k, review.bottom_fraction)
     rank_of = {p.partner_id: i + 1 for i, p in enumerate(ranked)}
@@ -115,24 +167,45 @@ def classify(
             review=review,
             lower=limits[0] if limits else None,
         )
-        standing, basis = _decide(context, z_limit, last_year_bottom_fifth)
+        rule = rule_for(review, p.partner_id, previous)
+        standing, basis = _decide(context, z_limit, rule, previous, halves)
         result.append(
             PartnerStanding(
                 performance=p,
                 standing=standing,
                 basis=basis,
+                rule=rule,
                 rank=rank,
                 ranked=k,
                 bottom=bottom,
                 accepted_months=months,
                 lower_limit=context.lower,
-                reason=context.reason(basis),
+                reason=f"{context.reason(basis, rule)} {RULE_WORDS[rule]}",
             )
         )
     return tuple(sorted(result, key=lambda s: s.partner_id))
 
 
-def _decide(c: "_Context", z_limit: float, last_year: set[str] | None) -> tuple[Standing, Basis]:
+def _below_in_both_halves(
+    partner_id: str, z_limit: float, halves: tuple[AlliancePerformance, AlliancePerformance] | None
+) -> bool:
+    if halves is None:
+        raise ValueError("the both_halves first-year rule needs each half of the year assessed on its own")
+    for half in halves:
+        p = half.partner(partner_id)
+        z = p.z_adjusted if p is not None else None
+        if z is None or z >= -z_limit:
+            return False
+    return True
+
+
+def _decide(
+    c: "_Context",
+    z_limit: float,
+    rule: Rule,
+    previous: PreviousYear | None,
+    halves: tuple[AlliancePerformance, AlliancePerformance] | None,
+) -> tuple[Standing, Basis]:
     if c.rank is None:
         return Standing.watch, Basis.NO_DATA
     if c.rank > c.bottom:
@@ -142,9 +215,36 @@ def _decide(c: "_Context", z_limit: float, last_year: set[str] | None) -> tuple[
     z = c.p.z_adjusted
     if z is None or z >= -z_limit:
         return Standing.watch, Basis.NOT_SIGNIFICANT
-    if c.review.persistence and c.p.partner_id not in (last_year or set()):
-        return Standing.watch, Basis.NOT_PERSISTENT
+    if rule is Rule.persistence:
+        if previous is None or c.p.partner_id not in previous.bottom_fifth:
+            return Standing.watch, Basis.NOT_PERSISTENT
+        return Standing.flagged, Basis.FLAGGED_PERSISTENT
+    if rule is Rule.first_year_limit_998:
+        if z >= -max(z_limit, Z_998):
+            return Standing.watch, Basis.FIRST_YEAR_NOT_MET
+        return Standing.flagged, Basis.FLAGGED_FIRST_YEAR
+    if rule is Rule.first_year_both_halves:
+        if not _below_in_both_halves(c.p.partner_id, z_limit, halves):
+            return Standing.watch, Basis.FIRST_YEAR_NOT_MET
+        return Standing.flagged, Basis.FLAGGED_FIRST_YEAR
     return Standing.flagged, Basis.FLAGGED
+
+
+RULE_WORDS = {
+    Rule.plain: "Rule applied: the bottom fraction and the control limit (the contract's persistence rule is off).",
+    Rule.persistence: (
+        "Rule applied: persistence (there is a previous year, so a partner is flagged only if it was also in the "
+        "lowest fifth the year before)."
+    ),
+    Rule.first_year_both_halves: (
+        "Rule applied: the first-year rule (there is no previous year to confirm it, so a partner is flagged only "
+        "if it is also below its lower control limit in each half of the year, each half taken on its own)."
+    ),
+    Rule.first_year_limit_998: (
+        "Rule applied: the first-year rule (there is no previous year to confirm it, so a partner is flagged only "
+        "if it is below its 99.8% lower limit)."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -158,7 +258,7 @@ class _Context:
     review: Review
     lower: float | None
 
-    def reason(self, basis: Basis) -> str:
+    def reason(self, basis: Basis, rule: Rule) -> str:
         if basis is Basis.NO_DATA:
             return (
                 f"On the watch list: {self.name} has no accepted returns with outcomes to compare this year, "
@@ -168,7 +268,7 @@ class _Context:
         where = (
             f"{self.name} achieved {share} of the outcomes expected for the cases it took "
             f"({self.p.observed:,.1f} against {self.p.expected:,.1f} expected), "
-            f"ranking {self.rank} of {self.ranked}"
+            f"ranking {self.rank} of {self.ranked} by {self.key}"
         )
         lower = f"{self.lower:.0%}" if self.lower is not None else "n/a"
         needed = self.review.min_accepted_months
@@ -195,4 +295,27 @@ class _Context:
                 f"On the watch list, not under review: {significant}; but it was not in the lowest fifth last "
                 "year, and the alliance's persistence rule needs both years."
             )
+        if basis is Basis.FIRST_YEAR_NOT_MET:
+            missed = (
+                "it is not below its lower control limit in each half of the year taken on its own"
+                if rule is Rule.first_year_both_halves
+                else f"it is not below its 99.8% lower limit (z = {max(float(self.review.control_limit_z), Z_998):.2f})"
+            )
+            return (
+                f"On the watch list, not under review: {significant}; but with no previous year to confirm it, "
+                f"{missed}."
+            )
+        if basis is Basis.FLAGGED_PERSISTENT:
+            return f"Flagged for review: {significant}, and in the lowest fifth the year before too."
+        if basis is Basis.FLAGGED_FIRST_YEAR:
+            confirmed = (
+                "and below its lower control limit in each half of the year taken on its own"
+                if rule is Rule.first_year_both_halves
+                else "and below its 99.8% lower limit"
+            )
+            return f"Flagged for review: {significant}, {confirmed}."
         return f"Flagged for review: {significant}."
+
+    @property
+    def key(self) -> str:
+        return "z-score for its size" if self.review.rank_by is RankBy.z else "outcomes for case mix (O/E)"

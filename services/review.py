@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlmodel import Session
 
 from domain.access import Principal, authorise_person
-from domain.contract import Contract
+from domain.contract import Contract, FirstYearRule, RankBy
 from domain.errors import UsageError
 from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
 from domain.periods import LONDON, Period, contract_month, format_day, london_date
-from domain.review import PERSISTENCE_FRACTION, PartnerStanding, Standing, bottom_ids, classify
+from domain.review import PartnerStanding, PreviousYear, Standing, classify, previous_year
 from domain.spot_checks import without_withdrawn
 from integrations.plots import FunnelPoint, funnel_layout, funnel_png
 from integrations.spreadsheets.evidence import EvidencePack, QualityRow, write_evidence_pack
@@ -94,16 +94,26 @@ def assess_year(session: Session, *, contract: Contract, year: int) -> Assessmen
     periods = year_periods(contract, year)
     performance = performance_over(session, contract=contract, periods=periods)
     months = _accepted_months(session, periods=periods)
-    last_year = None
-    if contract.review.persistence and year > 1:
+    review = contract.review
+    previous: PreviousYear | None = None
+    if review.persistence and year > 1:
         before = performance_over(session, contract=contract, periods=year_periods(contract, year - 1))
-        last_year = bottom_ids(before, PERSISTENCE_FRACTION)
+        previous = previous_year(before, review.rank_by)
+    halves = None
+    new_this_year = previous is None or any(pid not in previous.ranked for pid in contract.partner_ids)
+    if review.persistence and review.first_year is FirstYearRule.both_halves and new_this_year:
+        # The first-year rule, for contract year 1 or a partner not ranked last year: each half taken on its own.
+        halves = (
+            performance_over(session, contract=contract, periods=periods[:6]),
+            performance_over(session, contract=contract, periods=periods[6:]),
+        )
     standings = classify(
         performance,
-        review=contract.review,
+        review=review,
         accepted_months=months,
         names={p.id: p.name for p in contract.partners},
-        last_year_bottom_fifth=last_year,
+        previous=previous,
+        halves=halves,
     )
     return Assessment(year=year, periods=periods, performance=performance, standings=standings)
 
@@ -399,7 +409,8 @@ def _pack(
         ("z-score allowing for overdispersion", p.z_adjusted, "0.00"),
         (f"Lower control limit (z = {z_limit:g})", limits[0] if limits else None, "0.000"),
         ("Lower 99.8% limit", (p.limits(Z_998) or (None,))[0], "0.000"),
-        ("Rank by O/E (1 = lowest)", f"{standing.rank} of {standing.ranked}", ""),
+        (f"Rank by {_key(contract)} (1 = lowest)", f"{standing.rank} of {standing.ranked}", ""),
+        ("Rule applied", standing.rule.value, ""),
         ("Partners in the bottom fraction", standing.bottom, "0"),
     ]
     mine = [q for q in quality if q.partner_id == standing.partner_id]
@@ -433,15 +444,27 @@ def _pack(
     )
 
 
+def _key(contract: Contract) -> str:
+    return "z-score (allowing for overdispersion)" if contract.review.rank_by is RankBy.z else "O/E"
+
+
 def review_rule(contract: Contract) -> str:
     r = contract.review
     rule = (
         f"A partner is flagged for formal review when it is among the lowest {r.bottom_fraction:%} of partners "
-        f"by outcomes for case mix (O/E; at least one partner), AND below its lower control limit "
+        f"by {_key(contract)} (at least one partner), AND below its lower control limit "
         f"(z = {r.control_limit_z}), AND has at least {r.min_accepted_months} months of accepted returns"
     )
     if r.persistence:
-        rule += ", AND was in the lowest fifth the year before"
+        first = (
+            "below its lower control limit in each half of the year, each half taken on its own"
+            if r.first_year is FirstYearRule.both_halves
+            else f"below its 99.8% lower limit (z = {max(float(r.control_limit_z), Z_998):.2f})"
+        )
+        rule += (
+            ", AND was in the lowest fifth (by the same measure) the year before; in a year with no previous one "
+            f"(contract year 1, or a partner new this year), instead {first}"
+        )
     return rule + ". Otherwise a bottom-fraction partner is on the watch list, not under review."
 
 

@@ -180,3 +180,16 @@ def test_amounts_beyond_what_the_records_hold_are_refused_naming_the_field(old: 
     assert old in text
     [found] = problems_of(text.replace(old, new))
     assert found.startswith(problem)
+
+
+def test_the_reviews_rule_is_checked_by_name_and_leaves_the_payment_fingerprint_alone(contract: Contract) -> None:
+    text = EXAMPLE.read_text()
+    assert "persistence: true, first_year: both_halves, rank_by: z" in text  # the defaults, stated
+    bad = text.replace("first_year: both_halves", "first_year: halves").replace("rank_by: z", "rank_by: oe")
+    problems = problems_of(bad)
+    assert "review.first_year: must be one of 'both_halves' or 'limit_998'" in problems
+    assert "review.rank_by: must be one of 'z' or 'ratio'" in problems
+    other = text.replace("persistence: true, first_year: both_halves, rank_by: z", "persistence: false, rank_by: ratio")
+    changed = parse_contract(parse_yaml(other, "test.yaml"))
+    assert not changed.review.persistence and changed.review.rank_by == "ratio"
+    assert changed.fingerprint() == contract.fingerprint() == "01ac2b6f0341b80c"

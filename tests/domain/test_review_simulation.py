@@ -1,4 +1,8 @@
-"""DESIGN.md section 6 checked by seeded simulation (bench/review.py), since true quality is never observed.
+"""DESIGN.md section 6 checked by seeded simulation (bench/review.py, bench/review_league.py), since true quality
+is never observed.
+
+Targets (issue 29): the contract as shipped meets each of DESIGN.md's targets in contract year 1 and in later years
+on a seeded simulation of the issue's generator, and the numpy mirror the bench runs gives the domain's verdicts.
 
 Case mix: two partners of the same size and the same below-average true quality, one taking mostly
 complex / very complex cases and one mostly standard ones, inside a simulated alliance. Our review
@@ -11,12 +15,15 @@ Persistence: with true quality that persists across years (AR(1), ρ = 0.8, benc
 """
 
 import itertools
-import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from bench.review import (
+from bench import review_domain, review_targets
+from bench import review_sim as sim
+from bench.review import shipped_rule
+from bench.review_league import (
     AVERAGE_SMALL,
     RHO,
     CaseMixComparison,
@@ -89,15 +96,105 @@ def test_our_flags_are_mostly_the_truly_worst(bench: dict[str, object]) -> None:
     assert raw["precision_worst_decile_percent"] == raw["recall_worst_decile_percent"]  # it flags exactly the decile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the issue's target (precision at least twice the raw ranking's) is borderline in this simulation: "
-    "1.96 on the default seed; a strict xfail so that a change that meets it is noticed",
-)
-def test_precision_at_least_twice_the_raw_rankings(bench: dict[str, object]) -> None:
-    ratio = bench["precision_ratio_ours_to_raw"]
-    assert isinstance(ratio, float) and not math.isnan(ratio)
-    assert ratio >= 2
+# --- Issue 29: DESIGN.md section 6's targets, for the contract as shipped, in year 1 and after -----------------
+# A seeded simulation small enough for CI (bench.review_sim's generator; `python -m bench review` runs 2,000
+# alliances of each size). Each bound is the target itself; the figures here sit well inside it (see README), and a
+# rule that breaks a target (the plain rule, z 1.96 every year, for the five-year one) fails the same check.
+
+TARGET_ALLIANCES, TARGET_YEARS = 300, 25
+
+
+@pytest.fixture(scope="module")
+def simulated() -> review_targets.Simulated:
+    return review_targets.simulate(partners=30, alliances=TARGET_ALLIANCES, years=TARGET_YEARS, seed=2029)
+
+
+def shipped_figures(s: review_targets.Simulated, rule: review_targets.Rule | None = None) -> dict[str, Any]:
+    return review_targets.report(s, [rule or shipped_rule()])[(rule or shipped_rule()).name]
+
+
+def test_the_bench_judges_the_rule_the_contract_ships() -> None:
+    assert shipped_rule() == review_targets.Rule("z", "both_halves", "persistence")
+
+
+@pytest.mark.parametrize("years", ["year_1", "years_2_to_5"])
+def test_an_average_partner_of_any_size_or_mix_is_rarely_flagged(simulated: Any, years: str) -> None:
+    f = shipped_figures(simulated)[years]
+    assert f["average_flagged_percent"]["value"] <= 1.0, f
+    assert abs(f["easier_cases_change_pp"]["value"]) <= 0.3, f
+
+
+@pytest.mark.parametrize("years", ["year_1", "years_2_to_5"])
+def test_flags_fall_on_partners_truly_below_average_and_mostly_the_worst_decile(simulated: Any, years: str) -> None:
+    f = shipped_figures(simulated)[years]
+    assert f["flags_per_alliance_year"] >= 0.5, f  # the rule acts, in year 1 too
+    assert f["flags_truly_below_average_percent"]["value"] >= 95, f
+    assert f["flags_in_worst_decile_percent"]["value"] >= 75, f
+
+
+def test_over_a_contract_the_average_partner_is_rarely_flagged_and_the_worst_often(simulated: Any) -> None:
+    f = shipped_figures(simulated)["contract"]
+    assert f["average_flagged_in_contract_percent"]["value"] <= 3.0, f
+    assert f["worst_decile_flagged_in_contract_percent"]["value"] >= 40, f
+    # The same check fails the plain rule (z 1.96 every year, ranked by O/E: the contract as shipped before).
+    plain = shipped_figures(simulated, review_targets.Rule("ratio", "plain", "plain"))["contract"]
+    assert plain["average_flagged_in_contract_percent"]["value"] > 3.0, plain
+
+
+# The issue's own, harsher simulation (bench.review_sim.ISSUE: the rule shipped before issue 29 reproduces its figures):
+# the shipped defaults meet every target at N = 30 there too (README), and the rule shipped before fails the same
+# checks. 300 alliances x 25 years, about 2 s.
+
+
+@pytest.fixture(scope="module")
+def simulated_issue() -> review_targets.Simulated:
+    return review_targets.simulate(
+        partners=30, alliances=TARGET_ALLIANCES, years=TARGET_YEARS, seed=2030, generator=sim.ISSUE
+    )
+
+
+def targets_failed(f: dict[str, Any]) -> list[str]:
+    """The targets a rule's figures miss, in year 1, later years and per contract."""
+    return [f"{part}: {k}" for part in ("year_1", "years_2_to_5", "contract") for k, v in f[part].items()
+            if isinstance(v, dict) and v["met"] is False]  # fmt: skip
+
+
+def test_on_the_issues_simulation_the_shipped_defaults_meet_every_target(simulated_issue: Any) -> None:
+    f = shipped_figures(simulated_issue)
+    assert targets_failed(f) == [], f
+    for years in ("year_1", "years_2_to_5"):
+        assert f[years]["flags_per_alliance_year"] >= 0.3, f  # the rule acts, in year 1 too
+        assert f[years]["flags_truly_below_average_percent"]["value"] >= 95, f
+        assert f[years]["flags_in_worst_decile_percent"]["value"] >= 75, f
+        assert f[years]["average_flagged_percent"]["value"] <= 1.0, f
+        assert abs(f[years]["easier_cases_change_pp"]["value"]) <= 0.3, f
+    assert f["contract"]["average_flagged_in_contract_percent"]["value"] <= 3.0, f
+    assert f["contract"]["worst_decile_flagged_in_contract_percent"]["value"] >= 40, f
+
+
+def test_on_the_issues_simulation_the_rule_shipped_before_fails_as_the_issue_found(simulated_issue: Any) -> None:
+    f = shipped_figures(simulated_issue, review_targets.Rule("ratio", "plain", "plain"))
+    later, contract = f["years_2_to_5"], f["contract"]
+    assert later["average_flagged_percent"]["value"] > 1.0, later  # the issue: 1.79%
+    assert contract["average_flagged_in_contract_percent"]["value"] > 3.0, contract  # 8.7%
+    assert later["flags_in_worst_decile_percent"]["value"] < 75, later  # 68.1%
+    # (its +0.57 pp for easier cases needs the bench's 2,000 alliances to decide: ± 0.2 here)
+
+
+def test_the_generators_parameters_keep_the_gentle_default_and_are_checked() -> None:
+    assert sim.SCENARIOS["gentle"] == sim.Generator() and sim.ISSUE.sigma_q == sim.GENTLE.sigma_q == 0.25
+    with pytest.raises(ValueError, match="link"):
+        sim.Generator(link="probit")
+
+
+def test_the_mirror_gives_the_domains_verdict_partner_by_partner() -> None:
+    for partners in (30, 12):
+        s = review_targets.simulate(partners=partners, alliances=2, years=7, seed=partners, keep=True)
+        result = review_domain.check(s, 2)
+        assert result["differ"] == 0 and result["flags"] > 0, result
+    s = review_targets.simulate(partners=12, alliances=2, years=7, seed=12, keep=True, generator=sim.ISSUE)
+    result = review_domain.check(s, 2)
+    assert result["differ"] == 0 and result["flags"] > 0, result
 
 
 # Persistent scenario: several alliances for fewer years each, pooled. Most of the seed-to-seed spread

@@ -71,6 +71,9 @@ def test_the_review_flags_the_weak_partner_once_and_tells_only_it_and_the_board(
     assert [c.partner_id for c in started.flagged] == [WEAK]
     assert len(started.cases) == len(PARTNERS)
     assert all(c.reason for c in started.cases)
+    # Year 1 has no previous year: the first-year rule (each half of the year on its own) decided, and says so.
+    assert started.flagged[0].basis == "REVIEW_FLAGGED_FIRST_YEAR"
+    assert all("Rule applied: the first-year rule" in c.reason for c in started.cases)
     folder = deps.workspace.reviews_dir / "1"
     assert (folder / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pack = load_workbook(folder / f"{WEAK}-review-1.xlsx")
