@@ -203,7 +203,7 @@ def stub_flows(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def cycle(**kwargs: Any) -> Any:
         typer.echo("cycle stub")
-        return SimpleNamespace(status=[], runs=[])
+        return flows.monthly_cycle.CycleReport(period=kwargs["period"])
 
     def review(**kwargs: Any) -> Any:
         return SimpleNamespace(flagged=[], watch=[], decisions={}, timed_out=[])
