@@ -1,3 +1,4 @@
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -128,3 +129,78 @@ def test_a_frame_the_suite_cannot_run_on_fails_alone_not_the_frames_validated_wi
         answers = [f.result(timeout=60) for f in futures]
     assert together == [3]  # tried as one batch, which failed; then each alone
     assert answers[0] == answers[2] == expected and isinstance(answers[1], quality.SuiteFailed)
+
+
+def _counting_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from expectations import quality
+
+    sizes: list[int] = []
+    monkeypatch.setattr(
+        quality, "validate_together", lambda t, frames, p: sizes.append(len(frames)) or validate_together(t, frames, p)
+    )
+    return sizes
+
+
+def test_threads_that_said_a_frame_is_coming_are_validated_in_one_batch(
+    contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: the cycle's threads each promise their return's frame; the first validation waits for the others'
+    (read meanwhile), so six returns cost one validation, not six."""
+    from expectations import quality
+
+    sizes = _counting_batches(monkeypatch)
+    monkeypatch.setattr(quality, "WAIT_FOR_OTHERS_SECONDS", 60.0)
+    frame = _checked(contract, clean_rows(3), ReturnContext())
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    expected = run_suite(text, frame, parameters)
+    sizes.clear()
+    promised = threading.Barrier(6)
+
+    def check(number: int) -> object:
+        with quality.coming():
+            promised.wait(timeout=30)  # all six have promised before any hands in
+            time.sleep(0.05 * number)  # the reading and lookups take their time
+            return run_suite(text, frame, parameters)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(check, range(6)))
+    assert answers == [expected] * 6 and sizes == [6]
+    assert time.monotonic() - started < 30  # never the 60 s limit: the last arrival ends the wait
+    assert quality._coming == 0
+
+
+def test_a_promised_frame_that_never_comes_holds_no_one_up(contract: Contract, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A return whose checks end before the suite (an unreadable file) withdraws its promise as it ends; a thread that
+    promised nothing never waits."""
+    from expectations import quality
+
+    monkeypatch.setattr(quality, "WAIT_FOR_OTHERS_SECONDS", 60.0)
+    frame = _checked(contract, clean_rows(3), ReturnContext())
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    expected = run_suite(text, frame, parameters)
+    both = threading.Barrier(2)
+
+    def unreadable() -> None:
+        with quality.coming():
+            both.wait(timeout=30)
+            time.sleep(0.5)
+            raise ValueError("not a workbook")
+
+    def readable() -> object:
+        with quality.coming():
+            both.wait(timeout=30)
+            return run_suite(text, frame, parameters)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failing, answer = pool.submit(unreadable), pool.submit(readable)
+        assert answer.result(timeout=30) == expected
+        with pytest.raises(ValueError):
+            failing.result(timeout=30)
+    assert time.monotonic() - started < 30 and quality._coming == 0
+    with quality.coming():  # alone: nothing to wait for
+        assert run_suite(text, frame, parameters) == expected
+    assert run_suite(text, frame, parameters) == expected  # no promise at all (the portal's one upload, validate)
