@@ -12,8 +12,6 @@ cells are in, so every unexpected value becomes a finding at its cell.
 import json
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
@@ -162,47 +160,6 @@ class _Request:
 
 _waiting: dict[tuple[str, str, str], list[_Request]] = {}
 _WAITING = threading.Lock()
-# Threads that said a frame is on its way (``coming``) and have not handed it in yet: a validation started by one of
-# them waits for the rest (their reading and lookups run meanwhile), so the month's frames are validated in batches
-# as large as the threads side by side, not one by one as they happen to meet.
-_ARRIVED = threading.Condition(_WAITING)
-_coming = 0
-_promised = threading.local()
-WAIT_FOR_OTHERS_SECONDS = 5.0  # never for ever: a thread held up elsewhere only makes a smaller batch
-
-
-@contextmanager
-def coming() -> Iterator[None]:
-    """Around the checks of one return in a thread processing returns side by side: its frame (if it reaches the
-    suite) is waited for by a validation another such thread starts meanwhile. Nested or repeated, it counts once."""
-    global _coming
-    if getattr(_promised, "on", False):
-        yield
-        return
-    with _WAITING:
-        _coming += 1
-        _promised.on = True
-    try:
-        yield
-    finally:
-        with _WAITING:
-            if _promised.on:  # the checks ended before the suite (an unreadable file, no rows, an error)
-                _coming -= 1
-                _promised.on = False
-                _ARRIVED.notify_all()
-
-
-def _hand_in(key: tuple[str, str, str], request: "_Request") -> bool:
-    """Queue ``request``; whether this thread had promised a frame (then it waits for the others' too)."""
-    global _coming
-    with _WAITING:
-        _waiting.setdefault(key, []).append(request)
-        promised = getattr(_promised, "on", False)
-        if promised:
-            _coming -= 1
-            _promised.on = False
-            _ARRIVED.notify_all()
-    return promised
 
 
 def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
@@ -215,12 +172,11 @@ def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> lis
     # Only frames of the same suite, parameters and columns are validated together.
     key = (text, repr(sorted(parameters.items())), repr(list(frame.dtypes.items())))
     request = _Request(frame)
-    promised = _hand_in(key, request)
+    with _WAITING:
+        _waiting.setdefault(key, []).append(request)
     with _ONE_AT_A_TIME:
         if not request.done:  # else a validation that ran while this thread waited took it along
             with _WAITING:
-                if promised:  # the frames other threads promised are on their way: take them along
-                    _ARRIVED.wait_for(lambda: _coming == 0, timeout=WAIT_FOR_OTHERS_SECONDS)
                 batch = _waiting.pop(key, [])
             if not any(waiting is request for waiting in batch):
                 batch.append(request)  # taken along by a validation that was interrupted: this thread's own again

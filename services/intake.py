@@ -24,14 +24,13 @@ from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
 from domain.returns import RawReturn, RawRow, ReturnContext
 from expectations.about import timing
-from expectations.quality import coming
 from expectations.returns import ContextFor, ValidatedReturn, locked, validate_return
 from integrations.inbox import MAX_FILE_BYTES, SYMLINK, InboxFile, archive_original
 from integrations.spreadsheets.feedback import FeedbackHeading, write_feedback
 from integrations.spreadsheets.reader import read_return
 from models import ledger, repo
 from models.audit import append_audit
-from models.db import read_scope, session_scope
+from models.db import session_scope
 from models.tables import Submission
 from services import messages, outbox
 from services.deps import Deps
@@ -96,7 +95,7 @@ class RecordsContext:
         self.asked = (partner, period, participant_ids)
         if self.session is not None:
             return self._look_up(self.session, partner, period, participant_ids)
-        with read_scope(self.deps.engine) as session:  # never waits for a writer (WAL): another return being recorded
+        with session_scope(self.deps.engine) as session:
             return self._look_up(session, partner, period, participant_ids)
 
     def _look_up(self, session: Session, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
@@ -236,19 +235,17 @@ def process_file(deps: Deps, file: InboxFile, *, on_checked: Checked | None = No
     ``on_checked`` hears the findings as soon as the checks have run, before the feedback workbook is written
     and the version recorded (the portal shows them at once); what is recorded is the Outcome's."""
     contract = deps.contract
-    with read_scope(deps.engine) as session:
+    with session_scope(deps.engine) as session:
         known = recorded(session, file, contract)
         if known is not None:
             return _duplicate(file, known)
 
     sender = sender_of(file, contract)
     records = RecordsContext(deps)
-    # A file with no sender is checked as the offline self-check does (nothing looked up), for the officers. Other
-    # threads filing side by side wait for its frame, to validate theirs with it (expectations.quality.coming).
-    with coming():
-        validated, findings, raw = check_file(
-            file, contract, received_at=file.received_at, context_for=records if sender else None, require_sender=True
-        )
+    # A file with no sender is checked as the offline self-check does (nothing looked up), for the officers.
+    validated, findings, raw = check_file(
+        file, contract, received_at=file.received_at, context_for=records if sender else None, require_sender=True
+    )
     if on_checked is not None:
         on_checked(findings)
     accepted = sender is not None and is_accepted(validated, findings)
