@@ -135,12 +135,14 @@ def _batch_definition() -> Any:
 
 
 @cache
-def _suite(text: str) -> Any:
+def _suite(text: str, only: tuple[int, ...] | None = None) -> Any:
+    """The suite ``text`` holds, or (``only``) just those of its expectations, in their order."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     data = json.loads(text)
-    expectations = [ExpectationConfiguration(**e).to_domain_obj() for e in data["expectations"]]
+    chosen = data["expectations"] if only is None else [data["expectations"][i] for i in only]
+    expectations = [ExpectationConfiguration(**e).to_domain_obj() for e in chosen]
     return gx.ExpectationSuite(name=data["name"], expectations=expectations, meta=data["meta"])
 
 
@@ -229,13 +231,23 @@ def validate_together(text: str, frames: list[pd.DataFrame], parameters: dict[st
 
 
 def _validate(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> list[Unexpected]:
+    """Which expectations fail, then, for those alone, which cells: GX works out the unexpected cells' rows and
+    values only when asked, and asking costs about as much as the rest (67 ms against 36 ms for a 5,000-row return
+    here), while nearly every return meets every expectation. Whether one holds does not depend on what is asked."""
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    quick = batch.validate(
+        _suite(text), expectation_parameters=parameters, result_format={"result_format": "BOOLEAN_ONLY"}
+    )
+    _refuse_exceptions(quick)
+    numbers = _numbers(text)
+    failed = tuple(sorted(numbers[_key_of(item.expectation_config)] for item in quick.results if not item.success))
+    if not failed:
+        return []
     complete = {"result_format": "COMPLETE"}
-    result = batch.validate(_suite(text), expectation_parameters=parameters, result_format=complete)
+    result = batch.validate(_suite(text, failed), expectation_parameters=parameters, result_format=complete)
+    _refuse_exceptions(result)
     unexpected = []
     for item in result.results:
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            raise SuiteFailed(f"expectation {item.expectation_config.type} could not run on the return")
         if item.success:
             continue
         meta = item.expectation_config.meta
@@ -249,6 +261,25 @@ def _validate(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> lis
             )
         )
     return unexpected
+
+
+def _key_of(config: Any) -> tuple[str, str, str]:
+    """An expectation as the suite names it: its kind, column and finding (unique in a suite: ``suite_json``)."""
+    return (config.type, config.kwargs["column"], config.meta["finding"])
+
+
+@cache
+def _numbers(text: str) -> dict[tuple[str, str, str], int]:
+    data = json.loads(text)["expectations"]
+    numbers = {(e["type"], e["kwargs"]["column"], e["meta"]["finding"]): n for n, e in enumerate(data)}
+    assert len(numbers) == len(data), "each expectation of a suite is its kind, column and finding"
+    return numbers
+
+
+def _refuse_exceptions(result: Any) -> None:
+    for item in result.results:
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            raise SuiteFailed(f"expectation {item.expectation_config.type} could not run on the return")
 
 
 def as_findings(

@@ -128,3 +128,30 @@ def test_a_frame_the_suite_cannot_run_on_fails_alone_not_the_frames_validated_wi
         answers = [f.result(timeout=60) for f in futures]
     assert together == [3]  # tried as one batch, which failed; then each alone
     assert answers[0] == answers[2] == expected and isinstance(answers[1], quality.SuiteFailed)
+
+
+def test_only_the_expectations_a_return_fails_are_asked_for_their_cells(
+    contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: a return meeting every expectation costs one quick validation; one failing costs a second, of the
+    failed expectations alone, and gets the same cells as before."""
+    from expectations import quality
+
+    asked: list[tuple[int, ...] | None] = []
+    suite = quality._suite
+    monkeypatch.setattr(quality, "_suite", lambda text, only=None: asked.append(only) or suite(text, only))
+    parameters = {"period_end": pd.Timestamp(date(2026, 10, 31)), "earliest_referral": pd.Timestamp(date(2016, 4, 1))}
+    text = suite_text(contract.framework)
+    assert quality._validate(text, _checked(contract, clean_rows(5), ReturnContext()), parameters) == []
+    assert asked == [None]
+    rows = clean_rows(5)
+    rows[1]["complexity_band"] = "hard"
+    rows[3]["postcode_district"] = "NF1 2AB"
+    asked.clear()
+    found = quality._validate(text, _checked(contract, rows, ReturnContext()), parameters)
+    names = [e["meta"]["finding"] for e in suite_json(contract.framework)["expectations"]]
+    assert asked == [None, (names.index("BAND_UNKNOWN"), names.index("POSTCODE_INVALID"))]
+    assert [(u.finding, u.rows, u.values) for u in found] == [
+        ("BAND_UNKNOWN", [3], ["hard"]),
+        ("POSTCODE_INVALID", [5], ["NF1 2AB"]),
+    ]
