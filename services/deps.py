@@ -17,6 +17,7 @@ from integrations.slack.notifier import Notifier, SlackNotifier
 from integrations.workspace import Workspace
 from models.audit import on_new_head
 from models.db import ensure_schema, make_engine
+from services.collector import collect_less_often
 from services.history_guard import refuse_without_history
 from services.roles import roles_in_force
 
@@ -55,6 +56,7 @@ def fixed_clock(moment: datetime) -> Clock:
 
 
 def production_deps(workspace: Workspace, clock: Clock = utc_now) -> Deps:
+    collect_less_often()  # every face files returns through these: the CLI, the portal, the flows
     contract = workspace.load_contract()  # a bad contract fails before the database is touched
     engine = make_engine(workspace.database_url)
     ensure_schema(engine)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from domain.contract import Contract
 from integrations.workspace import Workspace, load_contract
 from models.db import ensure_schema, make_engine
+from services.collector import collect_less_often
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_CONTRACT = REPO / "alliance.yaml"
@@ -26,6 +27,9 @@ settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("ALLIANCE_REQUIRE_SERVICES") == "1" else "dev")
 )
+
+# Tests file returns as the system does, with its collector setting (services/collector.py).
+collect_less_often()
 
 PG_ADMIN_URL = os.environ.get("ALLIANCE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
