@@ -9,7 +9,6 @@ Prefect flows are replaced by stubs for the allowed path (the refusal comes befo
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,10 +17,11 @@ from typing import Any
 import pytest
 import typer
 
-from cli.app import app, main
+from cli.app import app
 from domain.access import PERMISSIONS
 from domain.periods import Period
 from integrations.workspace import Workspace
+from tests.cli.in_process import in_process
 from tests.helpers import return_bytes
 
 ROLES = """
@@ -167,30 +167,12 @@ def ws(template: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     monkeypatch.delenv("ALLIANCE_USER", raising=False)
     monkeypatch.delenv("ALLIANCE_DATABASE_URL", raising=False)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-
-    def invoke(*args: str, caller: str | None = None) -> Outcome:
-        argv = ["alliance", *(["--as", caller] if caller is not None else []), *args]
-        monkeypatch.setattr(sys, "argv", argv)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main()
-        captured = capsys.readouterr()
-        code = exited.value.code
-        return Outcome(code if isinstance(code, int) else 1, captured.out, captured.err)
-
-    return invoke
+    return in_process(monkeypatch, capsys)
 
 
 @pytest.fixture

@@ -4,21 +4,19 @@ pointed at the real database through ALLIANCE_DATABASE_URL, gives nobody more th
 edited in the real alliance.yaml apply once an officer of the roles in force has run a command."""
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from cli.app import main
 from domain.periods import Period
 from integrations.workspace import Workspace
 from models import repo
 from models.db import session_scope
 from services.deps import production_deps
 from services.payments import run_payments
+from tests.cli.in_process import Outcome, in_process
 from tests.conftest import EXAMPLE
 from tests.helpers import return_bytes
 from tests.services.payments_helpers import submit
@@ -32,27 +30,10 @@ roles:
 PERIOD = ("--period", "2026-10")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def alliance(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
     monkeypatch.delenv("ALLIANCE_USER", raising=False)
-
-    def invoke(*args: str, caller: str | None = None) -> Outcome:
-        monkeypatch.setattr(sys, "argv", ["alliance", *(["--as", caller] if caller else []), *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main()
-        captured = capsys.readouterr()
-        code = exited.value.code
-        return Outcome(code if isinstance(code, int) else 1, captured.out, captured.err)
-
-    return invoke
+    return in_process(monkeypatch, capsys)
 
 
 def real_alliance(root: Path, url: str) -> None:
