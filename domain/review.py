@@ -118,6 +118,17 @@ def previous_year(performance: AlliancePerformance, rank_by: RankBy) -> Previous
     )
 
 
+def control_limit(review: Review) -> float:
+    """The contract's control limit as a z-score (a statistic, not money: the performance figures are floats)."""
+    return float(review.control_limit_z)
+
+
+def first_year_limit(review: Review) -> float:
+    """The z-score ``limit_998`` asks a partner with no previous year to fall below: the 99.8% limit, or the
+    contract's own when that is stricter."""
+    return max(control_limit(review), Z_998)
+
+
 def rule_for(review: Review, partner_id: str, previous: PreviousYear | None) -> Rule:
     if not review.persistence:
         return Rule.plain
@@ -146,7 +157,7 @@ def classify(
 
     ``previous``: last year's ranking (``previous_year``), None when there is no previous year; ``halves``: the
     year's two halves each assessed on its own, needed by the ``both_halves`` first-year rule."""
-    z_limit = float(review.control_limit_z)
+    z_limit = control_limit(review)
     ranked = ranking(performance, review.rank_by)
     k = len(ranked)
     bottom = bottom_count(k, review.bottom_fraction)
@@ -220,7 +231,7 @@ def _decide(
             return Standing.watch, Basis.NOT_PERSISTENT
         return Standing.flagged, Basis.FLAGGED_PERSISTENT
     if rule is Rule.first_year_limit_998:
-        if z >= -max(z_limit, Z_998):
+        if z >= -first_year_limit(c.review):
             return Standing.watch, Basis.FIRST_YEAR_NOT_MET
         return Standing.flagged, Basis.FLAGGED_FIRST_YEAR
     if rule is Rule.first_year_both_halves:
@@ -284,7 +295,7 @@ class _Context:
                 f"On the watch list, not under review: {where}, in the lowest {self.bottom}, but not below the "
                 f"lower control limit of {lower}: for a partner of its size a shortfall like this can be chance."
             )
-        chance = chance_percent(float(self.review.control_limit_z))
+        chance = chance_percent(control_limit(self.review))
         significant = (
             f"{where}, in the lowest {self.bottom}, and below the lower control limit of {lower} "
             f"(a partner of average quality falls that low by chance in under {chance:.1f}% of years), "
@@ -299,7 +310,7 @@ class _Context:
             missed = (
                 "it is not below its lower control limit in each half of the year taken on its own"
                 if rule is Rule.first_year_both_halves
-                else f"it is not below its 99.8% lower limit (z = {max(float(self.review.control_limit_z), Z_998):.2f})"
+                else f"it is not below its 99.8% lower limit (z = {first_year_limit(self.review):.2f})"
             )
             return (
                 f"On the watch list, not under review: {significant}; but with no previous year to confirm it, "

@@ -24,7 +24,15 @@ from domain.contract import Contract, FirstYearRule, RankBy
 from domain.errors import UsageError
 from domain.performance import Z_95, Z_998, AlliancePerformance, BandCounts, Overdispersion, assess
 from domain.periods import LONDON, Period, contract_month, format_day, london_date
-from domain.review import PartnerStanding, PreviousYear, Standing, classify, previous_year
+from domain.review import (
+    PartnerStanding,
+    PreviousYear,
+    Standing,
+    classify,
+    control_limit,
+    first_year_limit,
+    previous_year,
+)
 from domain.spot_checks import without_withdrawn
 from integrations.plots import FunnelPoint, funnel_layout, funnel_png
 from integrations.spreadsheets.evidence import EvidencePack, QualityRow, write_evidence_pack
@@ -186,7 +194,7 @@ def funnel_for(assessment: Assessment, contract: Contract, *, highlight: str | N
         if s.performance.ratio is not None
     ]
     funnels = list(FUNNELS)
-    configured = float(contract.review.control_limit_z)
+    configured = control_limit(contract.review)
     if all(abs(configured - z) > 1e-3 for z, _ in funnels):
         funnels.append((configured, f"review limit (z = {configured:g})"))
     od = assessment.performance.overdispersion
@@ -354,7 +362,7 @@ def _name(contract: Contract, partner_id: str) -> str:
 
 def _case(review_id: int, s: PartnerStanding, evidence: str | None, contract: Contract) -> ReviewCase:
     p = s.performance
-    limits = p.limits(float(contract.review.control_limit_z))
+    limits = p.limits(control_limit(contract.review))
     wide = p.limits(Z_998)
     return ReviewCase(
         review_id=review_id,
@@ -392,7 +400,7 @@ def _pack(
     p = standing.performance
     partner = contract.partner(standing.partner_id)
     assert partner is not None
-    z_limit = float(contract.review.control_limit_z)
+    z_limit = control_limit(contract.review)
     limits = p.limits(z_limit)
     alliance_bands: dict[str, int] = {}
     for other in assessment.performance.partners:
@@ -459,7 +467,7 @@ def review_rule(contract: Contract) -> str:
         first = (
             "below its lower control limit in each half of the year, each half taken on its own"
             if r.first_year is FirstYearRule.both_halves
-            else f"below its 99.8% lower limit (z = {max(float(r.control_limit_z), Z_998):.2f})"
+            else f"below its 99.8% lower limit (z = {first_year_limit(r):.2f})"
         )
         rule += (
             ", AND was in the lowest fifth (by the same measure) the year before; in a year with no previous one "
