@@ -7,6 +7,7 @@ reports it with its cell. pandera runs lazily and strictly, never coercing.
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -273,6 +274,37 @@ def validate_participants(
     context: ReturnContext | None = None,
 ) -> tuple[list[ParticipantRow], list[Finding]]:
     """Structure (pandera), then quality (the GX suite), then plausibility: every finding, none stopping the rest."""
+    checking = start_participants(raw, framework, period, contract_start=contract_start, context=context)
+    if checking.suite is None:
+        return finish_participants(checking, [])
+    return finish_participants(
+        checking, quality.run_suite(checking.suite.text, checking.suite.frame, checking.suite.parameters)
+    )
+
+
+@dataclass
+class ParticipantsChecking:
+    """A Participants sheet checked up to the suite: what it found so far and the frame the suite is to see
+    (``suite`` None: nothing for the suite, no rows). Returns checked together hand their frames in at once."""
+
+    raw: RawReturn
+    framework: Framework
+    context: ReturnContext
+    findings: list[Finding]
+    frame: pd.DataFrame | None = None
+    suite: quality.SuiteRequest | None = None
+    common: dict[str, Any] = field(default_factory=dict)
+
+
+def start_participants(
+    raw: RawReturn,
+    framework: Framework,
+    period: Period,
+    *,
+    contract_start: Period,
+    context: ReturnContext | None = None,
+) -> ParticipantsChecking:
+    """Every check before the suite: extra columns, no rows, structure (pandera); then the suite's frame."""
     context = context or ReturnContext()
     findings: list[Finding] = []
     for extra in raw.columns:
@@ -291,7 +323,7 @@ def validate_participants(
         findings.append(Finding("NO_ROWS", sheet=layout.PARTICIPANTS))
         missing = [c for c in framework.columns if c not in raw.columns and c not in OPTIONAL_FIELDS]
         findings += [_missing_column(c) for c in missing]
-        return [], findings
+        return ParticipantsChecking(raw, framework, context, findings)
     frame = to_frame(raw, framework)
     try:
         build_schema(framework).validate(frame, lazy=True)
@@ -302,14 +334,25 @@ def validate_participants(
         "earliest_referral": pd.Timestamp(quality.earliest_referral(contract_start)),
     }
     checked = quality_frame(frame, framework, context)
-    unexpected = quality.run_suite(quality.suite_text(framework), checked, parameters)
     common = {
         "period": str(period),
         "allowed": ", ".join(framework.bands),
         "earliest": quality.earliest_referral(contract_start).strftime("%d/%m/%Y"),
     }
-    findings += quality.as_findings(unexpected, checked, raw.columns, common)
-    findings += _plausibility(frame, framework, context, raw.columns)
+    suite = quality.SuiteRequest(quality.suite_text(framework), checked, parameters)
+    return ParticipantsChecking(raw, framework, context, findings, frame, suite, common)
+
+
+def finish_participants(
+    checking: ParticipantsChecking, unexpected: list[quality.Unexpected]
+) -> tuple[list[ParticipantRow], list[Finding]]:
+    """The suite's unexpected cells as findings, then plausibility; the rows, if nothing is an error."""
+    findings = list(checking.findings)
+    if checking.frame is None or checking.suite is None:
+        return [], findings
+    raw, framework, frame = checking.raw, checking.framework, checking.frame
+    findings += quality.as_findings(unexpected, checking.suite.frame, raw.columns, checking.common)
+    findings += _plausibility(frame, framework, checking.context, raw.columns)
     if has_errors(findings):
         return [], findings
     return _participant_rows(frame, framework), findings

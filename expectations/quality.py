@@ -130,8 +130,21 @@ def _batch_definition() -> Any:
         store_backend_defaults=InMemoryStoreBackendDefaults(),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
+    _no_fingerprints()
     asset = context.data_sources.add_pandas("returns").add_dataframe_asset(SUITE_NAME)
     return asset.add_batch_definition_whole_dataframe("whole return")
+
+
+def _no_fingerprints() -> None:
+    """GX labels each pandas batch with a fingerprint of every cell (pandas' hash of the frame, then md5), three times
+    per validation, unless the frame is larger than its ``HASH_THRESHOLD``; the label is metadata no result here reads
+    (batches are identified by datasource and asset), and it cost a fifth of a 5,000-row validation and two fifths of
+    20 returns validated together (83 against 69 ms; 670 against 410 ms). Every frame is now "larger"."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    if not hasattr(pandas_execution_engine, "HASH_THRESHOLD"):  # a GX that no longer has it: nothing to switch off
+        return
+    pandas_execution_engine.HASH_THRESHOLD = 0
 
 
 @cache
@@ -201,6 +214,56 @@ def run_suite(text: str, frame: pd.DataFrame, parameters: dict[str, Any]) -> lis
         raise request.error
     assert request.result is not None
     return request.result
+
+
+@dataclass(frozen=True)
+class SuiteRequest:
+    """One return's frame for the suite ``text``, with the month's parameters."""
+
+    text: str
+    frame: pd.DataFrame
+    parameters: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Frames with the same key can be validated together: the same suite, parameters and columns."""
+        return (self.text, repr(sorted(self.parameters.items())), repr(list(self.frame.dtypes.items())))
+
+
+RETURNS_TOGETHER = 25  # at most so many frames in one validation (a 5,000-row return's frame is about 2 MB)
+
+
+def run_suites(requests: list[SuiteRequest]) -> list[list[Unexpected] | BaseException]:
+    """What each request's frame gets from ``run_suite`` alone, or the exception it raised there, from as few
+    validations as can hold them: frames with the same key together, at most ``RETURNS_TOGETHER`` at a time (a
+    validation costs about 55 ms whatever its rows, and 20 returns of 5,000 rows together cost 410 ms). A batch the
+    suite cannot run on is validated frame by frame, so one return fails only itself."""
+    answers: list[list[Unexpected] | BaseException | None] = [None] * len(requests)
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for number, request in enumerate(requests):
+        groups.setdefault(request.key, []).append(number)
+    for numbers in groups.values():
+        for start in range(0, len(numbers), RETURNS_TOGETHER):
+            batch = numbers[start : start + RETURNS_TOGETHER]
+            first = requests[batch[0]]
+            with _ONE_AT_A_TIME:
+                try:
+                    results: list[list[Unexpected] | BaseException] = list(
+                        validate_together(first.text, [requests[n].frame for n in batch], first.parameters)
+                    )
+                except Exception:
+                    results = [_alone(requests[n]) for n in batch]
+            for number, result in zip(batch, results, strict=True):
+                answers[number] = result
+    assert all(answer is not None for answer in answers)
+    return [answer for answer in answers if answer is not None]
+
+
+def _alone(request: SuiteRequest) -> list[Unexpected] | BaseException:
+    try:
+        return _validate(request.text, request.frame, request.parameters)
+    except Exception as failed:  # noqa: BLE001 - handed back as this return's answer
+        return failed
 
 
 def validate_together(text: str, frames: list[pd.DataFrame], parameters: dict[str, Any]) -> list[list[Unexpected]]:

@@ -11,6 +11,7 @@ from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
+from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -19,12 +20,24 @@ from integrations.inbox import InboxFile
 from integrations.workspace import Workspace
 from models.db import session_scope
 from services.deps import Deps, production_deps
-from services.intake import Outcome, by_sender, process_file, recorded, recorded_outcomes, share_out
+from services.intake import (
+    CheckedAhead,
+    Outcome,
+    by_sender,
+    check_ahead,
+    process_file,
+    recorded,
+    recorded_outcomes,
+    share_out,
+)
 
 # Partners' files are processed side by side, each partner's own in the order they arrived (so its
 # versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
 # Prefect's default pool is unbounded (DESIGN.md section 9). More machines: shares, below.
 PARTNERS_AT_ONCE = 4
+# So many partners' first files are checked together, then filed side by side (services.intake.check_ahead): one
+# validation for them all, and at most so many returns' rows held at once (about 10 MB each at 5,000 rows).
+CHECKED_TOGETHER = 20
 DEPLOYMENT = "intake/intake"  # flow name / deployment name (flows/deployments.py, prefect.yaml)
 # How long a cycle waits for a share to end: no worker polling the pool would otherwise hold it for ever.
 # A 200 x 5,000 month takes minutes in one process (README, "National scale").
@@ -45,18 +58,37 @@ def collect(deps: Deps) -> list[InboxFile]:
         return [f for f in files if recorded(session, f, deps.contract) is None]
 
 
+@task(cache_policy=NONE, task_run_name="check {label} together")
+def check_together(deps: Deps, files: list[InboxFile], label: str) -> CheckedAhead:
+    return check_ahead(deps, files)
+
+
 @task(cache_policy=NONE, task_run_name="process {label}")
-def process(deps: Deps, files: list[InboxFile], label: str) -> list[Outcome]:
-    return [process_file(deps, file) for file in files]
+def process(deps: Deps, files: list[InboxFile], label: str, ahead: CheckedAhead | None = None) -> list[Outcome]:
+    return [process_file(deps, file, ahead=ahead.take(file) if ahead else None) for file in files]
 
 
 def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
     """Every file processed, partners side by side; the outcomes in arrival order. One that fails
-    fails the cycle, but only once every other partner's files are processed (none left half done)."""
+    fails the cycle, but only once every other partner's files are processed (none left half done).
+
+    Partners come in waves of ``CHECKED_TOGETHER``: each partner's first file of a wave is checked with the others'
+    (one Great Expectations validation for the wave), then the wave is filed side by side while the next is checked."""
     groups = by_sender(files, deps.contract)
     labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
-    futures = process.map(unmapped(deps), groups, labels)
-    futures.wait()
+    waves = [groups[start : start + CHECKED_TOGETHER] for start in range(0, len(groups), CHECKED_TOGETHER)]
+    futures: list[PrefectFuture[list[Outcome]]] = []
+    filing: list[PrefectFuture[list[Outcome]]] = []
+    for number, wave in enumerate(waves):
+        ahead = None
+        if len(groups) > 1:  # partners side by side (one group: the files are filed in turn, nothing to batch)
+            # checked while the wave before is filed (its writes wait on the period's lock, the checks on nothing)
+            ahead = check_together(deps, [group[0] for group in wave], f"{len(wave)} partners' returns")
+        wait(filing)  # at most two waves' returns held at once
+        start = number * CHECKED_TOGETHER
+        filing = process.map(unmapped(deps), wave, labels[start : start + len(wave)], unmapped(ahead))
+        futures += filing
+    wait(futures)
     position = {id(file): n for n, file in enumerate(files)}
     outcomes: dict[int, Outcome] = {}
     for group, future in zip(groups, futures, strict=True):

@@ -20,7 +20,7 @@ from domain.findings import Finding
 from domain.periods import Period
 from integrations.inbox import InboxFile
 from integrations.workspace import load_contract
-from services.intake import check_file
+from services.intake import ToCheck, check_file, check_files
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "excel-real"
@@ -50,6 +50,16 @@ def _shown(finding: Finding) -> list[Any]:
 def findings_of(name: str, content: bytes, contract: Contract) -> list[list[Any]]:
     _, findings, _ = check_file(_file(name, content), contract)
     return [_shown(f) for f in findings]
+
+
+def findings_together(files: list[tuple[str, bytes]], contract: Contract) -> dict[str, list[list[Any]]]:
+    """The findings of each file, the files checked together as the cycle checks partners' returns (issue 26)."""
+    answers = check_files([ToCheck(_file(name, content)) for name, content in files], contract)
+    found = {}
+    for (name, _), answer in zip(files, answers, strict=True):
+        assert not isinstance(answer, BaseException), f"{name}: {answer!r}"
+        found[name] = [_shown(f) for f in answer[1]]
+    return found
 
 
 def corpus_files() -> list[Path]:

@@ -2,11 +2,13 @@
 ``tests/golden/findings/`` before it changed (see ``tests/frozen_findings.py``)."""
 
 from domain.contract import Contract
+from expectations import quality
 from tests.conftest import require_or_skip
 from tests.frozen_findings import (
     CORPUS,
     corpus_files,
     findings_of,
+    findings_together,
     frozen,
     generated_returns,
     mutated_returns,
@@ -35,3 +37,19 @@ def test_every_mutated_return_gives_the_frozen_findings(contract: Contract) -> N
 def test_generated_returns_with_usual_mistakes_give_the_frozen_findings(contract: Contract) -> None:
     actual = {name: findings_of(name, content, contract) for name, content in generated_returns(contract)}
     assert _differences(frozen("generated"), actual) == []
+
+
+def test_files_checked_together_each_give_their_frozen_findings(contract: Contract) -> None:
+    """The cycle checks partners' returns together, one Great Expectations validation for many (issue 26): every
+    frozen file, checked in batches with others, finds exactly what it found alone. Batches mix clean and damaged
+    files, large and small, unreadable ones and (with the corpus beside the project) other people's workbooks."""
+    files = [*mutated_returns(contract), *generated_returns(contract)]
+    expected = {**frozen("mutations"), **frozen("generated")}
+    if CORPUS.is_dir():
+        files += [(p.name, p.read_bytes()) for p in corpus_files()]
+        expected.update(frozen("corpus"))
+    files.sort(key=lambda item: item[0][::-1])  # interleaved: each batch holds every kind
+    actual: dict = {}
+    for start in range(0, len(files), quality.RETURNS_TOGETHER):
+        actual.update(findings_together(files[start : start + quality.RETURNS_TOGETHER], contract))
+    assert _differences(expected, actual) == []
