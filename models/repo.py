@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import ARRAY, Text, cast, func, insert, literal, literal_column, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
@@ -290,41 +290,74 @@ def claims_in_other_months(
     """participant id -> measure -> the earliest other period this partner's accepted return claimed it in.
 
     Later periods count too: a late return for an earlier month must not claim an outcome already paid."""
-    accepted = dict(
+    return claims_of(session, partner_id=partner_id, period=period, participant_ids=participant_ids).in_other_months
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the records hold of a return's participants: this partner's claims in other months (participant id ->
+    measure -> earliest period), and other partners' accepted rows for the same month."""
+
+    in_other_months: dict[str, dict[str, str]]
+    elsewhere: list["OtherClaim"]
+
+
+def claims_of(session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]) -> Claims:
+    """``claims_in_other_months`` and ``claims_elsewhere`` from one reading of the participants' stored rows."""
+    mine = dict(
         session.exec(
             select(Submission.id, Submission.period).where(
                 Submission.partner_id == partner_id, Submission.status == "accepted", Submission.period != period
             )
         ).all()
     )
-    claims: dict[str, dict[str, str]] = {}
-    for participant_id, achieved, submission_id, _ in _rows_of(session, participant_ids, achieved_only=True):
-        claimed_in = accepted.get(submission_id)
-        if claimed_in is None:
+    others = _accepted_elsewhere(session, partner_id=partner_id, period=period)
+    if not mine and not others:  # nothing filed this could repeat: nothing to read
+        return Claims({}, [])
+    before: dict[str, dict[str, str]] = {}
+    elsewhere = []
+    for participant_id, achieved, submission_id, sheet_row in _rows_of(session, participant_ids):
+        if submission_id in others:
+            elsewhere.append(OtherClaim(participant_id, others[submission_id] or "", submission_id, sheet_row))
+        claimed_in = mine.get(submission_id)
+        if claimed_in is None or not achieved:
             continue
-        measures = claims.setdefault(participant_id, {})
+        measures = before.setdefault(participant_id, {})
         for measure in achieved.split(","):
             if measure not in measures or claimed_in < measures[measure]:
                 measures[measure] = claimed_in
-    return claims
+    return Claims(before, sorted(elsewhere, key=lambda c: (c.participant_id, c.partner_id)))
 
 
-def _rows_of(session: Session, participant_ids: Sequence[str], *, achieved_only: bool = False) -> Iterator[Any]:
+def _rows_of(session: Session, participant_ids: Sequence[str]) -> Iterator[Any]:
     """(participant id, achieved, submission id, sheet row) of every stored row for these participants.
 
     Found by participant id alone, and filtered by submission in Python: joined to the submission table,
     SQLite's planner walks every row of the period instead (the index on period looks selective), which
-    made each return's lookups grow with the alliance, and a national cycle quadratic."""
-    for chunk in _chunks(participant_ids):
-        query = select(
-            ParticipantRecord.participant_id,
-            ParticipantRecord.achieved,
-            ParticipantRecord.submission_id,
-            ParticipantRecord.sheet_row,
-        ).where(col(ParticipantRecord.participant_id).in_(chunk))
-        if achieved_only:
-            query = query.where(ParticipantRecord.achieved != "")
-        yield from session.exec(query)
+    made each return's lookups grow with the alliance, and a national cycle quadratic. The ids go to the database
+    as one value (a JSON array on SQLite, an array on PostgreSQL): 5,000 ids as bound parameters, 500 a query, cost
+    19 ms on SQLite and 360 ms on PostgreSQL here, against 8 ms and 50 ms."""
+    unique = sorted(set(participant_ids))
+    if not unique:
+        return
+    columns = select(
+        ParticipantRecord.participant_id,
+        ParticipantRecord.achieved,
+        ParticipantRecord.submission_id,
+        ParticipantRecord.sheet_row,
+    )
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        values: Any = select(literal_column("value")).select_from(
+            func.json_each(json.dumps(unique, ensure_ascii=False))
+        )
+        yield from session.exec(columns.where(col(ParticipantRecord.participant_id).in_(values)))
+    elif dialect == "postgresql":
+        array = cast(literal(unique, ARRAY(Text)), ARRAY(Text))
+        yield from session.exec(columns.where(ParticipantRecord.participant_id == func.any(array)))
+    else:
+        for chunk in _chunks(unique):
+            yield from session.exec(columns.where(col(ParticipantRecord.participant_id).in_(chunk)))
 
 
 @dataclass(frozen=True)
@@ -335,17 +368,23 @@ class OtherClaim:
     sheet_row: int | None
 
 
+def _accepted_elsewhere(session: Session, *, partner_id: str, period: str) -> dict[int | None, str | None]:
+    """Other partners' accepted submissions for the period: submission id -> partner id."""
+    found = session.exec(
+        select(Submission.id, Submission.partner_id).where(
+            Submission.period == period, Submission.status == "accepted", Submission.partner_id != partner_id
+        )
+    )
+    return {submission_id: partner for submission_id, partner in found}
+
+
 def claims_elsewhere(
     session: Session, *, partner_id: str, period: str, participant_ids: Sequence[str]
 ) -> list[OtherClaim]:
     """The same participants in other partners' accepted returns for the period."""
-    accepted = dict(
-        session.exec(
-            select(Submission.id, Submission.partner_id).where(
-                Submission.period == period, Submission.status == "accepted", Submission.partner_id != partner_id
-            )
-        ).all()
-    )
+    accepted = _accepted_elsewhere(session, partner_id=partner_id, period=period)
+    if not accepted:  # nobody else has filed for the month: nothing to read
+        return []
     claims = [
         OtherClaim(participant_id, accepted[submission_id] or "", submission_id, sheet_row)
         for participant_id, _, submission_id, sheet_row in _rows_of(session, participant_ids)

@@ -145,12 +145,8 @@ class RecordsContext:
 
     def _look_up(self, session: Session, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
         self.last_filed = repo.last_submission_id(session, period=str(period))  # read first: errs on the safe side
-        before = repo.claims_in_other_months(
-            session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
-        )
-        self.others = repo.claims_elsewhere(
-            session, partner_id=partner.id, period=str(period), participant_ids=participant_ids
-        )
+        claims = repo.claims_of(session, partner_id=partner.id, period=str(period), participant_ids=participant_ids)
+        before, self.others = claims.in_other_months, claims.elsewhere
         history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
         lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
         return ReturnContext(

@@ -81,12 +81,28 @@ def test_a_superseded_version_no_longer_claims(engine: Engine, contract: Contrac
         assert repo.duplicate_claims(session, period="2026-10") == {}
 
 
-def test_many_ids_are_looked_up_in_chunks(engine: Engine, contract: Contract) -> None:
+def test_many_ids_are_looked_up_at_once(engine: Engine, contract: Contract) -> None:
     ids = [f"P{n:05d}" for n in range(1_800)]
     store(engine, contract, "city-mind", "2026-10", [row(i) for i in ids])
     with session_scope(engine) as session:
         others = repo.claims_elsewhere(session, partner_id="harbour-trust", period="2026-10", participant_ids=ids)
     assert len(others) == 1_800
+
+
+def test_ids_as_partners_write_them_are_found_exactly_and_only_themselves(engine: Engine, contract: Contract) -> None:
+    """The ids go to the database as one value (a JSON array on SQLite, an array on PostgreSQL): quotes, commas,
+    brackets, backslashes, spaces, other scripts and emoji come back as themselves, and nothing like them does."""
+    odd = ['O"Brien', "it's", "a,b", "[x]", "back\\slash", " padded ", "Zoë", "名前", "🙂-1", "tab\tid", "null", "1.0"]
+    near = ["OBrien", "its", "a b", "x", "back\\\\slash", "padded", "Zoe", "名", "🙂", "tab id", "", "1"]
+    store(engine, contract, "city-mind", "2026-10", [row(i, sheet_row=n + 2) for n, i in enumerate(odd)])
+    store(engine, contract, "harbour-trust", "2026-09", [row(i, "into_work") for i in odd])
+    with session_scope(engine) as session:
+        claims = repo.claims_of(session, partner_id="harbour-trust", period="2026-10", participant_ids=odd + near)
+        missed = repo.claims_of(session, partner_id="harbour-trust", period="2026-10", participant_ids=near)
+    assert [c.participant_id for c in claims.elsewhere] == sorted(odd)
+    assert {c.participant_id: c.sheet_row for c in claims.elsewhere} == {i: n + 2 for n, i in enumerate(odd)}
+    assert claims.in_other_months == {i: {"into_work": "2026-09"} for i in odd}
+    assert missed == repo.Claims({}, [])
 
 
 def test_recent_months_are_the_partners_accepted_figures_newest_first(engine: Engine, contract: Contract) -> None:
