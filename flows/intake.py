@@ -58,7 +58,8 @@ def collect(deps: Deps) -> list[InboxFile]:
         return [f for f in files if recorded(session, f, deps.contract) is None]
 
 
-@task(cache_policy=NONE, task_run_name="check {label} together")
+# Held in memory only, never persisted: it holds database sessions' findings and the records' lookups.
+@task(cache_policy=NONE, persist_result=False, task_run_name="check {label} together")
 def check_together(deps: Deps, files: list[InboxFile], label: str) -> CheckedAhead:
     return check_ahead(deps, files)
 

@@ -416,6 +416,44 @@ def test_partners_processed_side_by_side_keep_each_partners_versions_in_arrival_
             assert filed[-1].row_count == 6
 
 
+def test_partners_first_files_are_checked_together_in_waves_and_filed_as_alone(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26: each wave of partners' first files is one Great Expectations validation; a partner's second file is
+    checked in its turn, after its first is filed (waves of two here: three partners make two waves)."""
+    import flows.intake as cycle
+    from expectations import quality
+
+    contract = workspace.load_contract()
+    partners = ["city-mind", "harbour-trust", "northfield-works"]
+    arrived = datetime(2026, 11, 3, 10, tzinfo=UTC).timestamp()
+    for k, name in enumerate([f"{p}/{p}.xlsx" for p in partners] + ["city-mind/city-mind-v2.xlsx"]):
+        partner = name.split("/")[0]
+        rows = [{**row, "participant_id": f"{partner[:4]}-{i}"} for i, row in enumerate(clean_rows(count=3 + k))]
+        (workspace.inbox / partner).mkdir(parents=True, exist_ok=True)
+        (workspace.inbox / name).write_bytes(return_bytes(contract, partner, rows=rows))
+        os.utime(workspace.inbox / name, (arrived + 60 * k, arrived + 60 * k))
+    monkeypatch.setattr(cycle, "CHECKED_TOGETHER", 2)
+    batches: list[int] = []
+    validate_together = quality.validate_together
+    monkeypatch.setattr(
+        quality,
+        "validate_together",
+        lambda t, frames, p: batches.append(len(frames)) or validate_together(t, frames, p),
+    )
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert sorted(batches) == [1, 1, 2]  # city and harbour together; northfield; city's second version in its turn
+    assert [(o.filename, o.status, o.version, o.findings) for o in report.outcomes] == [
+        ("city-mind.xlsx", "accepted", 1, []),
+        ("harbour-trust.xlsx", "accepted", 1, []),
+        ("northfield-works.xlsx", "accepted", 1, []),
+        ("city-mind-v2.xlsx", "accepted", 2, []),
+    ]
+    with session_scope(deps_for(workspace).engine) as session:
+        filed = {(s.partner_id, s.version): s.row_count for s in repo.submissions_for_period(session, period="2026-10")}
+    assert filed == {("city-mind", 1): 3, ("harbour-trust", 1): 4, ("northfield-works", 1): 5, ("city-mind", 2): 6}
+
+
 def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -429,10 +467,10 @@ def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed
         (workspace.inbox / partner / f"{partner}.xlsx").write_bytes(return_bytes(contract, partner, rows=rows))
     processed = cycle.process_file
 
-    def fails_for_harbour(deps: Deps, file: Any) -> Any:
+    def fails_for_harbour(deps: Deps, file: Any, **options: Any) -> Any:
         if file.sender == "harbour-trust":
             raise RuntimeError("the disk went away")
-        return processed(deps, file)
+        return processed(deps, file, **options)  # its checks run with the others' (check_ahead)
 
     monkeypatch.setattr(cycle, "process_file", fails_for_harbour)
     with pytest.raises(RuntimeError, match="the disk went away"):
