@@ -1,5 +1,9 @@
 """The exception tree. Every message is written for the person who must act on it."""
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class AllianceError(Exception):
     """Base of every error a user can act on; the CLI prints it as one line."""
@@ -51,3 +55,11 @@ class NotFound(AllianceError):
     in the same words, so ids cannot be probed."""
 
     exit_code = 2
+
+
+def answer_or_raise(answer: T | BaseException) -> T:
+    """One item of work done in a batch, which hands back each item's exception as its answer: the answer, or the
+    exception raised here, as if the item had been done alone."""
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer

@@ -6,6 +6,7 @@ from datetime import date
 
 from domain import return_layout as layout
 from domain.contract import Contract, Partner
+from domain.errors import answer_or_raise
 from domain.findings import Finding, has_errors, in_partners_words, ordered
 from domain.periods import Period, format_day
 from domain.returns import ParticipantRow, RawReturn, ReturnContext
@@ -47,10 +48,7 @@ def validate_return(
 ) -> ValidatedReturn:
     """Every layer, every finding. Without ``context_for`` (the offline self-check) the checks that need
     the records (claims before, claims by others, the partner's history) find nothing."""
-    answer = validate_returns([ToValidate(raw, sender, context_for)], contract)[0]
-    if isinstance(answer, BaseException):
-        raise answer
-    return answer
+    return answer_or_raise(validate_returns([ToValidate(raw, sender, context_for)], contract)[0])
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from domain import return_layout as layout
 from domain.changes import Changes, compare
 from domain.contract import Contract, Partner
-from domain.errors import IntegrityError, UsageError
+from domain.errors import IntegrityError, UsageError, answer_or_raise
 from domain.findings import Finding, Severity, has_errors, in_partners_words, ordered
 from domain.notifications import is_partner_file
 from domain.period_states import period_state
@@ -66,14 +66,15 @@ def check_file(
     With ``received_at``, also whether the return is on time and for a month that has begun; with
     ``require_sender`` (the cycle), a file from no partner's own folder is refused (SENDER_UNKNOWN) whatever it says.
     """
-    answer = check_files([ToCheck(file, received_at, context_for)], contract, require_sender=require_sender)[0]
-    if isinstance(answer, BaseException):
-        raise answer
-    return answer
+    return answer_or_raise(
+        check_files([ToCheck(file, received_at, context_for)], contract, require_sender=require_sender)[0]
+    )
 
 
 @dataclass(frozen=True)
 class ToCheck:
+    """An inbox file to check, when it landed (whether it is on time) and how to look up the records."""
+
     file: InboxFile
     received_at: datetime | None = None
     context_for: ContextFor | None = None
