@@ -2,6 +2,7 @@
 it in its own process, or hands one share of the month's files each to several runs of the `intake` deployment,
 which workers on other machines pick up (README, "National scale"). Orchestration only."""
 
+import logging
 import time
 from typing import cast
 from uuid import UUID
@@ -35,8 +36,9 @@ from services.intake import (
 # versions follow that order). Not more at once: the writes queue on the period's lock anyway, and
 # Prefect's default pool is unbounded (DESIGN.md section 9). More machines: shares, below.
 PARTNERS_AT_ONCE = 4
+logger = logging.getLogger(__name__)
 # So many partners' first files are checked together, then filed side by side (services.intake.check_ahead): one
-# validation for them all, and at most so many returns' rows held at once (about 10 MB each at 5,000 rows).
+# validation for them all, and at most two waves' returns held at once (200 x 5,000: peak RSS 691 MiB, 532 before).
 CHECKED_TOGETHER = 20
 DEPLOYMENT = "intake/intake"  # flow name / deployment name (flows/deployments.py, prefect.yaml)
 # How long a cycle waits for a share to end: no worker polling the pool would otherwise hold it for ever.
@@ -69,6 +71,17 @@ def process(deps: Deps, files: list[InboxFile], label: str, ahead: CheckedAhead 
     return [process_file(deps, file, ahead=ahead.take(file) if ahead else None) for file in files]
 
 
+def _checked_together(deps: Deps, wave: list[list[InboxFile]]) -> CheckedAhead | None:
+    """Each partner's first file of the wave checked together, while the wave before is filed (its writes queue on
+    the period's lock, the checks on nothing). If that fails, the wave's files are checked each in its turn, where a
+    failure is its own partner's, after every other partner's files are filed."""
+    try:
+        return check_together(deps, [group[0] for group in wave], f"{len(wave)} partners' returns")
+    except Exception:  # noqa: BLE001 - nothing lost: process_file checks a file it is not given checked
+        logger.warning("checking %d partners' returns together failed; each is checked in its turn", len(wave))
+        return None
+
+
 def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
     """Every file processed, partners side by side; the outcomes in arrival order. One that fails
     fails the cycle, but only once every other partner's files are processed (none left half done).
@@ -79,16 +92,14 @@ def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
     labels = [f"{g[0].sender} ({len(g)} file(s))" if len(groups) > 1 else f"{len(g)} file(s)" for g in groups]
     waves = [groups[start : start + CHECKED_TOGETHER] for start in range(0, len(groups), CHECKED_TOGETHER)]
     futures: list[PrefectFuture[list[Outcome]]] = []
-    filing: list[PrefectFuture[list[Outcome]]] = []
+    filing: list[list[PrefectFuture[list[Outcome]]]] = []  # each wave's, as submitted
     for number, wave in enumerate(waves):
-        ahead = None
-        if len(groups) > 1:  # partners side by side (one group: the files are filed in turn, nothing to batch)
-            # checked while the wave before is filed (its writes wait on the period's lock, the checks on nothing)
-            ahead = check_together(deps, [group[0] for group in wave], f"{len(wave)} partners' returns")
-        wait(filing)  # at most two waves' returns held at once
+        if len(filing) >= 2:
+            wait(filing[-2])  # at most two waves' returns held at once; the pool keeps the last wave queued meanwhile
         start = number * CHECKED_TOGETHER
-        filing = process.map(unmapped(deps), wave, labels[start : start + len(wave)], unmapped(ahead))
-        futures += filing
+        ahead = _checked_together(deps, wave) if len(groups) > 1 else None  # one group: filed in turn, no batch
+        filing.append(process.map(unmapped(deps), wave, labels[start : start + len(wave)], unmapped(ahead)))
+        futures += filing[-1]
     wait(futures)
     position = {id(file): n for n, file in enumerate(files)}
     outcomes: dict[int, Outcome] = {}

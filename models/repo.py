@@ -83,6 +83,11 @@ def last_submission_id(session: Session, *, period: str) -> int | None:
     return session.exec(select(func.max(Submission.id)).where(Submission.period == period)).one()
 
 
+def last_submission_id_of(session: Session, *, partner_id: str) -> int | None:
+    """The partner's newest submission, any month: a cheap sign that its records changed since."""
+    return session.exec(select(func.max(Submission.id)).where(Submission.partner_id == partner_id)).one()
+
+
 def next_version(session: Session, *, partner_id: str, period: str) -> int:
     current = session.exec(
         select(func.max(Submission.version)).where(Submission.partner_id == partner_id, Submission.period == period)
@@ -173,7 +178,8 @@ def _insert_rows(
     ``executemany`` elsewhere (no ORM bookkeeping per row). 5,000 participant rows here: PostgreSQL 160-230 ms through
     the ORM, 75 ms by COPY; SQLite 50-80 ms through the ORM, 34-54 ms by Core."""
     table: Any = model.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
         import psycopg
         from sqlalchemy.exc import DBAPIError
 

@@ -1,13 +1,14 @@
 """Processing one file from the inbox: read, validate, feed back, store, notify."""
 
 import hashlib
+import logging
 import os
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
@@ -34,6 +35,8 @@ from models.db import session_scope
 from models.tables import Submission
 from services import messages, outbox
 from services.deps import Deps
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,11 @@ def check_files(
             read[number] = result
     senders = {n: _known_sender(files[n].file, contract) for n in read}
     validated = validate_returns(
-        [ToValidate(result.raw, senders[n], files[n].context_for) for n, result in read.items() if result.raw],
+        [
+            ToValidate(result.raw, senders[n], files[n].context_for)
+            for n, result in read.items()
+            if result.raw is not None
+        ],
         contract,
     )
     for (number, result), answer in zip(read.items(), validated, strict=True):
@@ -136,6 +143,8 @@ class RecordsContext:
         self.others: list[repo.OtherClaim] = []
         self.asked: tuple[Partner, Period, list[str]] | None = None
         self.last_filed: int | None = None  # the period's newest submission when the claims were read
+        self.partners_last: int | None = None  # the partner's own newest submission, any month, then
+        self.locked_on: date | None = None  # the period's lock for the partner, then
 
     def __call__(self, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
         self.asked = (partner, period, participant_ids)
@@ -146,23 +155,33 @@ class RecordsContext:
 
     def _look_up(self, session: Session, partner: Partner, period: Period, participant_ids: list[str]) -> ReturnContext:
         self.last_filed = repo.last_submission_id(session, period=str(period))  # read first: errs on the safe side
+        self.partners_last = repo.last_submission_id_of(session, partner_id=partner.id)
         claims = repo.claims_of(session, partner_id=partner.id, period=str(period), participant_ids=participant_ids)
         before, self.others = claims.in_other_months, claims.elsewhere
         history = repo.recent_months(session, partner_id=partner.id, before=str(period), limit=RECENT_MONTHS)
         lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
+        self.locked_on = london_date(lock.at) if lock else None
         return ReturnContext(
             claimed_in_other_months=before,
             claimed_elsewhere=frozenset(c.participant_id for c in self.others),
             history=tuple(history),
-            locked_on=london_date(lock.at) if lock else None,
+            locked_on=self.locked_on,
         )
 
     def outdated(self, session: Session) -> bool:
-        """Whether another partner's return for the month was recorded since the checks looked (read under the
-        period's lock, where no other return can be recorded): partners' files are processed side by side."""
+        """Whether what the checks looked up has changed since (read under the period's lock, where no other return
+        for the month can be recorded): another partner's return for the month with the same participants (partners'
+        files are processed side by side), the partner's own records in any month (claims, history: a return filed
+        from the portal meanwhile), or the month's lock (an officer locked or unlocked it). A return checked ahead of
+        its turn (``check_ahead``) may have been checked a wave earlier."""
         if self.asked is None:
             return False
         partner, period, ids = self.asked
+        if repo.last_submission_id_of(session, partner_id=partner.id) != self.partners_last:
+            return True
+        lock = ledger.current_lock(session, period=str(period), partner_id=partner.id)
+        if (london_date(lock.at) if lock else None) != self.locked_on:
+            return True
         if repo.last_submission_id(session, period=str(period)) == self.last_filed:
             return False  # nothing filed for the month since: the claims read are the claims now
         now = repo.claims_elsewhere(session, partner_id=partner.id, period=str(period), participant_ids=ids)
@@ -311,6 +330,7 @@ def check_ahead(deps: Deps, files: list[InboxFile]) -> CheckedAhead:
             require_sender=True,
         )
     except Exception:  # noqa: BLE001 - each file is checked again in its turn, where a failure fails only its own
+        logger.warning("checking %d returns together failed; each is checked in its turn", len(chosen), exc_info=True)
         return CheckedAhead()
     return CheckedAhead(
         {

@@ -454,6 +454,29 @@ def test_partners_first_files_are_checked_together_in_waves_and_filed_as_alone(
     assert filed == {("city-mind", 1): 3, ("harbour-trust", 1): 4, ("northfield-works", 1): 5, ("city-mind", 2): 6}
 
 
+def test_a_wave_that_cannot_be_checked_together_is_checked_file_by_file(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.intake as cycle
+
+    contract = workspace.load_contract()
+    for partner in ["city-mind", "harbour-trust", "northfield-works"]:
+        (workspace.inbox / partner).mkdir(parents=True)
+        rows = [{**row, "participant_id": f"{partner[:4]}-{i}"} for i, row in enumerate(clean_rows())]
+        (workspace.inbox / partner / f"{partner}.xlsx").write_bytes(return_bytes(contract, partner, rows=rows))
+
+    def broken(deps: Deps, files: Any) -> Any:
+        raise RuntimeError("the batch went wrong")
+
+    monkeypatch.setattr(cycle, "check_ahead", broken)
+    report = monthly_cycle(period="2026-10", deps=deps_for(workspace))
+    assert sorted((o.filename, o.status) for o in report.outcomes) == [
+        ("city-mind.xlsx", "accepted"),
+        ("harbour-trust.xlsx", "accepted"),
+        ("northfield-works.xlsx", "accepted"),
+    ]
+
+
 def test_a_file_that_fails_fails_the_cycle_once_every_other_partner_is_processed(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

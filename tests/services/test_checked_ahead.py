@@ -106,3 +106,36 @@ def test_a_file_from_no_partners_folder_is_left_to_its_turn(deps: Deps) -> None:
     loose = read_file(deps.workspace.inbox / "loose.xlsx", received_at=LANDED)
     assert len(check_ahead(deps, [loose])) == 0
     assert process_file(deps, loose).status == "quarantined"
+
+
+@pytest.mark.parametrize("locked_when_checked", [True, False])
+def test_a_lock_lifted_or_added_after_the_check_ahead_is_what_the_filing_follows(
+    deps: Deps, locked_when_checked: bool
+) -> None:
+    """A wave is checked while the one before is filed: an officer unlocking (or locking) the month meanwhile is
+    followed, not the lock as it stood when the return was checked."""
+    from models import ledger
+
+    def lock(action: str) -> None:
+        with session_scope(deps.engine) as session:
+            ledger.add_lock_event(
+                session,
+                period=str(OCTOBER),
+                partner_id="harbour-trust",
+                action=action,
+                by="officer",
+                reason="r",
+                at=LANDED,
+            )
+
+    if locked_when_checked:
+        lock("lock")
+    file = _landed(deps, "harbour-trust", "h.xlsx", return_bytes(deps.contract, rows=_rows("H")))
+    ahead = check_ahead(deps, [file])
+    checked = ahead.take(file)
+    assert checked is not None
+    assert ("RETURN_LOCKED" in [f.code for f in checked.checked[1]]) is locked_when_checked
+    lock("unlock" if locked_when_checked else "lock")
+    outcome = process_file(deps, file, ahead=checked)
+    assert outcome.status == ("accepted" if locked_when_checked else "rejected")
+    assert ("RETURN_LOCKED" in [f.code for f in outcome.findings]) is not locked_when_checked
