@@ -265,23 +265,6 @@ _CHECK_CODES = {"not_nullable": "VALUE_REQUIRED"}
 _ID_LIMIT = layout.TEXT_LIMITS["participant_id"]
 
 
-def validate_participants(
-    raw: RawReturn,
-    framework: Framework,
-    period: Period,
-    *,
-    contract_start: Period,
-    context: ReturnContext | None = None,
-) -> tuple[list[ParticipantRow], list[Finding]]:
-    """Structure (pandera), then quality (the GX suite), then plausibility: every finding, none stopping the rest."""
-    checking = start_participants(raw, framework, period, contract_start=contract_start, context=context)
-    if checking.suite is None:
-        return finish_participants(checking, [])
-    return finish_participants(
-        checking, quality.run_suite(checking.suite.text, checking.suite.frame, checking.suite.parameters)
-    )
-
-
 @dataclass
 class ParticipantsChecking:
     """A Participants sheet checked up to the suite: what it found so far and the frame the suite is to see
