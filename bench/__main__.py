@@ -68,7 +68,7 @@ def read_return_5000(rows: int = 5000, repeats: int = 5) -> dict[str, float | in
 
     def ours() -> None:
         result = read_return("bench.xlsx", content)
-        assert result.raw is not None and len(result.raw.rows) == rows
+        assert result.raw is not None and len(result.raw.table) == rows
 
     def best_of(run: Callable[[], None]) -> float:
         times = []

@@ -41,7 +41,7 @@ def read(root: Path) -> dict[str, Any]:
     for path in _files(root):
         result = read_return(path.name, path.read_bytes())
         assert result.raw is not None, path
-        rows += len(result.raw.rows)
+        rows += len(result.raw.table)
     return {"rows": rows}
 
 

@@ -1,6 +1,7 @@
 """A partner's accepted return as typed rows, and the outcome points it earns."""
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -16,13 +17,49 @@ class RawRow:
     values: dict[str, Any]  # header -> cell value, blanks as None
 
 
+@dataclass(frozen=True)
+class RawTable:
+    """The Participants sheet's rows as columns: the Excel row of each row holding something (``numbers``) and, by
+    column id, each such row's value in that column (blanks as None). A return's 5,000 rows are a few lists here,
+    where row by row they were 5,000 dicts built, read and thrown away (``python -m bench read``)."""
+
+    numbers: list[int] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def column(self, name: str) -> list[Any]:
+        """The column's values, all None where the sheet has no such column."""
+        values = self.columns.get(name)
+        return values if values is not None else [None] * len(self.numbers)
+
+    def records(self) -> list[RawRow]:
+        """Row by row, for the few that want rows (comparing two versions of a return)."""
+        names = list(self.columns)
+        if not names:
+            return [RawRow(n, {}) for n in self.numbers]
+        cells = zip(*self.columns.values(), strict=True)
+        return [RawRow(n, dict(zip(names, values, strict=True))) for n, values in zip(self.numbers, cells, strict=True)]
+
+    @classmethod
+    def of(cls, rows: Iterable[RawRow]) -> "RawTable":
+        """The table of ``rows`` (a column any row lacks is blank there)."""
+        listed = list(rows)
+        names = list(dict.fromkeys(name for row in listed for name in row.values))
+        return cls([r.row for r in listed], {name: [r.values.get(name) for r in listed] for name in names})
+
+    def renamed(self, rename: dict[str, str]) -> "RawTable":
+        return RawTable(self.numbers, {rename.get(k, k): v for k, v in self.columns.items()})
+
+
 @dataclass
 class RawReturn:
     about: dict[str, Any] = field(default_factory=dict)
     about_cells: dict[str, str] = field(default_factory=dict)  # About field -> the cell holding its value
     columns: dict[str, str] = field(default_factory=dict)  # canonical header -> column letter
     labels: dict[str, str] = field(default_factory=dict)  # canonical header -> the header as written
-    rows: list[RawRow] = field(default_factory=list)
+    table: RawTable = field(default_factory=RawTable)
     summary: dict[str, Any] = field(default_factory=dict)
     summary_cells: dict[str, str] = field(default_factory=dict)
     # Cells whose value could not be trusted (errors, formulas never calculated), as findings.
@@ -40,7 +77,7 @@ class RawReturn:
             self,
             columns={rename.get(k, k): v for k, v in self.columns.items()},
             labels={rename.get(k, k): v for k, v in self.labels.items()},
-            rows=[RawRow(r.row, {rename.get(k, k): v for k, v in r.values.items()}) for r in self.rows],
+            table=self.table.renamed(rename),
             cell_findings=[
                 replace(f, column=rename[f.column]) if f.column in rename else f for f in self.cell_findings
             ],
@@ -55,6 +92,68 @@ class ParticipantRow:
     achieved: frozenset[str]  # ids of the measures achieved this period
     postcode_district: str | None = None
     sheet_row: int | None = field(default=None, compare=False)  # where it was on the Participants sheet
+
+
+@dataclass(frozen=True)
+class ParticipantRows:
+    """A return's accepted rows as columns, in sheet order: what is recorded, without an object per row."""
+
+    participant_ids: list[str] = field(default_factory=list)
+    referral_dates: list[date] = field(default_factory=list)
+    complexity_bands: list[str] = field(default_factory=list)
+    achieved: list[frozenset[str]] = field(default_factory=list)  # ids of the measures achieved, per row
+    postcode_districts: list[str | None] = field(default_factory=list)
+    sheet_rows: list[int | None] = field(default_factory=list, compare=False)  # where they were: no part of the data
+
+    def __post_init__(self) -> None:
+        lengths = {len(self.participant_ids), len(self.referral_dates), len(self.complexity_bands), len(self.achieved)}
+        lengths |= {len(self.postcode_districts), len(self.sheet_rows)}
+        if len(lengths) > 1:
+            raise ValueError(f"the columns of a return's rows differ in length: {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.participant_ids)
+
+    def __iter__(self) -> Iterator[ParticipantRow]:
+        for pid, referred, band, achieved, postcode, row in zip(
+            self.participant_ids,
+            self.referral_dates,
+            self.complexity_bands,
+            self.achieved,
+            self.postcode_districts,
+            self.sheet_rows,
+            strict=True,
+        ):
+            yield ParticipantRow(pid, referred, band, achieved, postcode, row)
+
+    def __getitem__(self, index: int) -> ParticipantRow:
+        i = range(len(self))[index]  # an IndexError as a list's
+        return ParticipantRow(
+            self.participant_ids[i],
+            self.referral_dates[i],
+            self.complexity_bands[i],
+            self.achieved[i],
+            self.postcode_districts[i],
+            self.sheet_rows[i],
+        )
+
+    def groups(self) -> Counter[tuple[str, frozenset[str]]]:
+        """How many rows have each complexity band and set of measures achieved."""
+        return Counter(zip(self.complexity_bands, self.achieved, strict=True))
+
+    @classmethod
+    def of(cls, rows: Iterable[ParticipantRow]) -> "ParticipantRows":
+        if isinstance(rows, ParticipantRows):
+            return rows
+        listed = list(rows)
+        return cls(
+            [r.participant_id for r in listed],
+            [r.referral_date for r in listed],
+            [r.complexity_band for r in listed],
+            [r.achieved for r in listed],
+            [r.postcode_district for r in listed],
+            [r.sheet_row for r in listed],
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from domain.contract import OPTIONAL_FIELDS, Framework
 from domain.findings import Finding, has_errors
 from domain.periods import Period
 from domain.plausibility import against_history
-from domain.returns import MonthFigures, ParticipantRow, RawReturn, ReturnContext
+from domain.returns import MonthFigures, ParticipantRows, RawReturn, ReturnContext
 from expectations import quality
 
 YES = {"yes", "y", "true", "1"}
@@ -190,32 +190,27 @@ def to_frame(raw: RawReturn, framework: Framework) -> pd.DataFrame:
             return normalise_postcode
         return lambda value: None if value is None else str(value)
 
-    data: dict[str, list[Any]] = {}
-    for column in wanted:
-        normalise = normaliser(column)
-        # A column repeats a handful of values thousands of times (Yes, No, a band, a date): each distinct
-        # one is normalised once. Keyed by type too, since True == 1 and 1 == 1.0 are one dict key.
-        seen: dict[tuple[type, Any], Any] = {}
-        values = []
-        for raw_row in raw.rows:
-            value = raw_row.values.get(column)
-            if value.__class__ is float:  # 0.0 == -0.0 (one key) yet they show differently: never shared
-                values.append(normalise(value))
-                continue
-            key = (type(value), value)
-            try:
-                value = seen[key]
-            except KeyError:
-                value = seen[key] = normalise(value)
-            except TypeError:  # unhashable: never from a sheet, but normalise it all the same
-                value = normalise(value)
-            values.append(value)
-        data[column] = values
-    index = pd.Index([r.row for r in raw.rows], name=quality.ROW_INDEX)
+    data = {column: _normalised(raw.table.column(column), normaliser(column)) for column in wanted}
+    index = pd.Index(raw.table.numbers, name=quality.ROW_INDEX)
     # object dtype throughout: pandas' own string and datetime inference would coerce silently.
     return pd.DataFrame(
         {c: pd.Series(data[c], index=index, dtype=object) for c in wanted}, columns=wanted, index=index, dtype=object
     )
+
+
+def _normalised(values: list[Any], normalise: Callable[[Any], Any]) -> list[Any]:
+    """``normalise`` of each value. A column repeats a handful of values thousands of times (Yes, No, a band, a
+    date): each distinct one is normalised once, keyed by type too (True == 1 and 1 == 1.0 are one dict key). A
+    float is normalised each time: 0.0 == -0.0, one key, yet they show differently."""
+    kinds = list(map(type, values))
+    keys = list(zip(kinds, values, strict=True))
+    try:
+        once = {key: normalise(key[1]) for key in dict.fromkeys(keys) if key[0] is not float}
+    except TypeError:  # unhashable: never from a sheet, but normalised all the same
+        return list(map(normalise, values))
+    if float not in set(kinds):
+        return list(map(once.__getitem__, keys))
+    return [normalise(value) if kind is float else once[kind, value] for kind, value in keys]
 
 
 def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnContext) -> pd.DataFrame:
@@ -302,7 +297,7 @@ def start_participants(
                     value=raw.labels.get(extra, extra),
                 )
             )
-    if not raw.rows:
+    if not raw.table:
         findings.append(Finding("NO_ROWS", sheet=layout.PARTICIPANTS))
         missing = [c for c in framework.columns if c not in raw.columns and c not in OPTIONAL_FIELDS]
         findings += [_missing_column(c) for c in missing]
@@ -328,50 +323,37 @@ def start_participants(
 
 def finish_participants(
     checking: ParticipantsChecking, unexpected: list[quality.Unexpected]
-) -> tuple[list[ParticipantRow], list[Finding]]:
+) -> tuple[ParticipantRows, list[Finding]]:
     """The suite's unexpected cells as findings, then plausibility; the rows, if nothing is an error."""
     findings = list(checking.findings)
     if checking.frame is None or checking.suite is None:
-        return [], findings
+        return ParticipantRows(), findings
     raw, framework, frame = checking.raw, checking.framework, checking.frame
     findings += quality.as_findings(unexpected, checking.suite.frame, raw.columns, checking.common)
     findings += _plausibility(frame, framework, checking.context, raw.columns)
     if has_errors(findings):
-        return [], findings
+        return ParticipantRows(), findings
     return _participant_rows(frame, framework), findings
 
 
-def _participant_rows(frame: pd.DataFrame, framework: Framework) -> list[ParticipantRow]:
-    """The accepted rows, column by column (a dict per row from pandas costs more than the checks that came before)."""
+def _participant_rows(frame: pd.DataFrame, framework: Framework) -> ParticipantRows:
+    """The accepted rows, column by column: no object per row (5,000 of them cost more than the checks before)."""
     measures = framework.measure_ids
-    achieved_sets: dict[tuple[bool, ...], frozenset[str]] = {}  # a handful of combinations, each built once
-    blank = [None] * len(frame)
-    postcodes = frame["postcode_district"].tolist() if "postcode_district" in frame.columns else blank
-    rows = []
-    for row, pid, referred, band, postcode, *achieved in zip(
-        frame.index.tolist(),
-        frame["participant_id"].tolist(),
-        frame["referral_date"].tolist(),
-        frame["complexity_band"].tolist(),
-        postcodes,
-        *(frame[m].tolist() for m in measures),
-        strict=True,
-    ):
-        key = tuple(v is True for v in achieved)
-        outcomes = achieved_sets.get(key)
-        if outcomes is None:
-            outcomes = achieved_sets[key] = frozenset(m for m, yes in zip(measures, key, strict=True) if yes)
-        rows.append(
-            ParticipantRow(
-                participant_id=pid,
-                referral_date=referred,
-                complexity_band=band,
-                achieved=outcomes,
-                postcode_district=postcode,
-                sheet_row=int(row),
-            )
-        )
-    return rows
+    count = len(frame)
+    flags = [[v is True for v in frame[m].tolist()] for m in measures]
+    keys = list(zip(*flags, strict=True)) if flags else [()] * count
+    # A handful of combinations of measures achieved, each set built once and shared by its rows.
+    sets = {key: frozenset(m for m, yes in zip(measures, key, strict=True) if yes) for key in set(keys)}
+    return ParticipantRows(
+        participant_ids=frame["participant_id"].tolist(),
+        referral_dates=frame["referral_date"].tolist(),
+        complexity_bands=frame["complexity_band"].tolist(),
+        achieved=list(map(sets.__getitem__, keys)),
+        postcode_districts=frame["postcode_district"].tolist()
+        if "postcode_district" in frame.columns
+        else [None] * count,
+        sheet_rows=[int(row) for row in frame.index.tolist()],
+    )
 
 
 def _plausibility(

@@ -9,7 +9,7 @@ from domain.contract import Contract, Partner
 from domain.errors import answer_or_raise
 from domain.findings import Finding, has_errors, in_partners_words, ordered
 from domain.periods import Period, format_day
-from domain.returns import ParticipantRow, RawReturn, ReturnContext
+from domain.returns import ParticipantRows, RawReturn, ReturnContext
 from expectations import quality
 from expectations.about import Identity, identify
 from expectations.participants import (
@@ -25,7 +25,7 @@ from expectations.summary import reconcile_summary
 class ValidatedReturn:
     partner: Partner | None
     period: Period | None
-    rows: list[ParticipantRow]
+    rows: ParticipantRows
     findings: list[Finding]
 
     @property
@@ -39,7 +39,7 @@ ContextFor = Callable[[Partner, Period, list[str]], ReturnContext]
 
 def participant_ids(raw: RawReturn) -> list[str]:
     """The ids the return claims, as validation will read them (for looking up the records)."""
-    ids = (normalise_id(row.values.get("participant_id")) for row in raw.rows)
+    ids = set(map(normalise_id, raw.table.column("participant_id")))
     return sorted({i for i in ids if isinstance(i, str)})
 
 
@@ -125,13 +125,13 @@ def _start(item: ToValidate, contract: Contract) -> _Started:
 
 def _finish(begun: _Started, unexpected: list[quality.Unexpected], contract: Contract) -> ValidatedReturn:
     raw, identity, findings = begun.raw, begun.identity, list(begun.findings)
-    rows: list[ParticipantRow] = []
+    rows = ParticipantRows()
     if identity.period is not None and begun.participants is not None:
         rows, row_findings = finish_participants(begun.participants, unexpected)
         # A cell already reported as an error or an uncalculated formula is not "empty" as well.
         flagged = {(f.sheet, f.cell) for f in begun.cell_findings}
         findings += [f for f in row_findings if not (f.code == "VALUE_REQUIRED" and (f.sheet, f.cell) in flagged)]
-        if raw.rows:
+        if raw.table:
             findings += reconcile_summary(raw, contract.framework)
         if begun.context is not None and begun.context.locked_on is not None:
             findings.append(locked(identity.period, begun.context.locked_on))

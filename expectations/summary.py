@@ -40,10 +40,10 @@ def _key_cell(cell: str | None) -> str | None:
 
 def reconcile_summary(raw: RawReturn, framework: Framework) -> list[Finding]:
     """The Summary's totals against the rows as written (rows with other problems still count)."""
-    expected = {layout.SUMMARY_PARTICIPANTS: len(raw.rows)}
+    expected = {layout.SUMMARY_PARTICIPANTS: len(raw.table)}
     for measure in framework.measures:
         # Each distinct value read once (True, 1 and 1.0 are one key, and all of them read as Yes).
-        seen = Counter(r.values.get(measure.id) for r in raw.rows)
+        seen = Counter(raw.table.column(measure.id))
         expected[measure.id] = sum(n for value, n in seen.items() if normalise_yes_no(value) is True)
     # An item is read under what the template shows (a measure's label) or under its id.
     read_as = {canonical_header(shown): key for key, shown in framework.summary_items.items()}

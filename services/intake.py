@@ -23,7 +23,7 @@ from domain.notifications import is_partner_file
 from domain.period_states import period_state
 from domain.periods import Period, london_date
 from domain.plausibility import RECENT_MONTHS
-from domain.returns import RawReturn, RawRow, ReturnContext
+from domain.returns import RawReturn, RawTable, ReturnContext
 from expectations.about import timing
 from expectations.returns import ContextFor, ToValidate, ValidatedReturn, locked, validate_returns
 from integrations.inbox import MAX_FILE_BYTES, SYMLINK, InboxFile, archive_original
@@ -537,7 +537,7 @@ def process_file(
     if staging is not None and feedback is not None:
         os.replace(staging, feedback)
     if raw is not None and partner is not None:
-        _recent_rows.keep(file.sha256, raw.rows)
+        _recent_rows.keep(file.sha256, raw.table)
     return outcome
 
 
@@ -591,8 +591,8 @@ def _changes(deps: Deps, partner: Partner, period: Period, raw: RawReturn | None
             read = None
         if read is None:
             return None, f"Version {latest.version} could not be read, so there is nothing to compare with."
-        before = read.rows
-    return compare(before, raw.rows, deps.contract.framework.columns, latest.version), None
+        before = read.table
+    return compare(before.records(), raw.table.records(), deps.contract.framework.columns, latest.version), None
 
 
 class _RecentRows:
@@ -601,14 +601,14 @@ class _RecentRows:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.rows: OrderedDict[str, list[RawRow]] = OrderedDict()
+        self.rows: OrderedDict[str, RawTable] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, sha256: str) -> list[RawRow] | None:
+    def get(self, sha256: str) -> RawTable | None:
         with self.lock:
             return self.rows.get(sha256)
 
-    def keep(self, sha256: str, rows: list[RawRow]) -> None:
+    def keep(self, sha256: str, rows: RawTable) -> None:
         with self.lock:
             self.rows[sha256] = rows
             self.rows.move_to_end(sha256)

@@ -246,7 +246,7 @@ def changes_between(
         return None, "The earlier version could not be read again, so the two are not compared."
     if before is None or after is None:
         return None, "One of the two versions could not be read, so they are not compared."
-    return compare(before.rows, after.rows, list(columns), before_version), None
+    return compare(before.table.records(), after.table.records(), list(columns), before_version), None
 
 
 def feedback_file(deps: Deps, principal: Principal, submission_id: int) -> Path:

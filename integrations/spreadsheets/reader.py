@@ -26,7 +26,7 @@ from python_calamine import CalamineWorkbook
 from domain import return_layout as layout
 from domain.findings import Finding
 from domain.return_layout import canonical_header
-from domain.returns import RawReturn, RawRow
+from domain.returns import RawReturn, RawTable
 from integrations.spreadsheets.package import Refused, minimal_workbook, open_package
 from integrations.spreadsheets.scan import (
     MAX_COLUMNS,
@@ -115,6 +115,40 @@ class Sheet:
             for (r, c), (code, value) in sorted(self.flags.items())
             if c in columns
         ]
+
+    def table(self, positions: dict[str, int]) -> RawTable:
+        """The rows below the header as columns (``positions``: column id -> 1-based column), cleaned as ``row``
+        cleans them, keeping the rows with something in one of those columns. Column by column: a cell's value
+        is cleaned once per distinct value, and only a column holding an error text or a flagged cell is gone
+        through cell by cell."""
+        body = self.grid[1:]
+        width = max(positions.values(), default=0)
+        if any(len(cells) < width for cells in body):  # calamine's rows are all as wide as the sheet: never, yet
+            body = [[*cells, *[None] * (width - len(cells))] for cells in body]
+        columns: dict[str, list[Any]] = {}
+        for name, column in positions.items():
+            raw = list(map(itemgetter(column - 1), body))
+            values = list(map(self._cleaned.get, raw, raw))
+            # The scan's flags on this column below the header, within the rows read (a formula with no value after
+            # the last row of values is reported but holds no row's value).
+            flagged = [r for r, c in self.flags if c == column and 2 <= r <= len(body) + 1]
+            if flagged or not ERROR_VALUES.isdisjoint(values):
+                for row in flagged:
+                    values[row - 2] = None
+                for index, value in enumerate(values):
+                    if value.__class__ is str and value in ERROR_VALUES:
+                        self.flags[(index + 2, column)] = ("CELL_ERROR", value)
+                        values[index] = None
+            columns[name] = values
+        numbers = list(range(2, len(body) + 2))
+        if columns and all(None in values for values in columns.values()):  # some rows may hold nothing: drop those
+            kept = [i for i, cells in enumerate(zip(*columns.values(), strict=True)) if cells.count(None) < len(cells)]
+            if len(kept) < len(numbers):
+                numbers = [numbers[i] for i in kept]
+                columns = {name: [values[i] for i in kept] for name, values in columns.items()}
+        elif not columns:
+            numbers = []
+        return RawTable(numbers, columns)
 
     @property
     def rows(self) -> int:
@@ -211,16 +245,7 @@ def _read_participants(sheet: Sheet, raw: RawReturn, aliases: Mapping[str, str])
         positions[name] = column
         raw.columns[name] = get_column_letter(column)
         raw.labels[name] = str(label)
-    names = list(positions)
-    last = max(positions.values(), default=0)
-    pick = itemgetter(*[column - 1 for column in positions.values()]) if len(names) > 1 else None
-    for row in range(2, sheet.rows + 1):
-        cells = sheet.row(row)  # every row, for its error texts too
-        if len(cells) < last:
-            cells = [*cells, *[None] * (last - len(cells))]
-        picked = pick(cells) if pick is not None else tuple(cells[c - 1] for c in positions.values())
-        if picked.count(None) < len(picked):  # a row with something in a column of the return
-            raw.rows.append(RawRow(row=row, values=dict(zip(names, picked, strict=True))))
+    raw.table = sheet.table(positions)
     raw.cell_findings += sheet.findings({column: name for name, column in positions.items()})
     return findings
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from domain.contract import Contract
-from domain.returns import RawReturn, RawRow, ReturnContext
+from domain.returns import RawReturn, RawRow, RawTable, ReturnContext
 from expectations.participants import quality_frame, to_frame
 from expectations.quality import run_suite, suite_json, suite_text, validate_together
 from tests.helpers import clean_rows
@@ -36,7 +36,7 @@ def test_the_suite_follows_the_framework(contract: Contract) -> None:
 
 
 def _checked(contract: Contract, rows: list[dict], context: ReturnContext) -> pd.DataFrame:
-    raw = RawReturn(rows=[RawRow(row=n, values=values) for n, values in enumerate(rows, start=2)])
+    raw = RawReturn(table=RawTable.of(RawRow(row=n, values=values) for n, values in enumerate(rows, start=2)))
     raw.columns = {c: c for c in contract.framework.columns}
     return quality_frame(to_frame(raw, contract.framework), contract.framework, context)
 
