@@ -131,15 +131,12 @@ def funnel_png(layout: FunnelLayout) -> bytes:
             if p.label == layout.highlight:
                 axes.scatter([p.expected], [p.ratio], c=pp.colour, s=90, marker="D", edgecolors="black", zorder=4)
             if pp.label_at is not None:
-                axes.annotate(
-                    p.label,
-                    (p.expected, p.ratio),
-                    xytext=pp.label_at,
-                    textcoords="data",
-                    fontsize=7 if p.label != layout.highlight else 9,
-                    va="bottom",
-                    arrowprops={"arrowstyle": "-", "color": "tab:gray", "linewidth": 0.5},
-                )
+                # The name, and a line from the point to the name's corner. A line, not an annotation's arrow:
+                # matplotlib clips each arrow to its text's box by bisecting curves in Python, which cost 2.6 s of
+                # CPU for 200 named partners (0.67 s for 50), most of a national cycle's report.
+                axes.plot([p.expected, pp.label_at[0]], [p.ratio, pp.label_at[1]], "-", color="tab:gray", linewidth=0.5)
+                name = axes.text(*pp.label_at, p.label, fontsize=7 if p.label != layout.highlight else 9, va="bottom")
+                name.set_in_layout(False)  # inside the axes: the margins are for the titles and ticks
         axes.set_xlabel("expected outcomes for the partner's case mix (E, weighted points)")
         axes.set_ylabel("observed / expected (O/E)")
         axes.set_ylim(0, layout.y_max)
