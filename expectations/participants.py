@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -252,10 +251,11 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
 
 
 def _days(dates: list[date | None]) -> np.ndarray:
-    """Each date as ``datetime64[D]``, None as NaT. numpy converts date objects one by one through Python (6 ms for
-    5,000); a return's dates repeat (a few hundred distinct days), so each distinct one is converted once."""
-    days = {d: d.toordinal() - _UNIX_DAY_ONE for d in set(dates) if d is not None}
-    whole = np.fromiter(map(days.get, dates, repeat(_NAT)), dtype=np.int64, count=len(dates))
+    """Each date as ``datetime64[D]``, None as NaT. numpy converts date objects one by one through Python (11.6 ms for
+    5,000 here, against 0.8 ms); a return's dates repeat (a few hundred distinct days), so each distinct one is converted once."""
+    days: dict[date | None, int] = {d: d.toordinal() - _UNIX_DAY_ONE for d in set(dates) if d is not None}
+    days[None] = _NAT
+    whole = np.fromiter(map(days.__getitem__, dates), dtype=np.int64, count=len(dates))
     return whole.view("datetime64[D]")
 
 
