@@ -251,8 +251,9 @@ def quality_frame(frame: pd.DataFrame, framework: Framework, context: ReturnCont
 
 
 def _days(dates: list[date | None]) -> np.ndarray:
-    """Each date as ``datetime64[D]``, None as NaT. numpy converts date objects one by one through Python (11.6 ms for
-    5,000 here, against 0.8 ms); a return's dates repeat (a few hundred distinct days), so each distinct one is converted once."""
+    """Each date as ``datetime64[D]``, None as NaT. numpy converts date objects one by one through Python; a return's
+    dates repeat (a few hundred distinct days), so each distinct one is converted once (5,000 dates: 11.6 ms, now
+    0.8 ms)."""
     days: dict[date | None, int] = {d: d.toordinal() - _UNIX_DAY_ONE for d in set(dates) if d is not None}
     days[None] = _NAT
     whole = np.fromiter(map(days.__getitem__, dates), dtype=np.int64, count=len(dates))
