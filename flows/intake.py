@@ -15,6 +15,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run as current_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from domain.errors import AllianceError, UsageError
 from integrations.inbox import InboxFile
@@ -98,7 +99,11 @@ def process_side_by_side(deps: Deps, files: list[InboxFile]) -> list[Outcome]:
             wait(filing[-2])  # at most two waves' returns held at once; the pool keeps the last wave queued meanwhile
         start = number * CHECKED_TOGETHER
         ahead = _checked_together(deps, wave) if len(groups) > 1 else None  # one group: filed in turn, no batch
-        filing.append(process.map(unmapped(deps), wave, labels[start : start + len(wave)], unmapped(ahead)))
+        # Quoted: Prefect would otherwise walk every value of every return held ahead (and the contract), once for
+        # each task of the wave, looking for futures; at 200 x 5,000 that walk was 6 s of the cycle.
+        filing.append(
+            process.map(quote(unmapped(deps)), wave, labels[start : start + len(wave)], quote(unmapped(ahead)))
+        )
         futures += filing[-1]
     wait(futures)
     position = {id(file): n for n, file in enumerate(files)}
